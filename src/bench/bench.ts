@@ -1,0 +1,124 @@
+/**
+ * `npm run bench`: the whole run over 1,000,000 generated events, against the cost of just reading
+ * the same files once with DuckDB. Each measurement runs in its own process so peak RSS is its own.
+ *
+ *   events/s   events in the window / wall time of the full run (list, load, 8 checks, evidence, mail)
+ *   peak RSS   the run process's maximum resident set
+ *   ratio      full run time / one plain DuckDB pass over the same files (the same explicit record
+ *              schema the engine reads with, unnest, GROUP BY): the cost of just reading them
+ * Targets: ratio ≤ 1.5, peak RSS < 1.5 GB.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { pino } from 'pino';
+import { DEFAULT_CONFIG_FILE, runOnce } from '../app.js';
+import { loadCatalog } from '../config/load.js';
+import { runWindow } from '../core/params.js';
+import { parseAsOf } from '../core/time.js';
+import { DEMO_AS_OF, generateDemo } from '../demo/generate.js';
+import { recordType } from '../engines/duckdb.js';
+import { LocalLogSource } from '../source/local.js';
+import { PACKAGE_ROOT } from '../version.js';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const BENCH_DIR = path.join(PACKAGE_ROOT, '.bench', `logs-${EVENTS}`);
+const RATIO_TARGET = 1.5;
+const RSS_TARGET_BYTES = 1.5 * 1024 ** 3;
+
+interface Measurement {
+  ms: number;
+  maxRssBytes: number;
+  events: number;
+}
+
+async function windowFiles(): Promise<string[]> {
+  const checks = await loadCatalog(path.join(PACKAGE_ROOT, 'config', 'checks'));
+  const window = runWindow(checks, parseAsOf(DEMO_AS_OF)!);
+  const listing = await new LocalLogSource({ path: BENCH_DIR }).list(window);
+  return listing.files.map((f) => f.path);
+}
+
+/** Child: one plain DuckDB pass — the cost of just reading the files. */
+async function plainPass(): Promise<Measurement> {
+  const files = await windowFiles();
+  const started = performance.now();
+  const instance = await DuckDBInstance.create(':memory:', { threads: String(os.availableParallelism()) });
+  const connection = await instance.connect();
+  const list = `[${files.map((f) => `'${f.replaceAll("'", "''")}'`).join(',')}]`;
+  const reader = await connection.runAndReadAll(
+    `SELECT r.eventSource, count(*) FROM (
+       SELECT unnest(Records) AS r FROM read_json(${list},
+         columns = {Records: '${recordType()}[]'},
+         maximum_object_size = 1073741824))
+     GROUP BY 1`,
+  );
+  const events = reader.getRowsJS().reduce((sum, row) => sum + Number(row[1]), 0);
+  return { ms: performance.now() - started, maxRssBytes: process.resourceUsage().maxRSS * 1024, events };
+}
+
+/** Child: the real job, exactly as `trailwarden run` does it. */
+async function fullRun(): Promise<Measurement> {
+  const out = path.join(os.tmpdir(), `trailwarden-bench-${process.pid}`);
+  const started = performance.now();
+  const outcome = await runOnce({ configFile: DEFAULT_CONFIG_FILE, logs: BENCH_DIR, out, asOf: parseAsOf(DEMO_AS_OF) }, pino({ level: 'warn' }));
+  const ms = performance.now() - started;
+  await rm(out, { recursive: true, force: true });
+  return { ms, maxRssBytes: process.resourceUsage().maxRSS * 1024, events: outcome.stats.events };
+}
+
+function measure(kind: 'plain' | 'run'): Measurement {
+  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', kind], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  if (child.status !== 0) throw new Error(`bench child "${kind}" failed:\n${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Measurement;
+}
+
+const mb = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(0)} MB`;
+
+async function main(): Promise<void> {
+  const childIndex = process.argv.indexOf('--child');
+  if (childIndex !== -1) {
+    const result = process.argv[childIndex + 1] === 'plain' ? await plainPass() : await fullRun();
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  if (!existsSync(BENCH_DIR)) {
+    process.stdout.write(`generating ${EVENTS} events into ${BENCH_DIR} (once; cached for later runs)…\n`);
+    const started = performance.now();
+    const temp = `${BENCH_DIR}.tmp`;
+    await rm(temp, { recursive: true, force: true });
+    const result = await generateDemo({ outDir: temp, targetEvents: EVENTS, withTruth: false });
+    await rename(temp, BENCH_DIR);
+    process.stdout.write(`  ${result.events} events in ${result.files} files, ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  }
+  const runs = Number(process.env.BENCH_REPEAT ?? 3);
+  const plain: Measurement[] = [];
+  const full: Measurement[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    // Interleaved so that a busy moment on the machine hits both sides alike.
+    plain.push(measure('plain'));
+    full.push(measure('run'));
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const plainMs = median(plain.map((m) => m.ms));
+  const fullMs = median(full.map((m) => m.ms));
+  const peak = Math.max(...full.map((m) => m.maxRssBytes));
+  const events = full[0]!.events;
+  const ratio = fullMs / plainMs;
+  const lines = [
+    `trailwarden bench: ${EVENTS} generated events, ${events} in the 30-day window, ${os.availableParallelism()} cores, median of ${runs}`,
+    `  plain DuckDB pass over the same files: ${(plainMs / 1000).toFixed(2)} s (${plain[0]!.events} records read), peak RSS ${mb(Math.max(...plain.map((m) => m.maxRssBytes)))}`,
+    `  full run (list, load, dedupe, 8 checks, evidence, mail): ${(fullMs / 1000).toFixed(2)} s`,
+    `  events/s: ${Math.round(events / (fullMs / 1000))}`,
+    `  peak RSS: ${mb(peak)} (target < ${mb(RSS_TARGET_BYTES)}) ${peak < RSS_TARGET_BYTES ? 'OK' : 'OVER'}`,
+    `  ratio full run / plain pass: ${ratio.toFixed(2)} (target ≤ ${RATIO_TARGET}) ${ratio <= RATIO_TARGET ? 'OK' : 'OVER'}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (ratio > RATIO_TARGET || peak >= RSS_TARGET_BYTES) process.exitCode = 1;
+}
+
+await main();

@@ -1,0 +1,180 @@
+import { z } from 'zod';
+import { parse as parseYaml } from 'yaml';
+import { countPlaceholders } from './sql.js';
+
+export const Severity = z.enum(['info', 'low', 'medium', 'high', 'critical']);
+export type Severity = z.infer<typeof Severity>;
+
+/** Severities from least to most severe; `--fail-on high` means "high or critical". */
+export const SEVERITY_ORDER: readonly Severity[] = Severity.options;
+
+export function severityRank(severity: Severity): number {
+  return SEVERITY_ORDER.indexOf(severity);
+}
+
+const CHECK_ID = /^[a-z][a-z0-9_]*$/;
+
+/** How a check's result is judged. `info` checks report without passing or failing. */
+export const Evaluation = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('info') }).strict(),
+  z
+    .object({
+      kind: z.literal('threshold'),
+      /** `row_count`, or `sum:<column>` to add up a numeric column of the result. */
+      metric: z.string().regex(/^(row_count|sum:[a-z_][a-z0-9_]*)$/, 'expected "row_count" or "sum:<column>"'),
+      /** The check fails when the observed value is greater than this. */
+      fail_above: z.number().int().nonnegative(),
+    })
+    .strict(),
+]);
+export type Evaluation = z.infer<typeof Evaluation>;
+
+export const CheckOption = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('string_list'), default: z.array(z.string()), description: z.string() }).strict(),
+  z.object({ type: z.literal('string'), default: z.string(), description: z.string() }).strict(),
+]);
+export type CheckOption = z.infer<typeof CheckOption>;
+export type OptionValue = string | readonly string[];
+
+/** Parameters every check can bind, besides its own options. */
+export const BUILT_IN_PARAMETERS = ['window_start', 'window_end'] as const;
+
+/** The metadata file of a check: `config/checks/<id>/check.yaml`. Defaults live here and only here. */
+export const CheckDefinition = z
+  .object({
+    id: z.string().regex(CHECK_ID, 'expected snake_case: lower-case letters, digits and _'),
+    title: z.string().min(1),
+    description: z.string().min(1),
+    severity: Severity,
+    /** The check looks at `[asOf - lookback_days, asOf)`. */
+    lookback_days: z.number().int().min(1).max(366),
+    /** Names bound, in order, to the query's `?` placeholders. */
+    parameters: z.array(z.string()).default([]),
+    options: z.record(z.string().regex(CHECK_ID), CheckOption).default({}),
+    evaluation: Evaluation,
+    remediation: z.string().optional(),
+    references: z.array(z.url()).default([]),
+    frameworks: z.record(z.string(), z.array(z.string())).default({}),
+  })
+  .strict();
+export type CheckDefinition = z.infer<typeof CheckDefinition>;
+
+/** A check ready to run: definition, SQL, and option values after config overrides. */
+export interface Check extends CheckDefinition {
+  readonly sql: string;
+  readonly optionValues: Readonly<Record<string, OptionValue>>;
+}
+
+/** Turns a zod error into "key.path: message" lines, prefixed with where the input came from. */
+export function zodProblems(where: string, error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+    return `${where}: ${path}: ${issue.message}`;
+  });
+}
+
+/**
+ * Parses and validates one check folder's two files. Pure: the caller reads the files.
+ * Returns every problem found rather than stopping at the first.
+ */
+export function parseCheck(
+  folderName: string,
+  files: { yamlPath: string; yamlText: string; sqlPath: string; sqlText: string | undefined },
+): { check?: Check; problems: string[] } {
+  const problems: string[] = [];
+  let raw: unknown;
+  try {
+    raw = parseYaml(files.yamlText);
+  } catch (error) {
+    return { problems: [`${files.yamlPath}: not valid YAML: ${(error as Error).message.split('\n')[0]}`] };
+  }
+  const parsed = CheckDefinition.safeParse(raw);
+  if (!parsed.success) return { problems: zodProblems(files.yamlPath, parsed.error) };
+  const definition = parsed.data;
+
+  if (definition.id !== folderName) {
+    problems.push(`${files.yamlPath}: id: expected "${folderName}" (the folder name), found "${definition.id}"`);
+  }
+  const known = new Set<string>([...BUILT_IN_PARAMETERS, ...Object.keys(definition.options)]);
+  definition.parameters.forEach((name, index) => {
+    if (!known.has(name)) {
+      problems.push(`${files.yamlPath}: parameters.${index}: unknown parameter "${name}" (expected one of ${[...known].join(', ')})`);
+    }
+  });
+  if (files.sqlText === undefined) {
+    problems.push(`${files.sqlPath}: missing (every check needs a query.sql beside its check.yaml)`);
+  } else {
+    const placeholders = countPlaceholders(files.sqlText);
+    if (placeholders !== definition.parameters.length) {
+      problems.push(
+        `${files.sqlPath}: has ${placeholders} "?" placeholder(s) but check.yaml lists ${definition.parameters.length} parameter(s)`,
+      );
+    }
+    if (!/\bcloudtrail_window\b/i.test(files.sqlText)) {
+      problems.push(`${files.sqlPath}: expected a query over the table cloudtrail_window`);
+    }
+  }
+  if (problems.length > 0 || files.sqlText === undefined) return { problems };
+
+  const optionValues = Object.fromEntries(Object.entries(definition.options).map(([name, option]) => [name, option.default]));
+  return { check: { ...definition, sql: files.sqlText, optionValues }, problems };
+}
+
+/** Per-check settings a config file may override. Everything else stays as the check file says. */
+export const CheckOverride = z
+  .object({
+    enabled: z.boolean().optional(),
+    severity: Severity.optional(),
+    fail_above: z.number().int().nonnegative().optional(),
+    options: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
+  })
+  .strict();
+export type CheckOverride = z.infer<typeof CheckOverride>;
+
+/**
+ * Applies config overrides to the loaded catalog and returns the checks to run, in catalog order.
+ * Problems (unknown ids, unknown options, a threshold on an info check…) are returned together.
+ */
+export function applyOverrides(
+  catalog: readonly Check[],
+  overrides: Readonly<Record<string, CheckOverride>>,
+  where: string,
+): { checks: Check[]; problems: string[] } {
+  const problems: string[] = [];
+  const byId = new Map(catalog.map((check) => [check.id, check]));
+  for (const id of Object.keys(overrides)) {
+    if (!byId.has(id)) problems.push(`${where}.${id}: no check with this id (known: ${[...byId.keys()].join(', ')})`);
+  }
+  const checks: Check[] = [];
+  for (const check of catalog) {
+    const override = overrides[check.id];
+    if (!override) {
+      checks.push(check);
+      continue;
+    }
+    if (override.enabled === false) continue;
+    let evaluation: Evaluation = check.evaluation;
+    if (override.fail_above !== undefined) {
+      if (evaluation.kind === 'info') {
+        problems.push(`${where}.${check.id}.fail_above: this check is informational and has no threshold`);
+      } else {
+        evaluation = { ...evaluation, fail_above: override.fail_above };
+      }
+    }
+    const optionValues: Record<string, OptionValue> = { ...check.optionValues };
+    for (const [name, value] of Object.entries(override.options ?? {})) {
+      const option = check.options[name];
+      if (!option) {
+        problems.push(`${where}.${check.id}.options.${name}: unknown option (known: ${Object.keys(check.options).join(', ') || 'none'})`);
+      } else if (option.type === 'string_list' && !Array.isArray(value)) {
+        problems.push(`${where}.${check.id}.options.${name}: expected a list of strings`);
+      } else if (option.type === 'string' && typeof value !== 'string') {
+        problems.push(`${where}.${check.id}.options.${name}: expected a string`);
+      } else {
+        optionValues[name] = value;
+      }
+    }
+    checks.push({ ...check, severity: override.severity ?? check.severity, evaluation, optionValues });
+  }
+  return { checks, problems };
+}

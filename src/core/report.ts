@@ -1,0 +1,187 @@
+import { severityRank, type Check } from './catalog.js';
+import type { Finding, Status } from './evaluate.js';
+import type { SkippedFile, WindowStats } from './model.js';
+import { checkWindow } from './params.js';
+import { isoDate, toCloudTrailTime, type TimeWindow } from './time.js';
+
+/** Everything the report is built from. The core never reads a clock: times come in here. */
+export interface ReportInput {
+  readonly runId: string;
+  readonly asOf: Date;
+  readonly window: TimeWindow;
+  readonly generatedAt: Date;
+  readonly toolVersion: string;
+  readonly source: string;
+  readonly checks: readonly Check[];
+  readonly findings: readonly Finding[];
+  readonly stats: WindowStats;
+  /** Where each check's full CSV is kept, by check id. */
+  readonly evidence: Readonly<Record<string, string>>;
+  /** Where the whole run's evidence folder is. */
+  readonly archiveLocation: string;
+  /** Result rows shown per check; the CSV has them all. */
+  readonly previewRows: number;
+}
+
+export interface ReportSection {
+  readonly id: string;
+  readonly title: string;
+  readonly description: string;
+  readonly status: Status;
+  readonly severity: Check['severity'];
+  readonly observed: number | null;
+  readonly threshold: string | null;
+  readonly reason: string;
+  readonly windowStart: string;
+  readonly windowEnd: string;
+  readonly columns: readonly string[];
+  readonly previewRows: readonly (readonly string[])[];
+  readonly rowCount: number;
+  readonly hiddenRows: number;
+  readonly evidence: string | null;
+  readonly remediation: string | null;
+  readonly references: readonly string[];
+  readonly frameworks: readonly string[];
+}
+
+export interface Report {
+  readonly title: string;
+  readonly subject: string;
+  readonly runId: string;
+  readonly toolVersion: string;
+  readonly asOf: string;
+  readonly generatedAt: string;
+  readonly windowStart: string;
+  readonly windowEnd: string;
+  readonly source: string;
+  readonly archiveLocation: string;
+  /** The worst status across checks: fail, then error, then pass. */
+  readonly verdict: 'fail' | 'error' | 'pass';
+  readonly counts: Readonly<Record<Status, number>> & { readonly total: number };
+  readonly accounts: readonly string[];
+  readonly regions: readonly string[];
+  readonly events: number;
+  readonly duplicates: number;
+  readonly filesRead: number;
+  readonly filesSkipped: readonly SkippedFile[];
+  readonly warnings: readonly string[];
+  readonly sections: readonly ReportSection[];
+}
+
+const STATUS_ORDER: Readonly<Record<Status, number>> = { fail: 0, error: 1, pass: 2, info: 3 };
+
+const FRAMEWORK_LABELS: Readonly<Record<string, string>> = {
+  'cis_aws_foundations_v1.4': 'CIS AWS Foundations v1.4',
+  security_hub: 'Security Hub',
+};
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** e.g. "2 failed, 1 error" or "all passed". */
+export function verdictText(counts: Readonly<Record<Status, number>>): string {
+  const parts: string[] = [];
+  if (counts.fail > 0) parts.push(`${counts.fail} failed`);
+  if (counts.error > 0) parts.push(plural(counts.error, 'error'));
+  return parts.length > 0 ? parts.join(', ') : 'all passed';
+}
+
+function accountsText(accounts: readonly string[]): string {
+  if (accounts.length === 0) return 'no accounts';
+  return accounts.length <= 3 ? accounts.join(', ') : `${accounts.length} accounts`;
+}
+
+/** Things the reader must know to trust (or distrust) the numbers. */
+function warningsFor(stats: WindowStats): string[] {
+  const warnings: string[] = [];
+  if (stats.events === 0) {
+    warnings.push('No events were found in the window: every check below saw nothing. Check the log location and the as-of time.');
+  }
+  if (stats.filesSkipped.length > 0) {
+    warnings.push(`${plural(stats.filesSkipped.length, 'file')} could not be read and ${stats.filesSkipped.length === 1 ? 'was' : 'were'} skipped; their events are missing from every check (listed below).`);
+  }
+  if (stats.events > 0 && !stats.regions.includes('us-east-1')) {
+    warnings.push('us-east-1 is not in scope: global-service events (IAM, STS, most console sign-ins) are logged there, so the checks miss them.');
+  }
+  if (stats.dataEvents === 0) {
+    warnings.push('No data events are in scope: use of data-plane actions (s3:GetObject, lambda:Invoke…) is unknown, not "unused".');
+  }
+  if (stats.recordsWithoutTime > 0) {
+    warnings.push(`${plural(stats.recordsWithoutTime, 'record')} had no eventTime and could not be placed in the window.`);
+  }
+  return warnings;
+}
+
+function frameworkTags(check: Check): string[] {
+  return Object.entries(check.frameworks).flatMap(([framework, controls]) =>
+    controls.map((control) => `${FRAMEWORK_LABELS[framework] ?? framework} ${control}`),
+  );
+}
+
+/** Builds the report model from a run's facts. Pure. */
+export function buildReport(input: ReportInput): Report {
+  const checksById = new Map(input.checks.map((check) => [check.id, check]));
+  const catalogOrder = new Map(input.checks.map((check, index) => [check.id, index]));
+  const counts: Record<Status, number> = { fail: 0, error: 0, pass: 0, info: 0 };
+  for (const finding of input.findings) counts[finding.status] += 1;
+
+  const ordered = [...input.findings].sort(
+    (a, b) =>
+      STATUS_ORDER[a.status] - STATUS_ORDER[b.status] ||
+      severityRank(b.severity) - severityRank(a.severity) ||
+      (catalogOrder.get(a.checkId) ?? 0) - (catalogOrder.get(b.checkId) ?? 0),
+  );
+
+  const sections = ordered.map((finding): ReportSection => {
+    const check = checksById.get(finding.checkId);
+    if (!check) throw new Error(`finding for unknown check ${finding.checkId}`);
+    const window = checkWindow(check, input.asOf);
+    const rows = finding.result?.rows ?? [];
+    return {
+      id: check.id,
+      title: check.title,
+      description: check.description,
+      status: finding.status,
+      severity: finding.severity,
+      observed: finding.observed,
+      threshold: finding.threshold,
+      reason: finding.reason,
+      windowStart: toCloudTrailTime(window.start),
+      windowEnd: toCloudTrailTime(window.end),
+      columns: finding.result?.columns ?? [],
+      previewRows: rows.slice(0, input.previewRows).map((row) => row.map((cell) => cell ?? '')),
+      rowCount: rows.length,
+      hiddenRows: Math.max(0, rows.length - input.previewRows),
+      evidence: input.evidence[check.id] ?? null,
+      remediation: finding.status === 'fail' ? (check.remediation ?? null) : null,
+      references: check.references,
+      frameworks: frameworkTags(check),
+    };
+  });
+
+  const verdict = counts.fail > 0 ? 'fail' : counts.error > 0 ? 'error' : 'pass';
+  const period = `${isoDate(input.window.start)} → ${isoDate(input.window.end)}`;
+  return {
+    title: 'CloudTrail compliance report',
+    subject: `[trailwarden] ${verdictText(counts)} · ${accountsText(input.stats.accounts)} · ${period}`,
+    runId: input.runId,
+    toolVersion: input.toolVersion,
+    asOf: toCloudTrailTime(input.asOf),
+    generatedAt: toCloudTrailTime(input.generatedAt),
+    windowStart: toCloudTrailTime(input.window.start),
+    windowEnd: toCloudTrailTime(input.window.end),
+    source: input.source,
+    archiveLocation: input.archiveLocation,
+    verdict,
+    counts: { ...counts, total: input.findings.length },
+    accounts: input.stats.accounts,
+    regions: input.stats.regions,
+    events: input.stats.events,
+    duplicates: input.stats.duplicates,
+    filesRead: input.stats.filesRead,
+    filesSkipped: input.stats.filesSkipped,
+    warnings: warningsFor(input.stats),
+    sections,
+  };
+}

@@ -1,0 +1,26 @@
+import type { CloudTrailColumn } from '../core/cloudtrail-table.js';
+import type { ParamValue, QueryResult, WindowStats } from '../core/model.js';
+import type { TimeWindow } from '../core/time.js';
+import type { LogFile } from '../source/types.js';
+
+/** What an engine loads: the run's window and the delivery files that may hold its events. */
+export interface WindowInput {
+  readonly window: TimeWindow;
+  readonly files: readonly LogFile[];
+  /** The columns to load (what the checks use); default: all of them. */
+  readonly columns?: readonly CloudTrailColumn[];
+}
+
+/**
+ * Runs the checks' SQL. A run loads its window once into `cloudtrail_window` (Athena column names),
+ * then every check queries that table.
+ */
+export interface QueryEngine {
+  readonly kind: string;
+  /** Reads the raw logs once and materialises `cloudtrail_window`. Unreadable files are skipped and counted. */
+  loadWindow(input: WindowInput): Promise<WindowStats>;
+  /** Runs one check's SQL with its `?` placeholders bound to `params`, in order. */
+  query(sql: string, params: readonly ParamValue[]): Promise<QueryResult>;
+  /** Frees everything the engine holds (also after a failure). */
+  close(): Promise<void>;
+}

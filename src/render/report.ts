@@ -1,0 +1,67 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+import juice from 'juice';
+import type { Report } from '../core/report.js';
+
+/** templates/ at the package root, from both src/render (tests) and dist/render (built). */
+export const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'templates');
+
+const STATUS_COLOURS: Readonly<Record<string, string>> = {
+  fail: '#b42318',
+  error: '#b54708',
+  pass: '#067647',
+  info: '#475467',
+};
+
+const PREVIEW_CELL_CHARS = 160;
+
+/** Control characters could forge lines in the text mail or confuse a terminal; show them as U+FFFD. */
+function printable(value: string): string {
+  return value.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, '\ufffd').replace(/[\r\n]+/g, ' ');
+}
+
+function clip(value: unknown): string {
+  const text = printable(String(value ?? ''));
+  return text.length > PREVIEW_CELL_CHARS ? `${text.slice(0, PREVIEW_CELL_CHARS - 1)}…` : text;
+}
+
+export interface RenderedReport {
+  readonly html: string;
+  readonly text: string;
+}
+
+/** Renders the report model with Handlebars. HTML escaping stays on: every CloudTrail value is escaped. */
+export class ReportRenderer {
+  readonly #html: Handlebars.TemplateDelegate<Report>;
+  readonly #text: Handlebars.TemplateDelegate<Report>;
+
+  private constructor(html: Handlebars.TemplateDelegate<Report>, text: Handlebars.TemplateDelegate<Report>) {
+    this.#html = html;
+    this.#text = text;
+  }
+
+  static async load(templatesDir: string = TEMPLATES_DIR): Promise<ReportRenderer> {
+    const hbs = Handlebars.create();
+    hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+    hbs.registerHelper('upper', (s: unknown) => String(s ?? '').toUpperCase());
+    hbs.registerHelper('statusColour', (s: unknown) => STATUS_COLOURS[String(s)] ?? '#475467');
+    hbs.registerHelper('cell', clip);
+    hbs.registerHelper('pad', (s: unknown, width: unknown) => clip(s).padEnd(Number(width)));
+    hbs.registerHelper('join', (list: unknown, sep: unknown) => (Array.isArray(list) ? list.join(String(sep)) : ''));
+    const read = (name: string) => readFile(path.join(templatesDir, name), 'utf8');
+    const [html, text] = await Promise.all([read('report.html.hbs'), read('report.txt.hbs')]);
+    return new ReportRenderer(
+      hbs.compile<Report>(html, { strict: true }),
+      // The text template escapes nothing (there is no markup), but `cell` still strips control characters.
+      hbs.compile<Report>(text, { strict: true, noEscape: true }),
+    );
+  }
+
+  render(report: Report): RenderedReport {
+    // Mail clients drop <style> blocks: inline every rule into style attributes.
+    const html = juice(this.#html(report), { removeStyleTags: true, preserveMediaQueries: false });
+    return { html, text: this.#text(report) };
+  }
+}

@@ -1,0 +1,218 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { EvidenceArchive, StoredFile } from './archive/types.js';
+import type { Check } from './core/catalog.js';
+import { columnsUsedBy } from './core/cloudtrail-table.js';
+import { describeError } from './core/errors.js';
+import { checkError, evaluate, type Finding } from './core/evaluate.js';
+import type { WindowStats } from './core/model.js';
+import { checkWindow, resolveParameters, runWindow } from './core/params.js';
+import { buildReport, type Report } from './core/report.js';
+import { toCloudTrailTime } from './core/time.js';
+import type { QueryEngine } from './engines/types.js';
+import type { MailTransport, SentMail } from './mail/types.js';
+import { toCsv } from './render/csv.js';
+import type { ReportRenderer } from './render/report.js';
+import type { LogSource } from './source/types.js';
+
+/** The backends a run uses, built by the composition root (app.ts). */
+export interface RunBackends {
+  readonly source: LogSource;
+  readonly engine: QueryEngine;
+  readonly archive: EvidenceArchive;
+  readonly mail: MailTransport;
+  readonly renderer: ReportRenderer;
+  readonly log: Logger;
+}
+
+export interface RunRequest {
+  readonly runId: string;
+  /** The end of the window ("now" for a scheduled run; a past time to re-report it exactly). */
+  readonly asOf: Date;
+  /** When the run happens, for the report's "generated" line. */
+  readonly now: Date;
+  readonly checks: readonly Check[];
+  readonly configDigest: string;
+  readonly toolVersion: string;
+  readonly previewRows: number;
+  readonly mailFrom: string;
+  readonly mailTo: readonly string[];
+}
+
+export interface RunOutcome {
+  readonly report: Report;
+  readonly findings: readonly Finding[];
+  readonly stats: WindowStats;
+  readonly evidenceLocation: string;
+  readonly reportLocation: string;
+  readonly manifestLocation: string;
+  readonly csvLocations: Readonly<Record<string, string>>;
+  readonly mail: SentMail;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Times one phase and logs one line with its counts and duration. */
+async function phase<T>(log: Logger, name: string, work: () => Promise<T>, counts: (result: T) => object): Promise<T> {
+  const started = performance.now();
+  const result = await work();
+  log.info({ phase: name, ms: Math.round(performance.now() - started), ...counts(result) }, name);
+  return result;
+}
+
+/**
+ * One report run, in the order the data flows:
+ * list the logs → load the window once → run every check → judge → write evidence → render → mail.
+ * A failing check becomes an `error` finding; only infrastructure failures abort the run.
+ */
+export async function runReport(backends: RunBackends, request: RunRequest): Promise<RunOutcome> {
+  const { source, engine, archive, mail, renderer } = backends;
+  const log = backends.log.child({ runId: request.runId });
+  const window = runWindow(request.checks, request.asOf);
+  log.info({ asOf: toCloudTrailTime(request.asOf), windowStart: toCloudTrailTime(window.start), checks: request.checks.length, source: source.describe() }, 'run started');
+
+  const listing = await phase(log, 'list logs', () => source.list(window), (l) => ({ files: l.files.length, skipped: l.skipped.length }));
+
+  const loaded = await phase(log, 'load window', () => engine.loadWindow({ window, files: listing.files, columns: columnsUsedBy(request.checks.map((c) => c.sql)) }), (s) => ({
+    events: s.events,
+    duplicates: s.duplicates,
+    filesRead: s.filesRead,
+    filesSkipped: s.filesSkipped.length,
+  }));
+  const stats: WindowStats = { ...loaded, filesSkipped: [...listing.skipped, ...loaded.filesSkipped] };
+  for (const skipped of stats.filesSkipped) log.warn({ file: skipped.path, reason: skipped.reason }, 'log file skipped');
+
+  const findings = await phase(
+    log,
+    'run checks',
+    async () => {
+      const results: Finding[] = [];
+      for (const check of request.checks) {
+        const started = performance.now();
+        let finding: Finding;
+        try {
+          finding = evaluate(check, await engine.query(check.sql, resolveParameters(check, request.asOf)));
+        } catch (error) {
+          finding = checkError(check, `the query failed: ${describeError(error)}`);
+        }
+        log.info({ check: check.id, status: finding.status, observed: finding.observed, ms: Math.round(performance.now() - started) }, 'check done');
+        results.push(finding);
+      }
+      return results;
+    },
+    (r) => ({ fail: r.filter((f) => f.status === 'fail').length, error: r.filter((f) => f.status === 'error').length }),
+  );
+
+  const folder = await archive.openRun(request.runId, request.asOf);
+  const stored: StoredFile[] = [];
+  const csvLocations: Record<string, string> = {};
+  await phase(
+    log,
+    'write evidence',
+    async () => {
+      for (const finding of findings) {
+        // An errored check has no result: no CSV, so an empty file can't be mistaken for "nothing found".
+        if (!finding.result) continue;
+        stored.push(await folder.write(`${finding.checkId}.csv`, toCsv(finding.result)));
+        csvLocations[finding.checkId] = folder.locationOf(`${finding.checkId}.csv`);
+      }
+    },
+    () => ({ files: stored.length, location: folder.location }),
+  );
+
+  const report = buildReport({
+    runId: request.runId,
+    asOf: request.asOf,
+    window,
+    generatedAt: request.now,
+    toolVersion: request.toolVersion,
+    source: source.describe(),
+    checks: request.checks,
+    findings,
+    stats,
+    evidence: csvLocations,
+    archiveLocation: folder.location,
+    previewRows: request.previewRows,
+  });
+  const rendered = renderer.render(report);
+  stored.push(await folder.write('report.html', rendered.html));
+  stored.push(await folder.write('report.txt', rendered.text));
+
+  // Written last: a folder with a manifest holds a complete run.
+  const findingsById = new Map(findings.map((f) => [f.checkId, f]));
+  const manifest = {
+    schema: 'trailwarden.manifest/v1',
+    run_id: request.runId,
+    tool: { name: 'trailwarden', version: request.toolVersion },
+    as_of: toCloudTrailTime(request.asOf),
+    generated_at: toCloudTrailTime(request.now),
+    window: { start: toCloudTrailTime(window.start), end: toCloudTrailTime(window.end) },
+    config_digest: `sha256:${request.configDigest}`,
+    source: source.describe(),
+    engine: engine.kind,
+    verdict: report.verdict,
+    stats: {
+      events: stats.events,
+      duplicates_removed: stats.duplicates,
+      files_read: stats.filesRead,
+      files_skipped: stats.filesSkipped,
+      records_without_time: stats.recordsWithoutTime,
+      data_events: stats.dataEvents,
+      accounts: stats.accounts,
+      regions: stats.regions,
+    },
+    checks: request.checks.map((check) => {
+      const finding = findingsById.get(check.id);
+      const checkWin = checkWindow(check, request.asOf);
+      const csv = stored.find((file) => file.name === `${check.id}.csv`);
+      return {
+        id: check.id,
+        title: check.title,
+        severity: finding?.severity ?? check.severity,
+        status: finding?.status ?? 'error',
+        observed: finding?.observed ?? null,
+        threshold: finding?.threshold ?? null,
+        reason: finding?.reason ?? '',
+        rows: finding?.result?.rows.length ?? null,
+        window: { start: toCloudTrailTime(checkWin.start), end: toCloudTrailTime(checkWin.end) },
+        query_sha256: sha256(check.sql),
+        options: check.optionValues,
+        file: csv ? { name: csv.name, bytes: csv.bytes, sha256: csv.sha256 } : null,
+      };
+    }),
+    files: stored,
+  };
+  await folder.write('manifest.json', `${JSON.stringify(manifest, null, 2)}\n`);
+  log.info({ phase: 'archive', location: folder.location, files: stored.length + 1 }, 'evidence archived');
+
+  const sent = await phase(
+    log,
+    'send mail',
+    () =>
+      mail.send(
+        {
+          from: request.mailFrom,
+          to: request.mailTo,
+          subject: report.subject,
+          html: rendered.html,
+          text: rendered.text,
+          headers: { 'X-Trailwarden-Run-Id': request.runId, 'X-Trailwarden-Verdict': report.verdict },
+        },
+        request.runId,
+      ),
+    (s) => ({ location: s.location }),
+  );
+
+  return {
+    report,
+    findings,
+    stats,
+    evidenceLocation: folder.location,
+    reportLocation: folder.locationOf('report.html'),
+    manifestLocation: folder.locationOf('manifest.json'),
+    csvLocations,
+    mail: sent,
+  };
+}

@@ -1,0 +1,113 @@
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { SourceError } from '../core/errors.js';
+import type { SkippedFile } from '../core/model.js';
+import { deliveryDaysFor, type TimeWindow } from '../core/time.js';
+import type { LogFile, LogSource, SourceListing } from './types.js';
+
+export interface LocalSourceOptions {
+  /** A folder holding `AWSLogs/`, or the `AWSLogs` folder itself. */
+  readonly path: string;
+  /** Only these accounts / regions, when given. */
+  readonly accounts?: readonly string[];
+  readonly regions?: readonly string[];
+}
+
+const ACCOUNT = /^\d{12}$/;
+const ORGANIZATION = /^o-[a-z0-9]{10,32}$/;
+const LOG_FILE = /\.json(\.gz)?$/;
+
+async function listDir(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new SourceError(`cannot list ${dir}`, { cause: error });
+  }
+}
+
+/**
+ * A CloudTrail tree on local disk, laid out as in the S3 bucket:
+ * `AWSLogs/[<o-id>/]<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>/*.json.gz`.
+ * Only the `CloudTrail` folder of each account is read: `CloudTrail-Digest` and `CloudTrail-Insight`
+ * hold no API events.
+ */
+export class LocalLogSource implements LogSource {
+  readonly kind = 'local';
+  readonly #options: LocalSourceOptions;
+
+  constructor(options: LocalSourceOptions) {
+    this.#options = options;
+  }
+
+  describe(): string {
+    return `local folder ${this.#options.path}`;
+  }
+
+  async #awsLogsRoot(): Promise<string> {
+    const root = path.resolve(this.#options.path);
+    const candidates = path.basename(root) === 'AWSLogs' ? [root] : [path.join(root, 'AWSLogs')];
+    for (const candidate of candidates) {
+      try {
+        if ((await stat(candidate)).isDirectory()) return candidate;
+      } catch {
+        // fall through to the error below
+      }
+    }
+    throw new SourceError(
+      `no CloudTrail logs at ${root}: expected a folder AWSLogs/<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>/ (or AWSLogs/<o-id>/<account>/…) there`,
+    );
+  }
+
+  /** `[accountFolder, account, keyPrefix]` for both the plain and the organization-trail layouts. */
+  async #accountFolders(awsLogs: string): Promise<[string, string, string][]> {
+    const found: [string, string, string][] = [];
+    for (const name of await listDir(awsLogs)) {
+      if (ACCOUNT.test(name)) found.push([path.join(awsLogs, name), name, `AWSLogs/${name}`]);
+      else if (ORGANIZATION.test(name)) {
+        for (const account of await listDir(path.join(awsLogs, name))) {
+          if (ACCOUNT.test(account)) found.push([path.join(awsLogs, name, account), account, `AWSLogs/${name}/${account}`]);
+        }
+      }
+    }
+    return found.filter(([, account]) => !this.#options.accounts || this.#options.accounts.includes(account));
+  }
+
+  async list(window: TimeWindow): Promise<SourceListing> {
+    const awsLogs = await this.#awsLogsRoot();
+    const days = deliveryDaysFor(window);
+    const files: LogFile[] = [];
+    const skipped: SkippedFile[] = [];
+    for (const [accountDir, account, keyPrefix] of await this.#accountFolders(awsLogs)) {
+      const trailDir = path.join(accountDir, 'CloudTrail');
+      for (const region of await listDir(trailDir)) {
+        if (this.#options.regions && !this.#options.regions.includes(region)) continue;
+        for (const day of days) {
+          const dayDir = path.join(trailDir, region, ...day.split('/'));
+          let entries;
+          try {
+            entries = await readdir(dayDir, { withFileTypes: true });
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+            throw new SourceError(`cannot list ${dayDir}`, { cause: error });
+          }
+          for (const entry of entries.filter((e) => e.isFile()).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+            const key = `${keyPrefix}/CloudTrail/${region}/${day}/${entry.name}`;
+            const filePath = path.join(dayDir, entry.name);
+            if (!LOG_FILE.test(entry.name)) {
+              skipped.push({ path: key, reason: 'not a CloudTrail log file name (expected *.json.gz or *.json)' });
+              continue;
+            }
+            const { size } = await stat(filePath);
+            if (size === 0) {
+              skipped.push({ path: key, reason: 'empty file (0 bytes)' });
+              continue;
+            }
+            files.push({ path: filePath, key, account, region, day, bytes: size });
+          }
+        }
+      }
+    }
+    return { files, skipped };
+  }
+}

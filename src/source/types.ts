@@ -1,0 +1,31 @@
+import type { SkippedFile } from '../core/model.js';
+import type { TimeWindow } from '../core/time.js';
+
+/** One CloudTrail delivery file, as the engine needs it. */
+export interface LogFile {
+  /** Where the engine reads it (a local path). */
+  readonly path: string;
+  /** Its key as in the bucket, `AWSLogs/...`: how reports and logs name it. */
+  readonly key: string;
+  /** From the path, like Athena's partition columns. */
+  readonly account: string;
+  readonly region: string;
+  /** The delivery day folder, `YYYY/MM/DD`. */
+  readonly day: string;
+  readonly bytes: number;
+}
+
+export interface SourceListing {
+  readonly files: readonly LogFile[];
+  /** Files found in the window's folders that can't be log files (empty, wrong name): skipped and reported. */
+  readonly skipped: readonly SkippedFile[];
+}
+
+/** Where CloudTrail delivery files come from. */
+export interface LogSource {
+  readonly kind: string;
+  /** A short human description, for the report ("local folder /x/y"). */
+  describe(): string;
+  /** The delivery files that may hold events of the window (day folders from a day before its start). */
+  list(window: TimeWindow): Promise<SourceListing>;
+}

@@ -1,0 +1,140 @@
+import { gzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DuckDbEngine } from '../../src/engines/duckdb.js';
+import { LocalLogSource } from '../../src/source/local.js';
+import { record, silentLog, tempDir, writeLogFile } from '../support/fixtures.js';
+
+const WINDOW = { start: new Date('2026-11-16T00:00:00Z'), end: new Date('2026-11-23T00:00:00Z') };
+
+let engine: DuckDbEngine | undefined;
+afterEach(async () => {
+  await engine?.close();
+  engine = undefined;
+});
+
+async function load(root: string) {
+  const listing = await new LocalLogSource({ path: root }).list(WINDOW);
+  engine = await DuckDbEngine.create({ threads: 2, batchSize: 4 }, silentLog);
+  const stats = await engine.loadWindow({ window: WINDOW, files: listing.files });
+  return { listing, stats, engine };
+}
+
+describe('DuckDB engine over a local CloudTrail tree', () => {
+  it('skips and names every unreadable file, and still loads the good ones', async () => {
+    // Prepare: one good file, and one of each kind of bad file, in one batch
+    const root = await tempDir();
+    const good = record({ eventTime: '2026-11-20T10:00:00Z', eventID: 'good-1' });
+    await writeLogFile(root, { day: '2026/11/20', name: 'a-good.json.gz', records: [good] });
+    const whole = gzipSync(JSON.stringify({ Records: Array.from({ length: 200 }, (_, i) => record({ eventTime: '2026-11-20T11:00:00Z', eventID: `lost-${i}` })) }));
+    await writeLogFile(root, { day: '2026/11/20', name: 'b-truncated.json.gz', content: whole.subarray(0, whole.length / 2) });
+    await writeLogFile(root, { day: '2026/11/20', name: 'c-header-only.json.gz', content: whole.subarray(0, 12) });
+    await writeLogFile(root, { day: '2026/11/20', name: 'd-not-json.json', content: 'this is not JSON', gzip: false });
+    await writeLogFile(root, { day: '2026/11/20', name: 'e-no-records.json', content: '{"digestPublicKeyFingerprint":"x"}', gzip: false });
+    await writeLogFile(root, { day: '2026/11/20', name: 'f-not-gzip.json.gz', content: 'plain text with a gz name' });
+    await writeLogFile(root, { day: '2026/11/20', name: 'g-empty.json.gz', content: '' });
+    await writeLogFile(root, { day: '2026/11/20', name: 'h-readme.txt', content: 'hello' });
+    // A digest file sits beside CloudTrail/, not in it: not an event file, not a skipped one.
+    await writeLogFile(root, { day: '2026/11/20', trailFolder: 'CloudTrail-Digest', name: 'digest.json.gz', records: [] });
+
+    // Act
+    const { listing, stats, engine } = await load(root);
+
+    // Assess
+    const skipped = Object.fromEntries([...listing.skipped, ...stats.filesSkipped].map((s) => [s.path.split('/').at(-1), s.reason]));
+    expect(Object.keys(skipped).sort()).toEqual([
+      'b-truncated.json.gz',
+      'c-header-only.json.gz',
+      'd-not-json.json',
+      'e-no-records.json',
+      'f-not-gzip.json.gz',
+      'g-empty.json.gz',
+      'h-readme.txt',
+    ]);
+    expect(skipped['b-truncated.json.gz']).toMatch(/not valid JSON at byte \d+ .*truncated or corrupt/);
+    expect(skipped['d-not-json.json']).toMatch(/not valid JSON at byte/);
+    expect(skipped['f-not-gzip.json.gz']).toContain('not a valid gzip file');
+    expect(skipped['c-header-only.json.gz']).toContain('truncated');
+    expect(skipped['e-no-records.json']).toContain('without a "Records" array');
+    expect(skipped['g-empty.json.gz']).toContain('empty file');
+    for (const s of stats.filesSkipped) expect(s.path).toMatch(/^AWSLogs\/111111111111\/CloudTrail\/us-east-1\/2026\/11\/20\//);
+    expect(stats.filesRead).toBe(1);
+    expect(stats.events).toBe(1);
+    const rows = await engine.query('SELECT eventid FROM cloudtrail_window', []);
+    expect(rows.rows).toEqual([['good-1']]);
+  });
+
+  it('reads the organization layout and plain .json, filters on eventTime and removes duplicate deliveries', async () => {
+    // Prepare
+    const root = await tempDir();
+    const inside = record({ eventTime: '2026-11-22T23:59:59Z', eventID: 'dup' });
+    await writeLogFile(root, { day: '2026/11/23', records: [inside, record({ eventTime: '2026-11-23T00:00:00Z', eventID: 'at-end' })] });
+    await writeLogFile(root, { day: '2026/11/23', records: [inside] }); // the same event delivered again
+    await writeLogFile(root, {
+      day: '2026/11/15', // the day before the window is read too: it may hold events of the window's start
+      organization: 'o-a1b2c3d4e5',
+      account: '222222222222',
+      region: 'eu-west-1',
+      gzip: false,
+      records: [record({ eventTime: '2026-11-15T23:59:59Z', eventID: 'before' }), record({ eventTime: '2026-11-16T00:00:00Z', eventID: 'at-start' })],
+    });
+    await writeLogFile(root, { day: '2026/11/10', records: [record({ eventTime: '2026-11-20T00:00:00Z', eventID: 'folder-out-of-range' })] });
+
+    // Act
+    const { stats, engine } = await load(root);
+
+    // Assess
+    const result = await engine.query('SELECT eventid, account, region FROM cloudtrail_window ORDER BY eventid', []);
+    expect(result.rows).toEqual([
+      ['at-start', '222222222222', 'eu-west-1'],
+      ['dup', '111111111111', 'us-east-1'],
+    ]);
+    expect(stats).toMatchObject({ events: 2, duplicates: 1, accounts: ['111111111111', '222222222222'], regions: ['eu-west-1', 'us-east-1'] });
+  });
+
+  it('binds a parameter holding a quote as a value: it cannot change the query', async () => {
+    // Prepare
+    const root = await tempDir();
+    await writeLogFile(root, { day: '2026/11/20', records: [record({ eventTime: '2026-11-20T10:00:00Z' })] });
+    const { engine } = await load(root);
+    const sql = `SELECT count(*) AS n FROM cloudtrail_window
+                 WHERE cardinality(?) = 0 OR contains(?, useridentity.sessioncontext.sessionissuer.arn)`;
+    const hostile = ["x') OR 1=1 OR ('"];
+
+    // Act
+    const all = await engine.query(sql, [[], []]);
+    const injected = await engine.query(sql, [hostile, hostile]);
+    const scalar = await engine.query('SELECT count(*) AS n FROM cloudtrail_window WHERE eventname = ?', ["' OR '1'='1"]);
+
+    // Assess
+    expect(all.rows).toEqual([['1']]);
+    expect(injected.rows).toEqual([['0']]);
+    expect(scalar.rows).toEqual([['0']]);
+  });
+
+  it('provides the Trino functions the checks use, with Trino semantics', async () => {
+    const root = await tempDir();
+    await writeLogFile(root, {
+      day: '2026/11/20',
+      records: [record({ eventTime: '2026-11-20T10:00:00Z', responseElements: { ConsoleLogin: 'Success', nested: { a: 1 } } })],
+    });
+    const { engine } = await load(root);
+    const result = await engine.query(
+      `SELECT json_extract_scalar(responseelements, '$.ConsoleLogin') AS login,
+              json_extract_scalar(responseelements, '$.nested') AS obj,
+              regexp_like(eventname, '^Describe') AS re,
+              CAST(date_add('day', 1, from_iso8601_timestamp(eventtime)) AS VARCHAR) AS next_day
+       FROM cloudtrail_window`,
+      [],
+    );
+    expect(result.rows[0]?.slice(0, 3)).toEqual(['Success', null, 'true']);
+    expect(result.rows[0]?.[3]).toMatch(/^2026-11-21 10:00:00/);
+  });
+
+  it('loads an empty window without error', async () => {
+    const root = await tempDir();
+    await writeLogFile(root, { day: '2026/10/01', records: [record({ eventTime: '2026-10-01T00:00:00Z' })] });
+    const { stats, engine } = await load(root);
+    expect(stats).toMatchObject({ events: 0, filesRead: 0, filesSkipped: [] });
+    expect((await engine.query('SELECT count(*) FROM cloudtrail_window', [])).rows).toEqual([['0']]);
+  });
+});

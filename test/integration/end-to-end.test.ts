@@ -1,0 +1,235 @@
+import { createHash } from 'node:crypto';
+import { cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { simpleParser } from 'mailparser';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { computeTruth, DEMO_AS_OF, generateDemo, type DemoResult } from '../../src/demo/generate.js';
+import { neutraliseCell } from '../../src/render/csv.js';
+import { runCli } from '../support/cli.js';
+import { tempDir } from '../support/fixtures.js';
+
+interface Manifest {
+  run_id: string;
+  as_of: string;
+  window: { start: string; end: string };
+  config_digest: string;
+  tool: { version: string };
+  stats: { events: number; files_skipped: { path: string; reason: string }[]; accounts: string[]; regions: string[] };
+  checks: { id: string; status: string; rows: number | null; observed: number | null; file: { name: string; sha256: string } | null }[];
+  files: { name: string; bytes: number; sha256: string }[];
+}
+
+let demo: DemoResult;
+let logs: string;
+
+async function runFolders(out: string): Promise<string[]> {
+  const dayDir = path.join(out, 'archive', '2026', '11', '23');
+  return (await readdir(dayDir)).map((name) => path.join(dayDir, name));
+}
+
+async function readManifest(runDir: string): Promise<Manifest> {
+  return JSON.parse(await readFile(path.join(runDir, 'manifest.json'), 'utf8')) as Manifest;
+}
+
+async function readCsv(file: string): Promise<string[][]> {
+  return parseCsv(await readFile(file, 'utf8')) as string[][];
+}
+
+/** The truth holds raw values; the CSV holds them neutralised against spreadsheet formulas. */
+function asCsvRows(truth: { columns: string[]; rows: string[][] }): string[][] {
+  return [truth.columns, ...truth.rows.map((row) => row.map(neutraliseCell))];
+}
+
+beforeAll(async () => {
+  logs = await tempDir('trailwarden-e2e-logs-');
+  demo = await generateDemo({ outDir: logs });
+});
+
+describe('trailwarden run on generated CloudTrail logs', () => {
+  it('reports exactly what the generator knows to be true, check by check and row by row', async () => {
+    // Prepare
+    const out = await tempDir('trailwarden-e2e-out-');
+    const truth = demo.truth!;
+
+    // Act
+    const result = await runCli(['run', '--logs', logs, '--out', out, '--as-of', DEMO_AS_OF]);
+
+    // Assess: the run completed, whatever it found
+    expect(result.stderr).not.toMatch(/"level":(50|60)/);
+    expect(result.code, result.stderr).toBe(0);
+    const [runDir, ...others] = await runFolders(out);
+    expect(others).toEqual([]);
+    const manifest = await readManifest(runDir!);
+    expect(manifest.as_of).toBe(DEMO_AS_OF);
+    expect(manifest.stats.events).toBe(truth.eventsInWindow);
+    expect(manifest.stats.accounts).toEqual(truth.accounts);
+    expect(manifest.stats.regions).toEqual(truth.regions);
+    expect(manifest.stats.files_skipped.map((s) => s.path)).toEqual(truth.unreadableFiles);
+
+    expect(Object.keys(truth.checks).sort()).toEqual(manifest.checks.map((c) => c.id).sort());
+    for (const [id, expected] of Object.entries(truth.checks)) {
+      const csv = await readCsv(path.join(runDir!, `${id}.csv`));
+      expect(csv, id).toEqual(asCsvRows(expected));
+    }
+  });
+
+  it('judges each check against its threshold and says so in the manifest, report and e-mail', async () => {
+    // Prepare
+    const out = await tempDir('trailwarden-e2e-out-');
+    const truth = demo.truth!;
+
+    // Act
+    const result = await runCli(['run', '--logs', logs, '--out', out, '--as-of', DEMO_AS_OF]);
+
+    // Assess: statuses follow the thresholds applied to the true results
+    expect(result.code, result.stderr).toBe(0);
+    const [runDir] = await runFolders(out);
+    const manifest = await readManifest(runDir!);
+    const status = Object.fromEntries(manifest.checks.map((c) => [c.id, c.status]));
+    const errors = truth.checks.unauthorized_api_calls_7d!.rows.reduce((sum, row) => sum + Number(row[5]), 0);
+    expect(status).toEqual({
+      roles_active_7d: 'info',
+      users_active_30d: 'info',
+      role_actions_30d: 'info',
+      console_logins_30d: 'info',
+      root_activity_7d: truth.checks.root_activity_7d!.rows.length > 0 ? 'fail' : 'pass',
+      console_login_without_mfa_30d: truth.checks.console_login_without_mfa_30d!.rows.length > 0 ? 'fail' : 'pass',
+      console_login_failures_30d: truth.checks.console_login_failures_30d!.rows.length > 10 ? 'fail' : 'pass',
+      unauthorized_api_calls_7d: errors > 50 ? 'fail' : 'pass',
+    });
+    const failed = Object.values(status).filter((s) => s === 'fail').length;
+
+    // Every file of the run is in the manifest with its true digest, and every check's CSV is there.
+    const names = (await readdir(runDir!)).filter((n) => n !== 'manifest.json').sort();
+    expect(manifest.files.map((f) => f.name).sort()).toEqual(names);
+    for (const file of manifest.files) {
+      const bytes = await readFile(path.join(runDir!, file.name));
+      expect(createHash('sha256').update(bytes).digest('hex'), file.name).toBe(file.sha256);
+      expect(bytes.byteLength).toBe(file.bytes);
+    }
+    for (const check of manifest.checks) expect(check.file?.name).toBe(`${check.id}.csv`);
+
+    // The e-mail in the outbox: subject with the verdict, both parts, the skipped file named.
+    const eml = await readFile(path.join(out, 'outbox', `${manifest.run_id}.eml`));
+    const mail = await simpleParser(eml);
+    expect(mail.subject).toBe(`[trailwarden] ${failed} failed · 111111111111, 222222222222 · 2026-10-24 → 2026-11-23`);
+    expect(mail.to && !Array.isArray(mail.to) ? mail.to.text : '').toBe('security-team@example.com');
+    expect(mail.headers.get('x-trailwarden-run-id')).toBe(manifest.run_id);
+    const html = String(mail.html);
+    const text = mail.text ?? '';
+    expect(html).toContain(truth.unreadableFiles[0]!);
+    expect(text).toContain(`${truth.unreadableFiles.length} file(s) could not be read`);
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('&lt;script&gt;');
+    expect(await readFile(path.join(runDir!, 'report.html'), 'utf8')).toBe(html);
+
+    // stdout tells the user where everything is
+    expect(result.stdout).toContain(path.join(runDir!, 'report.html'));
+    expect(result.stdout).toContain(path.join(out, 'outbox', `${manifest.run_id}.eml`));
+  });
+
+  it('re-reports a past as-of exactly, in a new evidence folder that leaves the earlier one untouched', async () => {
+    // Prepare
+    const out = await tempDir('trailwarden-e2e-out-');
+    const earlier = '2026-11-20T13:30:00Z';
+    const expected = computeTruth(demo.truthEvents!, earlier);
+    await runCli(['run', '--logs', logs, '--out', out, '--as-of', DEMO_AS_OF]);
+    const [first] = await runFolders(out);
+    const firstManifest = await readFile(path.join(first!, 'manifest.json'));
+
+    // Act
+    const result = await runCli(['run', '--logs', logs, '--out', out, '--as-of', earlier]);
+
+    // Assess
+    expect(result.code, result.stderr).toBe(0);
+    const secondDay = path.join(out, 'archive', '2026', '11', '20');
+    const [second] = (await readdir(secondDay)).map((n) => path.join(secondDay, n));
+    for (const [id, truth] of Object.entries(expected.checks)) {
+      expect(await readCsv(path.join(second!, `${id}.csv`)), id).toEqual(asCsvRows(truth));
+    }
+    expect(await readFile(path.join(first!, 'manifest.json'))).toEqual(firstManifest);
+  });
+
+  it('exits 2 with --fail-on when a check at or above that severity fails, 0 otherwise', async () => {
+    const out = await tempDir('trailwarden-e2e-out-');
+    const critical = await runCli(['run', '--logs', logs, '--out', out, '--as-of', DEMO_AS_OF, '--fail-on', 'critical']);
+    expect(critical.code).toBe(2);
+    expect(critical.stderr).toContain('root_activity_7d (fail, critical)');
+
+    // A quiet week: nothing fails before the data starts.
+    const quiet = await runCli(['run', '--logs', logs, '--out', out, '--as-of', '2026-01-01T00:00:00Z', '--fail-on', 'low']);
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stdout).toContain('0 in ');
+  });
+});
+
+describe('trailwarden with a broken check or a bad config', () => {
+  it('reports a check whose SQL fails as error and still runs the others', async () => {
+    // Prepare: the real catalog plus one check with broken SQL
+    const dir = await tempDir('trailwarden-e2e-cfg-');
+    await cp(path.resolve('config/checks'), path.join(dir, 'checks'), { recursive: true });
+    await mkdir(path.join(dir, 'checks', 'broken_sql'));
+    await writeFile(
+      path.join(dir, 'checks', 'broken_sql', 'check.yaml'),
+      'id: broken_sql\ntitle: Broken\ndescription: Refers to a column that does not exist.\nseverity: high\nlookback_days: 7\nparameters: [window_start]\nevaluation: { kind: threshold, metric: row_count, fail_above: 0 }\n',
+    );
+    await writeFile(path.join(dir, 'checks', 'broken_sql', 'query.sql'), 'SELECT no_such_column FROM cloudtrail_window WHERE eventtime >= ?\n');
+    await writeFile(
+      path.join(dir, 'trailwarden.yaml'),
+      `source: { kind: local, path: ${logs} }\narchive: { kind: local, path: out/archive }\nmail: { kind: outbox, path: out/outbox, from: tw@example.com, to: [a@example.com] }\n`,
+    );
+
+    // Act
+    const result = await runCli(['run', '--config', path.join(dir, 'trailwarden.yaml'), '--as-of', DEMO_AS_OF, '--fail-on', 'high']);
+
+    // Assess
+    expect(result.code).toBe(2);
+    const [runDir] = await runFolders(path.join(dir, 'out'));
+    const manifest = await readManifest(runDir!);
+    const broken = manifest.checks.find((c) => c.id === 'broken_sql');
+    expect(broken).toMatchObject({ status: 'error', rows: null, file: null });
+    expect(manifest.checks.filter((c) => c.status !== 'error')).toHaveLength(8);
+    const csv = await readCsv(path.join(runDir!, 'root_activity_7d.csv'));
+    expect(csv.slice(1)).toEqual(demo.truth!.checks.root_activity_7d!.rows.map((r) => r.map(neutraliseCell)));
+    const report = await readFile(path.join(runDir!, 'report.txt'), 'utf8');
+    expect(report).toMatch(/ERROR: Broken[\s\S]*no_such_column/);
+  });
+
+  it('rejects a bad config with every problem and its key, and runs nothing', async () => {
+    const dir = await tempDir('trailwarden-e2e-cfg-');
+    const file = path.join(dir, 'bad.yaml');
+    await writeFile(
+      file,
+      'source: { kind: local, path: /x, regions: [moon-1] }\nengine: { kind: duckdb, threads: 0 }\narchive: { kind: local }\nmail: { kind: outbox, path: o, from: nobody, to: [] }\nchecks: { overrides: { no_such_check: { enabled: false } } }\n',
+    );
+
+    const result = await runCli(['validate', '--config', file]);
+
+    expect(result.code).toBe(1);
+    for (const key of ['source.regions.0', 'engine.threads', 'archive.path', 'mail.from', 'mail.to']) expect(result.stderr).toContain(key);
+    expect(result.stderr.split('\n')[0]).toContain(`${file}: 5 problem(s)`);
+    const run = await runCli(['run', '--config', file]);
+    expect(run.code).toBe(1);
+  });
+
+  it('says clearly when the logs folder holds no CloudTrail tree', async () => {
+    const empty = await tempDir();
+    const out = await tempDir();
+    const result = await runCli(['run', '--logs', empty, '--out', out]);
+    expect(result.code).toBe(1);
+    const lastLine = result.stderr.trim().split('\n').at(-1);
+    expect(lastLine).toContain(`trailwarden: no CloudTrail logs at ${empty}: expected a folder AWSLogs/<account>/CloudTrail/`);
+    expect(result.stderr).not.toMatch(/^\s+at /m); // a reason, not a stack trace
+  });
+
+  it('lists and validates the suite', async () => {
+    const list = await runCli(['checks']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^root_activity_7d\s+critical\s+Root user activity in the last 7 days$/m);
+    expect(list.stdout.trim().split('\n')).toHaveLength(8);
+    const valid = await runCli(['validate']);
+    expect(valid.code).toBe(0);
+    expect(valid.stdout).toContain('valid; 8 checks (8 enabled)');
+  });
+});

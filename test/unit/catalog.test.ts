@@ -1,0 +1,144 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadCatalog } from '../../src/config/load.js';
+import { applyOverrides, parseCheck, type Check } from '../../src/core/catalog.js';
+import { countPlaceholders } from '../../src/core/sql.js';
+
+const CHECKS_DIR = path.resolve('config/checks');
+
+const VALID_YAML = `
+id: my_check
+title: A check
+description: Something
+severity: high
+lookback_days: 7
+parameters: [window_start, window_end]
+evaluation: { kind: threshold, metric: row_count, fail_above: 0 }
+`;
+const VALID_SQL = 'SELECT eventname FROM cloudtrail_window WHERE eventtime >= ? AND eventtime < ?';
+
+function parse(yamlText: string, sqlText: string | undefined = VALID_SQL, folder = 'my_check') {
+  return parseCheck(folder, { yamlPath: `${folder}/check.yaml`, yamlText, sqlPath: `${folder}/query.sql`, sqlText });
+}
+
+describe('the built-in catalog', () => {
+  it('loads the eight required checks with their documented defaults', async () => {
+    // Act
+    const catalog = await loadCatalog(CHECKS_DIR);
+
+    // Assess
+    const byId = Object.fromEntries(catalog.map((c) => [c.id, c]));
+    expect(Object.keys(byId).sort()).toEqual([
+      'console_login_failures_30d',
+      'console_login_without_mfa_30d',
+      'console_logins_30d',
+      'role_actions_30d',
+      'roles_active_7d',
+      'root_activity_7d',
+      'unauthorized_api_calls_7d',
+      'users_active_30d',
+    ]);
+    expect(byId.root_activity_7d?.severity).toBe('critical');
+    expect(byId.root_activity_7d?.evaluation).toEqual({ kind: 'threshold', metric: 'row_count', fail_above: 0 });
+    expect(byId.console_login_without_mfa_30d?.severity).toBe('high');
+    expect(byId.console_login_failures_30d?.evaluation).toMatchObject({ fail_above: 10 });
+    expect(byId.unauthorized_api_calls_7d?.evaluation).toMatchObject({ metric: 'sum:errors', fail_above: 50 });
+    expect(byId.roles_active_7d?.evaluation.kind).toBe('info');
+    expect(byId.role_actions_30d?.optionValues).toEqual({ role_arns: [] });
+  });
+
+  it('binds every value: no check splices a literal time or ARN into its SQL', async () => {
+    const catalog = await loadCatalog(CHECKS_DIR);
+    for (const check of catalog) {
+      const sql = await readFile(path.join(CHECKS_DIR, check.id, 'query.sql'), 'utf8');
+      expect(sql, check.id).not.toMatch(/'\d{4}-\d{2}-\d{2}/);
+      expect(sql, check.id).not.toMatch(/'arn:/);
+      expect(check.parameters.slice(0, 2), check.id).toEqual(['window_start', 'window_end']);
+    }
+  });
+});
+
+describe('parseCheck', () => {
+  it('accepts a valid check', () => {
+    const { check, problems } = parse(VALID_YAML);
+    expect(problems).toEqual([]);
+    expect(check?.id).toBe('my_check');
+  });
+
+  it('reports every problem with the file and the key', () => {
+    // Prepare: wrong id, bad severity, negative lookback, unknown key
+    const yaml = VALID_YAML.replace('severity: high', 'severity: urgent').replace('lookback_days: 7', 'lookback_days: -1') + 'colour: red\n';
+
+    // Act
+    const { check, problems } = parse(yaml);
+
+    // Assess
+    expect(check).toBeUndefined();
+    const text = problems.join('\n');
+    expect(text).toContain('my_check/check.yaml: severity:');
+    expect(text).toContain('my_check/check.yaml: lookback_days:');
+    expect(text).toMatch(/colour/);
+  });
+
+  it('requires the id to equal the folder name', () => {
+    const { problems } = parse(VALID_YAML, VALID_SQL, 'other_folder');
+    expect(problems.join('\n')).toContain('id: expected "other_folder" (the folder name), found "my_check"');
+  });
+
+  it('rejects a query whose placeholders do not match the declared parameters', () => {
+    const { problems } = parse(VALID_YAML, `${VALID_SQL} AND eventname = ?`);
+    expect(problems.join('\n')).toContain('has 3 "?" placeholder(s) but check.yaml lists 2 parameter(s)');
+  });
+
+  it('rejects unknown parameter names and a missing query.sql', () => {
+    const yaml = VALID_YAML.replace('[window_start, window_end]', '[window_start, user_input]');
+    expect(parse(yaml).problems.join('\n')).toContain('unknown parameter "user_input"');
+    const noSql = parseCheck('my_check', { yamlPath: 'my_check/check.yaml', yamlText: VALID_YAML, sqlPath: 'my_check/query.sql', sqlText: undefined });
+    expect(noSql.problems.join('\n')).toContain('my_check/query.sql: missing');
+  });
+});
+
+describe('countPlaceholders', () => {
+  it('ignores question marks in literals, quoted identifiers and comments', () => {
+    const sql = `SELECT '?' AS a, 'it''s ?' AS b, "odd?name" -- why?\n FROM t /* ? */ WHERE x = ? AND y = ?`;
+    expect(countPlaceholders(sql)).toBe(2);
+  });
+});
+
+describe('applyOverrides', () => {
+  async function catalog(): Promise<Check[]> {
+    return loadCatalog(CHECKS_DIR);
+  }
+
+  it('changes thresholds, severities, options and disables checks', async () => {
+    const { checks, problems } = applyOverrides(
+      await catalog(),
+      {
+        console_login_failures_30d: { fail_above: 25, severity: 'high' },
+        role_actions_30d: { options: { role_arns: ['arn:aws:iam::111111111111:role/deploy'] } },
+        users_active_30d: { enabled: false },
+      },
+      'checks.overrides',
+    );
+    expect(problems).toEqual([]);
+    const byId = Object.fromEntries(checks.map((c) => [c.id, c]));
+    expect(byId.console_login_failures_30d?.evaluation).toMatchObject({ fail_above: 25 });
+    expect(byId.console_login_failures_30d?.severity).toBe('high');
+    expect(byId.role_actions_30d?.optionValues.role_arns).toEqual(['arn:aws:iam::111111111111:role/deploy']);
+    expect(byId.users_active_30d).toBeUndefined();
+    expect(checks).toHaveLength(7);
+  });
+
+  it('reports unknown ids, unknown options and thresholds on info checks together', async () => {
+    const { problems } = applyOverrides(
+      await catalog(),
+      { no_such_check: { enabled: false }, roles_active_7d: { fail_above: 3 }, role_actions_30d: { options: { colour: 'red' } } },
+      'checks.overrides',
+    );
+    expect(problems).toHaveLength(3);
+    expect(problems.join('\n')).toContain('checks.overrides.no_such_check: no check with this id');
+    expect(problems.join('\n')).toContain('checks.overrides.roles_active_7d.fail_above: this check is informational');
+    expect(problems.join('\n')).toContain('checks.overrides.role_actions_30d.options.colour: unknown option');
+  });
+});

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { parse as parseCsv } from 'csv-parse/sync';
+import type { Check } from '../../src/core/catalog.js';
+import { evaluate } from '../../src/core/evaluate.js';
+import { buildReport } from '../../src/core/report.js';
+import { neutraliseCell, toCsv } from '../../src/render/csv.js';
+import { ReportRenderer } from '../../src/render/report.js';
+
+const root: Check = {
+  id: 'root_activity_7d',
+  title: 'Root user activity',
+  description: 'Root calls.',
+  severity: 'critical',
+  lookback_days: 7,
+  parameters: [],
+  options: {},
+  evaluation: { kind: 'threshold', metric: 'row_count', fail_above: 0 },
+  references: ['https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html'],
+  frameworks: {},
+  remediation: 'Rotate the root password.',
+  sql: '',
+  optionValues: {},
+};
+
+const XSS = '<script>alert("root")</script>';
+const FORMULA = '=HYPERLINK("http://evil.example","x")';
+
+function reportWith(rows: string[][]) {
+  const asOf = new Date('2026-11-23T08:00:00Z');
+  return buildReport({
+    runId: 'run-1',
+    asOf,
+    window: { start: new Date('2026-11-16T08:00:00Z'), end: asOf },
+    generatedAt: asOf,
+    toolVersion: '0.1.0',
+    source: 'local folder /logs',
+    checks: [root],
+    findings: [evaluate(root, { columns: ['event_time', 'user_agent'], rows })],
+    stats: { filesRead: 1, filesSkipped: [{ path: 'AWSLogs/<b>x</b>.json.gz', reason: 'corrupt' }], events: 1, duplicates: 0, recordsWithoutTime: 0, dataEvents: 0, accounts: ['111111111111'], regions: ['us-east-1'] },
+    evidence: { root_activity_7d: '/archive/run-1/root_activity_7d.csv' },
+    archiveLocation: '/archive/run-1',
+    previewRows: 10,
+  });
+}
+
+describe('HTML and text report', () => {
+  it('escapes attacker-controlled CloudTrail values in the HTML', async () => {
+    // Prepare
+    const renderer = await ReportRenderer.load();
+
+    // Act
+    const { html } = renderer.render(reportWith([['2026-11-20T10:00:00Z', XSS]]));
+
+    // Assess
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('&lt;script&gt;alert(&quot;root&quot;)&lt;/script&gt;');
+    expect(html).not.toContain('<b>x</b>');
+    expect(html).not.toMatch(/<style/i); // CSS inlined for mail clients
+    expect(html).toMatch(/<td[^>]*style="[^"]*"/);
+  });
+
+  it('shows the verdict, the failure, its remediation and where the evidence is', async () => {
+    const renderer = await ReportRenderer.load();
+    const { html, text } = renderer.render(reportWith([['2026-11-20T10:00:00Z', 'aws-cli/2']]));
+    for (const out of [html, text]) {
+      expect(out).toContain('Root user activity');
+      expect(out).toContain('Rotate the root password.');
+      expect(out).toContain('/archive/run-1/root_activity_7d.csv');
+      expect(out).toContain('AWSLogs/');
+    }
+    expect(text).toContain('CloudTrail compliance report: FAIL');
+    expect(text).toContain('[FAIL ] critical Root user activity (1)');
+  });
+
+  it('keeps control characters from forging lines in the text mail', async () => {
+    const renderer = await ReportRenderer.load();
+    const { text } = renderer.render(reportWith([['2026-11-20T10:00:00Z', 'ua\r\n[PASS ] all good']]));
+    expect(text).not.toMatch(/^\[PASS \] all good/m);
+  });
+});
+
+describe('CSV evidence', () => {
+  it('neutralises spreadsheet formulas and keeps RFC 4180 quoting', () => {
+    // Prepare
+    const result = { columns: ['user_agent', 'user', 'n'], rows: [[FORMULA, '+ops', '12'], ['-2+3', '@SUM(A1)', null], ['a "quoted", value\nnext', 'plain', '0']] };
+
+    // Act
+    const csv = toCsv(result);
+    const parsed = parseCsv(csv, { relax_column_count: false }) as string[][];
+
+    // Assess
+    expect(csv.startsWith('user_agent,user,n\r\n')).toBe(true);
+    expect(parsed[1]).toEqual([`'${FORMULA}`, "'+ops", '12']);
+    expect(parsed[2]).toEqual(["'-2+3", "'@SUM(A1)", '']);
+    expect(parsed[3]).toEqual(['a "quoted", value\nnext', 'plain', '0']);
+    for (const cell of parsed.flat()) expect(cell).not.toMatch(/^[=+\-@]/);
+  });
+
+  it('leaves ordinary values alone', () => {
+    expect(neutraliseCell('arn:aws:iam::111111111111:role/x')).toBe('arn:aws:iam::111111111111:role/x');
+    expect(neutraliseCell('\tcmd')).toBe("'\tcmd");
+  });
+});
