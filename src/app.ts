@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { createArchive } from './archive/index.js';
-import { loadChecks, loadConfig, type LoadedConfig } from './config/load.js';
-import type { Check } from './core/catalog.js';
+import { loadSetup, type LoadedConfig } from './config/load.js';
 import { floorToSecond } from './core/time.js';
 import { createEngine } from './engines/index.js';
 import { createMailTransport } from './mail/index.js';
@@ -47,16 +46,9 @@ export function withCliPaths(loaded: LoadedConfig, options: Pick<RunOptions, 'lo
   return { ...loaded, config };
 }
 
-/** Loads and validates config and every check file; throws with all problems at once. */
-export async function validateSetup(configFile: string): Promise<{ loaded: LoadedConfig; catalog: Check[]; checks: Check[] }> {
-  const loaded = await loadConfig(configFile);
-  const { catalog, checks } = await loadChecks(loaded);
-  return { loaded, catalog, checks };
-}
-
 /** Composition root: config → backends → one report run. The engine is closed whatever happens. */
 export async function runOnce(options: RunOptions, log: Logger): Promise<RunOutcome> {
-  const setup = await validateSetup(options.configFile);
+  const setup = await loadSetup(options.configFile);
   const { config, digest } = withCliPaths(setup.loaded, options);
   const now = options.now ?? new Date();
   const asOf = floorToSecond(options.asOf ?? now);

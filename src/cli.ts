@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_CONFIG_FILE, runOnce, validateSetup } from './app.js';
+import { DEFAULT_CONFIG_FILE, runOnce } from './app.js';
+import { loadSetup } from './config/load.js';
 import { SEVERITY_ORDER, severityRank, type Severity } from './core/catalog.js';
 import { describeError, TrailwardenError } from './core/errors.js';
 import { parseAsOf } from './core/time.js';
@@ -93,7 +94,7 @@ export function buildProgram(): Command {
     .description('list the check suite (id, severity, title), after config overrides')
     .addOption(configOption())
     .action(async (options: { config: string }) => {
-      const { catalog, checks } = await validateSetup(options.config);
+      const { catalog, checks } = await loadSetup(options.config);
       const enabled = new Map(checks.map((c) => [c.id, c]));
       const width = Math.max(...catalog.map((c) => c.id.length));
       for (const check of catalog) {
@@ -108,7 +109,7 @@ export function buildProgram(): Command {
     .description('validate the configuration and every check file, reporting all problems at once')
     .addOption(configOption())
     .action(async (options: { config: string }) => {
-      const { loaded, catalog, checks } = await validateSetup(options.config);
+      const { loaded, catalog, checks } = await loadSetup(options.config);
       process.stdout.write(`${loaded.file}: valid; ${catalog.length} checks (${checks.length} enabled)\n`);
     });
 

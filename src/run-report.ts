@@ -95,7 +95,9 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
         try {
           finding = evaluate(check, await engine.query(check.sql, resolveParameters(check, request.asOf)));
         } catch (error) {
-          finding = checkError(check, `the query failed: ${describeError(error)}`);
+          // Engines echo the SQL after the first line; the report keeps the reason, the log keeps it all.
+          log.warn({ check: check.id, err: error }, 'check query failed');
+          finding = checkError(check, `the query failed: ${describeError(error).split('\n')[0]?.trim()}`);
         }
         log.info({ check: check.id, status: finding.status, observed: finding.observed, ms: Math.round(performance.now() - started) }, 'check done');
         results.push(finding);

@@ -25,8 +25,25 @@ function resolvePaths(config: TrailwardenConfig, baseDir: string): TrailwardenCo
   };
 }
 
-/** Reads and validates the YAML config once; every problem is reported together, each with its key path. */
-export async function loadConfig(file: string): Promise<LoadedConfig> {
+/** Everything a run needs from files: the validated config and the checks it selects. */
+export interface Setup {
+  readonly loaded: LoadedConfig;
+  /** Every check found, before overrides. */
+  readonly catalog: Check[];
+  /** The checks to run, after the config's overrides. */
+  readonly checks: Check[];
+}
+
+function rawChecksPath(raw: unknown): string {
+  const checks = typeof raw === 'object' && raw !== null ? (raw as { checks?: { path?: unknown } }).checks : undefined;
+  return typeof checks?.path === 'string' ? checks.path : 'checks';
+}
+
+/**
+ * Reads and validates the YAML config and every check file once, at start. All problems — config keys,
+ * check files, overrides — are reported together in one ConfigError, each with its key path or file.
+ */
+export async function loadSetup(file: string): Promise<Setup> {
   const absolute = path.resolve(file);
   let bytes: Buffer;
   try {
@@ -40,12 +57,29 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
   } catch (error) {
     throw new ConfigError(absolute, [`not valid YAML: ${(error as Error).message.split('\n')[0]}`], { cause: error });
   }
+  const problems: string[] = [];
   const parsed = TrailwardenConfig.safeParse(raw ?? {});
-  if (!parsed.success) throw new ConfigError(absolute, zodProblems('key', parsed.error).map((p) => p.replace(/^key: /, '')));
+  if (!parsed.success) problems.push(...zodProblems('key', parsed.error).map((p) => p.replace(/^key: /, '')));
+  const baseDir = path.dirname(absolute);
+  const config = parsed.success ? resolvePaths(parsed.data, baseDir) : undefined;
+
+  // The check files are validated even when the config is not, so that one pass shows everything.
+  const { checks: catalog, problems: checkProblems, ids } = await readCatalog(config?.checks.path ?? path.resolve(baseDir, rawChecksPath(raw)));
+  problems.push(...checkProblems);
+  let checks: Check[] = [];
+  if (config) {
+    // Overrides of a check whose own file is broken are judged once that file is fixed.
+    const loadedIds = new Set(catalog.map((check) => check.id));
+    const overrides = Object.fromEntries(Object.entries(config.checks.overrides).filter(([id]) => loadedIds.has(id) || !ids.includes(id)));
+    const applied = applyOverrides(catalog, overrides, 'checks.overrides');
+    problems.push(...applied.problems);
+    checks = applied.checks;
+  }
+  if (problems.length > 0 || !config) throw new ConfigError(absolute, problems);
   return {
-    file: absolute,
-    config: resolvePaths(parsed.data, path.dirname(absolute)),
-    digest: createHash('sha256').update(bytes).digest('hex'),
+    loaded: { file: absolute, config, digest: createHash('sha256').update(bytes).digest('hex') },
+    catalog,
+    checks,
   };
 }
 
@@ -58,37 +92,36 @@ async function readOptional(file: string): Promise<string | undefined> {
   }
 }
 
-/** Loads every check folder under `dir`, validating all of them and reporting all problems together. */
-export async function loadCatalog(dir: string): Promise<Check[]> {
+/** Every check folder under `dir`: the valid checks, every problem, and the folder names (ids) seen. */
+export async function readCatalog(dir: string): Promise<{ checks: Check[]; problems: string[]; ids: string[] }> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
-    throw new CheckDefinitionError([`${dir}: cannot read the checks folder: ${(error as Error).message}`]);
+    return { checks: [], problems: [`${dir}: cannot read the checks folder: ${(error as Error).message}`], ids: [] };
   }
+  const folders = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
   const checks: Check[] = [];
   const problems: string[] = [];
-  for (const entry of entries.filter((e) => e.isDirectory()).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const yamlPath = path.join(dir, entry.name, 'check.yaml');
-    const sqlPath = path.join(dir, entry.name, 'query.sql');
+  for (const folder of folders) {
+    const yamlPath = path.join(dir, folder, 'check.yaml');
+    const sqlPath = path.join(dir, folder, 'query.sql');
     const yamlText = await readOptional(yamlPath);
     if (yamlText === undefined) {
       problems.push(`${yamlPath}: missing (every check folder needs a check.yaml)`);
       continue;
     }
-    const result = parseCheck(entry.name, { yamlPath, yamlText, sqlPath, sqlText: await readOptional(sqlPath) });
+    const result = parseCheck(folder, { yamlPath, yamlText, sqlPath, sqlText: await readOptional(sqlPath) });
     problems.push(...result.problems);
     if (result.check) checks.push(result.check);
   }
-  if (problems.length > 0) throw new CheckDefinitionError(problems);
-  if (checks.length === 0) throw new CheckDefinitionError([`${dir}: no check folders found`]);
-  return checks;
+  if (folders.length === 0) problems.push(`${dir}: no check folders found`);
+  return { checks, problems, ids: folders };
 }
 
-/** The catalog after the config's overrides: the checks a run executes. */
-export async function loadChecks(loaded: LoadedConfig): Promise<{ catalog: Check[]; checks: Check[] }> {
-  const catalog = await loadCatalog(loaded.config.checks.path);
-  const { checks, problems } = applyOverrides(catalog, loaded.config.checks.overrides, 'checks.overrides');
-  if (problems.length > 0) throw new ConfigError(loaded.file, problems);
-  return { catalog, checks };
+/** Loads every check folder under `dir`; throws with every problem when any file is wrong. */
+export async function loadCatalog(dir: string): Promise<Check[]> {
+  const { checks, problems } = await readCatalog(dir);
+  if (problems.length > 0) throw new CheckDefinitionError(problems);
+  return checks;
 }

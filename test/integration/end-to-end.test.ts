@@ -208,9 +208,32 @@ describe('trailwarden with a broken check or a bad config', () => {
 
     expect(result.code).toBe(1);
     for (const key of ['source.regions.0', 'engine.threads', 'archive.path', 'mail.from', 'mail.to']) expect(result.stderr).toContain(key);
-    expect(result.stderr.split('\n')[0]).toContain(`${file}: 5 problem(s)`);
+    // The checks folder (relative to the config, absent here) is reported in the same pass.
+    expect(result.stderr).toContain(`${path.join(dir, 'checks')}: cannot read the checks folder`);
+    expect(result.stderr.split('\n')[0]).toContain(`${file}: 6 problem(s)`);
     const run = await runCli(['run', '--config', file]);
     expect(run.code).toBe(1);
+  });
+
+  it('reports config, check-file and override problems in one pass', async () => {
+    // Prepare: a valid config whose checks folder has a broken check, and an override for an unknown check
+    const dir = await tempDir('trailwarden-e2e-cfg-');
+    await cp(path.resolve('config/checks'), path.join(dir, 'checks'), { recursive: true });
+    await writeFile(path.join(dir, 'checks', 'root_activity_7d', 'check.yaml'), 'id: root_activity_7d\ntitle: Root\n');
+    const file = path.join(dir, 'trailwarden.yaml');
+    await writeFile(
+      file,
+      'source: { kind: local, path: logs }\narchive: { kind: local, path: a }\nmail: { kind: outbox, path: o, from: a@example.com, to: [b@example.com] }\nchecks: { overrides: { no_such_check: { enabled: false } } }\n',
+    );
+
+    // Act
+    const result = await runCli(['validate', '--config', file]);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${path.join(dir, 'checks', 'root_activity_7d', 'check.yaml')}: description:`);
+    expect(result.stderr).toContain('root_activity_7d/check.yaml: severity:');
+    expect(result.stderr).toContain('checks.overrides.no_such_check: no check with this id');
   });
 
   it('says clearly when the logs folder holds no CloudTrail tree', async () => {
