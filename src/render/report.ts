@@ -15,7 +15,7 @@ const STATUS_COLOURS: Readonly<Record<string, string>> = {
   info: '#475467',
 };
 
-const PREVIEW_CELL_CHARS = 160;
+const PREVIEW_CELL_CHARS = 80;
 
 /** Control characters could forge lines in the text mail or confuse a terminal; show them as U+FFFD. */
 function printable(value: string): string {
@@ -48,6 +48,7 @@ export class ReportRenderer {
     hbs.registerHelper('upper', (s: unknown) => String(s ?? '').toUpperCase());
     hbs.registerHelper('statusColour', (s: unknown) => STATUS_COLOURS[String(s)] ?? '#475467');
     hbs.registerHelper('cell', clip);
+    hbs.registerHelper('plain', (value: unknown) => printable(String(value ?? '')));
     hbs.registerHelper('pad', (s: unknown, width: unknown) => clip(s).padEnd(Number(width)));
     hbs.registerHelper('join', (list: unknown, sep: unknown) => (Array.isArray(list) ? list.join(String(sep)) : ''));
     const read = (name: string) => readFile(path.join(templatesDir, name), 'utf8');
