@@ -124,6 +124,7 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     () => ({ files: stored.length, location: folder.location }),
   );
 
+  const reportStarted = performance.now();
   const report = buildReport({
     runId: request.runId,
     asOf: request.asOf,
@@ -187,7 +188,7 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     files: stored,
   };
   await folder.write('manifest.json', `${JSON.stringify(manifest, null, 2)}\n`);
-  log.info({ phase: 'archive', location: folder.location, files: stored.length + 1 }, 'evidence archived');
+  log.info({ phase: 'write report', ms: Math.round(performance.now() - reportStarted), files: stored.length + 1, location: folder.location }, 'write report');
 
   const sent = await phase(
     log,

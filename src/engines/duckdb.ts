@@ -29,7 +29,6 @@ export interface DuckDbEngineOptions {
 
 /** One column of `cloudtrail_window`: its JSON key in the record, how it is read, and its Athena shape. */
 interface ColumnSpec {
-  readonly name: CloudTrailColumn;
   /** CloudTrail's exact camelCase key: DuckDB matches JSON keys case-sensitively (a wrong case reads NULLs). */
   readonly key: string;
   readonly readType: string;
@@ -40,10 +39,10 @@ interface ColumnSpec {
 const V = 'VARCHAR';
 /** Free-form objects stay JSON text, as in Athena's table. */
 const J = 'JSON';
-const COLUMN_SPECS: readonly ColumnSpec[] = [
-  { name: 'eventversion', key: 'eventVersion', readType: V },
-  {
-    name: 'useridentity',
+/** Keyed by column, so a column of the table without a spec fails to compile. */
+const COLUMN_SPECS: Readonly<Record<CloudTrailColumn, ColumnSpec>> = {
+  eventversion: { key: 'eventVersion', readType: V },
+  useridentity: {
     key: 'userIdentity',
     readType: `STRUCT(type VARCHAR, principalId VARCHAR, arn VARCHAR, accountId VARCHAR, invokedBy VARCHAR,
       accessKeyId VARCHAR, userName VARCHAR,
@@ -56,54 +55,55 @@ const COLUMN_SPECS: readonly ColumnSpec[] = [
         sessionissuer STRUCT(type VARCHAR, principalid VARCHAR, arn VARCHAR, accountid VARCHAR, username VARCHAR),
         ec2roledelivery VARCHAR, webidfederationdata JSON))`,
   },
-  { name: 'eventtime', key: 'eventTime', readType: V },
-  { name: 'eventsource', key: 'eventSource', readType: V },
-  { name: 'eventname', key: 'eventName', readType: V },
-  { name: 'awsregion', key: 'awsRegion', readType: V },
-  { name: 'sourceipaddress', key: 'sourceIPAddress', readType: V },
-  { name: 'useragent', key: 'userAgent', readType: V },
-  { name: 'errorcode', key: 'errorCode', readType: V },
-  { name: 'errormessage', key: 'errorMessage', readType: V },
-  { name: 'requestparameters', key: 'requestParameters', readType: J },
-  { name: 'responseelements', key: 'responseElements', readType: J },
-  { name: 'additionaleventdata', key: 'additionalEventData', readType: J },
-  { name: 'requestid', key: 'requestID', readType: V },
-  { name: 'eventid', key: 'eventID', readType: V },
-  {
-    name: 'resources',
+  eventtime: { key: 'eventTime', readType: V },
+  eventsource: { key: 'eventSource', readType: V },
+  eventname: { key: 'eventName', readType: V },
+  awsregion: { key: 'awsRegion', readType: V },
+  sourceipaddress: { key: 'sourceIPAddress', readType: V },
+  useragent: { key: 'userAgent', readType: V },
+  errorcode: { key: 'errorCode', readType: V },
+  errormessage: { key: 'errorMessage', readType: V },
+  requestparameters: { key: 'requestParameters', readType: J },
+  responseelements: { key: 'responseElements', readType: J },
+  additionaleventdata: { key: 'additionalEventData', readType: J },
+  requestid: { key: 'requestID', readType: V },
+  eventid: { key: 'eventID', readType: V },
+  resources: {
     key: 'resources',
     readType: 'STRUCT(ARN VARCHAR, accountId VARCHAR, type VARCHAR)[]',
     athenaType: 'STRUCT(arn VARCHAR, accountid VARCHAR, type VARCHAR)[]',
   },
-  { name: 'eventtype', key: 'eventType', readType: V },
-  { name: 'apiversion', key: 'apiVersion', readType: V },
-  { name: 'readonly', key: 'readOnly', readType: V },
-  { name: 'recipientaccountid', key: 'recipientAccountId', readType: V },
-  { name: 'serviceeventdetails', key: 'serviceEventDetails', readType: J },
-  { name: 'sharedeventid', key: 'sharedEventID', readType: V },
-  { name: 'vpcendpointid', key: 'vpcEndpointId', readType: V },
-  { name: 'eventcategory', key: 'eventCategory', readType: V },
-  {
-    name: 'tlsdetails',
+  eventtype: { key: 'eventType', readType: V },
+  apiversion: { key: 'apiVersion', readType: V },
+  readonly: { key: 'readOnly', readType: V },
+  recipientaccountid: { key: 'recipientAccountId', readType: V },
+  serviceeventdetails: { key: 'serviceEventDetails', readType: J },
+  sharedeventid: { key: 'sharedEventID', readType: V },
+  vpcendpointid: { key: 'vpcEndpointId', readType: V },
+  eventcategory: { key: 'eventCategory', readType: V },
+  tlsdetails: {
     key: 'tlsDetails',
     readType: 'STRUCT(tlsVersion VARCHAR, cipherSuite VARCHAR, clientProvidedHostHeader VARCHAR)',
     athenaType: 'STRUCT(tlsversion VARCHAR, ciphersuite VARCHAR, clientprovidedhostheader VARCHAR)',
   },
-];
+};
 
 const oneLine = (text: string) => text.replace(/\s+/g, ' ');
 
 /** The record type to read with: only the wanted keys, so the JSON reader skips the rest. */
 export function recordType(columns: readonly CloudTrailColumn[] = CLOUDTRAIL_COLUMNS): string {
-  const specs = COLUMN_SPECS.filter((spec) => columns.includes(spec.name));
+  const specs = CLOUDTRAIL_COLUMNS.filter((name) => columns.includes(name)).map((name) => COLUMN_SPECS[name]);
   return oneLine(`STRUCT(${specs.map((spec) => `${spec.key} ${spec.readType}`).join(', ')})`);
 }
 
 /** The SELECT list turning a record `r` into `cloudtrail_window` columns. */
 function projection(columns: readonly CloudTrailColumn[]): string {
   return oneLine(
-    COLUMN_SPECS.filter((spec) => columns.includes(spec.name))
-      .map((spec) => (spec.athenaType ? `CAST(r.${spec.key} AS ${spec.athenaType}) AS ${spec.name}` : `r.${spec.key} AS ${spec.name}`))
+    CLOUDTRAIL_COLUMNS.filter((name) => columns.includes(name))
+      .map((name) => {
+        const spec = COLUMN_SPECS[name];
+        return spec.athenaType ? `CAST(r.${spec.key} AS ${spec.athenaType}) AS ${name}` : `r.${spec.key} AS ${name}`;
+      })
       .join(', '),
   );
 }

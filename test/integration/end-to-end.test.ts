@@ -67,6 +67,16 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     expect(manifest.stats.regions).toEqual(truth.regions);
     expect(manifest.stats.files_skipped.map((s) => s.path)).toEqual(truth.unreadableFiles);
 
+    // One JSON log line per phase, with its duration and counts.
+    const phases = result.stderr
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { phase?: string; ms?: number; events?: number })
+      .filter((entry) => entry.phase);
+    expect(phases.map((p) => p.phase)).toEqual(['list logs', 'load window', 'run checks', 'write evidence', 'write report', 'send mail']);
+    for (const p of phases) expect(typeof p.ms, p.phase).toBe('number');
+    expect(phases.find((p) => p.phase === 'load window')?.events).toBe(truth.eventsInWindow);
+
     expect(Object.keys(truth.checks).sort()).toEqual(manifest.checks.map((c) => c.id).sort());
     for (const [id, expected] of Object.entries(truth.checks)) {
       const csv = await readCsv(path.join(runDir!, `${id}.csv`));

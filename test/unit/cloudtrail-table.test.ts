@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { columnsUsedBy } from '../../src/core/cloudtrail-table.js';
+import { recordType } from '../../src/engines/duckdb.js';
+
+describe('columnsUsedBy', () => {
+  it('loads the columns a check names, plus those the run itself needs', () => {
+    const used = columnsUsedBy(["SELECT useridentity.arn, json_extract_scalar(responseelements, '$.x') FROM cloudtrail_window WHERE eventtime >= ?"]);
+    expect(used).toEqual(['useridentity', 'eventtime', 'responseelements', 'eventid', 'eventcategory']);
+  });
+
+  it('reads exactly those keys, with CloudTrail camelCase spelling', () => {
+    const type = recordType(['useridentity', 'eventtime', 'sourceipaddress']);
+    expect(type).toMatch(/^STRUCT\(userIdentity STRUCT\(/);
+    expect(type).toContain('eventTime VARCHAR');
+    expect(type).toContain('sourceIPAddress VARCHAR');
+    expect(type).not.toContain('requestParameters');
+  });
+});
