@@ -3,14 +3,15 @@ FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm ci --no-audit --no-fund
+# npm install, not npm ci: see .ci/run (the lock file lacks DuckDB's non-linux-x64 bindings).
+RUN npm install --no-audit --no-fund
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production \
     TRAILWARDEN_CONFIG=/config/trailwarden.yaml
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY templates ./templates
