@@ -4,7 +4,7 @@ import type { EvidenceArchive, StoredFile } from './archive/types.js';
 import type { Check } from './core/catalog.js';
 import { columnsUsedBy } from './core/cloudtrail-table.js';
 import { describeError } from './core/errors.js';
-import { checkError, evaluate, type Finding } from './core/evaluate.js';
+import { checkError, evaluate, unjudgeableReason, type Finding } from './core/evaluate.js';
 import type { WindowStats } from './core/model.js';
 import { checkWindow, resolveParameters, runWindow } from './core/params.js';
 import { buildReport, type Report } from './core/report.js';
@@ -62,6 +62,18 @@ async function phase<T>(log: Logger, name: string, work: () => Promise<T>, count
   return result;
 }
 
+/** Runs and judges one check; a failing query becomes an `error` finding, never an exception. */
+async function judge(engine: QueryEngine, check: Check, asOf: Date, blind: string | undefined, log: Logger): Promise<Finding> {
+  if (blind && check.evaluation.kind === 'threshold') return checkError(check, blind);
+  try {
+    return evaluate(check, await engine.query(check.sql, resolveParameters(check, asOf)));
+  } catch (error) {
+    // Engines echo the SQL after the first line; the report keeps the reason, the log keeps it all.
+    log.warn({ check: check.id, err: error }, 'check query failed');
+    return checkError(check, `the query failed: ${describeError(error).split('\n')[0]?.trim()}`);
+  }
+}
+
 /**
  * One report run, in the order the data flows:
  * list the logs → load the window once → run every check → judge → write evidence → render → mail.
@@ -89,16 +101,10 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     'run checks',
     async () => {
       const results: Finding[] = [];
+      const blind = unjudgeableReason(stats);
       for (const check of request.checks) {
         const started = performance.now();
-        let finding: Finding;
-        try {
-          finding = evaluate(check, await engine.query(check.sql, resolveParameters(check, request.asOf)));
-        } catch (error) {
-          // Engines echo the SQL after the first line; the report keeps the reason, the log keeps it all.
-          log.warn({ check: check.id, err: error }, 'check query failed');
-          finding = checkError(check, `the query failed: ${describeError(error).split('\n')[0]?.trim()}`);
-        }
+        const finding = await judge(engine, check, request.asOf, blind, log);
         log.info({ check: check.id, status: finding.status, observed: finding.observed, ms: Math.round(performance.now() - started) }, 'check done');
         results.push(finding);
       }

@@ -36,10 +36,13 @@ const ALWAYS: readonly CloudTrailColumn[] = ['eventtime', 'eventid', 'eventcateg
 
 /**
  * The columns a set of queries can refer to: every CloudTrail column whose name appears as a word in
- * their SQL. Loading only those makes the one pass over the raw logs cheaper; naming a column in a
- * comment or string only loads it needlessly, never leaves one out.
+ * their SQL, or all of them when a query selects `*`. Loading only those makes the one pass over the
+ * raw logs cheaper; naming a column in a comment or string only loads it needlessly, never leaves one out.
  */
 export function columnsUsedBy(sqlTexts: readonly string[]): CloudTrailColumn[] {
+  // `SELECT *` or `t.*` needs every column. Any `*` left once `count(*)` is removed counts (a
+  // multiplication too): loading too much is only slower, loading too little is wrong.
+  if (sqlTexts.some((sql) => sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\(\s*\*\s*\)/g, '').includes('*'))) return [...CLOUDTRAIL_COLUMNS];
   const words = new Set(sqlTexts.flatMap((sql) => sql.toLowerCase().match(/[a-z_][a-z0-9_]*/g) ?? []));
   return CLOUDTRAIL_COLUMNS.filter((column) => ALWAYS.includes(column) || words.has(column));
 }

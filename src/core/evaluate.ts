@@ -1,5 +1,5 @@
 import type { Check, Severity } from './catalog.js';
-import type { QueryResult } from './model.js';
+import type { QueryResult, WindowStats } from './model.js';
 
 export type Status = 'pass' | 'fail' | 'error' | 'info';
 
@@ -55,6 +55,19 @@ export function evaluate(check: Check, result: QueryResult): Finding {
     ? `${label} = ${observed}, above the limit of ${limit}`
     : `${label} = ${observed}, within the limit of ${limit}`;
   return { ...base, status: failed ? 'fail' : 'pass', observed, threshold, reason, result };
+}
+
+/**
+ * Why no threshold can be judged on this window, when none can. A window without a single event proves
+ * nothing — the trail may have stopped delivering, or the logs may be elsewhere — so "pass" would
+ * be a false all-clear: such checks become `error` (informational checks still report their 0 rows).
+ */
+export function unjudgeableReason(stats: Pick<WindowStats, 'events' | 'filesRead' | 'filesSkipped'>): string | undefined {
+  if (stats.events > 0) return undefined;
+  if (stats.filesRead === 0 && stats.filesSkipped.length > 0) {
+    return `none of the ${stats.filesSkipped.length} log file(s) of the window could be read: nothing to judge`;
+  }
+  return 'no CloudTrail events in the window: nothing to judge (is the trail delivering, and is the log location right?)';
 }
 
 /** A check that could not be evaluated. The run goes on with the other checks. */

@@ -19,8 +19,13 @@ export function toCloudTrailTime(date: Date): string {
 /** Parses an ISO-8601 time with an explicit zone (or a bare date, taken as UTC midnight); whole seconds. */
 export function parseAsOf(text: string): Date | undefined {
   const trimmed = text.trim();
-  const isoWithZone = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/;
-  if (!isoWithZone.test(trimmed)) return undefined;
+  const isoWithZone = /^(\d{4})-(\d{2})-(\d{2})(T(\d{2}):(\d{2})(:(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/;
+  const match = isoWithZone.exec(trimmed);
+  if (!match) return undefined;
+  // Date would roll 2026-02-30 over to March: check the fields themselves.
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 5, 6, 8].map((i) => Number(match[i] ?? 0)) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) return undefined;
   const date = new Date(trimmed.length === 10 ? `${trimmed}T00:00:00Z` : trimmed);
   return Number.isNaN(date.getTime()) ? undefined : floorToSecond(date);
 }
@@ -41,13 +46,16 @@ export function isoDate(date: Date): string {
 
 /**
  * The UTC day folders (`YYYY/MM/DD`) that can hold events of the window. CloudTrail files sit in the
- * folder of their *delivery* date, so a file can hold events of the previous day: start a day early.
+ * folder of their *delivery* date, so a file can hold events of the previous day: start a day before
+ * the window and end a day after it; the eventTime filter drops what is outside.
  */
 export function deliveryDaysFor(window: TimeWindow): string[] {
   const days: string[] = [];
   const first = Date.UTC(window.start.getUTCFullYear(), window.start.getUTCMonth(), window.start.getUTCDate()) - DAY_MS;
-  // The end is exclusive, but events just before it can be delivered after it: include its day.
-  for (let t = first; t <= window.end.getTime(); t += DAY_MS) {
+  // Events just before the end can be delivered after midnight, into the next day's folder; without it a
+  // report re-run later for the same as-of could see more events than the first run did.
+  const last = Date.UTC(window.end.getUTCFullYear(), window.end.getUTCMonth(), window.end.getUTCDate()) + DAY_MS;
+  for (let t = first; t <= last; t += DAY_MS) {
     days.push(new Date(t).toISOString().slice(0, 10).replaceAll('-', '/'));
   }
   return days;

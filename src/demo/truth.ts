@@ -233,7 +233,7 @@ function unauthorizedCalls(events: readonly TruthEvent[]): CheckTruth {
     // For a role session the principal is the role, not the session.
     (e) => [coalesce(e.issuerArn, e.arn, e.principalId), e.identityType, e.eventSource, e.eventName, e.errorCode],
   );
-  groups.sort((a, b) => b.count - a.count || compareRows(a.key, b.key, [0, 2, 3, 4]));
+  groups.sort((a, b) => b.count - a.count || compareRows(a.key, b.key, [0, 1, 2, 3, 4]));
   return {
     columns: ['principal', 'identity_type', 'event_source', 'event_name', 'error_code', 'errors', 'first_seen', 'last_seen'],
     rows: groups.map((g) => toStrings([...g.key, String(g.count), g.first, g.last])),

@@ -1,4 +1,4 @@
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -181,6 +181,25 @@ async function screenGzip(files: readonly LogFile[]): Promise<{ failures: Map<nu
 const DEFAULT_MAX_OBJECT_BYTES = 64 * 1024 * 1024;
 const LARGE_MAX_OBJECT_BYTES = 1024 * 1024 * 1024;
 
+const TEMP_PREFIX = 'trailwarden-duckdb-';
+
+/**
+ * DuckDB spills to a temporary folder that close() removes. A process killed mid-run leaves its folder
+ * behind (possibly gigabytes): remove those whose process is gone.
+ */
+async function removeOrphanedTempDirs(): Promise<void> {
+  const entries = await readdir(os.tmpdir()).catch(() => [] as string[]);
+  for (const name of entries) {
+    const pid = Number(/^trailwarden-duckdb-(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') await rm(path.join(os.tmpdir(), name), { recursive: true, force: true });
+    }
+  }
+}
+
 function quoteLiteral(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
@@ -231,7 +250,8 @@ export class DuckDbEngine implements QueryEngine {
   }
 
   static async create(options: DuckDbEngineOptions, log: Logger): Promise<DuckDbEngine> {
-    const tempDir = await mkdtemp(path.join(os.tmpdir(), 'trailwarden-duckdb-'));
+    await removeOrphanedTempDirs();
+    const tempDir = await mkdtemp(path.join(os.tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
     try {
       const config: Record<string, string> = {
         threads: String(options.threads ?? Math.max(1, os.availableParallelism())),
@@ -272,7 +292,16 @@ export class DuckDbEngine implements QueryEngine {
     );
   }
 
-  async loadWindow({ window, files, columns = CLOUDTRAIL_COLUMNS }: WindowInput): Promise<WindowStats> {
+  async loadWindow(input: WindowInput): Promise<WindowStats> {
+    try {
+      return await this.#loadWindow(input);
+    } catch (error) {
+      if (error instanceof EngineError) throw error;
+      throw new EngineError(`loading the window failed: ${firstLine(error)}`, { cause: error });
+    }
+  }
+
+  async #loadWindow({ window, files, columns = CLOUDTRAIL_COLUMNS }: WindowInput): Promise<WindowStats> {
     const load: LoadPlan = {
       start: toCloudTrailTime(window.start),
       end: toCloudTrailTime(window.end),
@@ -393,6 +422,12 @@ export class DuckDbEngine implements QueryEngine {
         await this.#readBatch(load, ids.map((id) => files[id]!));
       } catch (error) {
         const message = firstLine(error);
+        // Only a file's own fault (unreadable, not gzip, not JSON, wrong shape) is a skip. Anything else
+        // (out of memory, an internal error) would otherwise turn every file into a "skipped" one and
+        // every check into a pass: abort the run instead.
+        if (!/^(Invalid Input Error|IO Error)\b/.test(message)) {
+          throw new EngineError(`reading the CloudTrail files failed: ${message}`, { cause: error });
+        }
         const named = ids.find((id) => message.includes(`"${files[id]!.path}"`) || message.endsWith(files[id]!.path));
         if (named !== undefined) {
           if (message.includes('maximum_object_size')) {

@@ -6,7 +6,7 @@ import type { QueryResult } from '../core/model.js';
  * values such as userAgent or user names are attacker-controlled, so such cells get a leading
  * apostrophe: shown as text, never evaluated.
  */
-const FORMULA_START = /^[=+\-@\t\r]/;
+const FORMULA_START = /^[=+\-@\t\r\0]/;
 
 export function neutraliseCell(value: string): string {
   return FORMULA_START.test(value) ? `'${value}` : value;

@@ -17,9 +17,14 @@ const STATUS_COLOURS: Readonly<Record<string, string>> = {
 
 const PREVIEW_CELL_CHARS = 80;
 
-/** Control characters could forge lines in the text mail or confuse a terminal; show them as U+FFFD. */
+/**
+ * Control characters could forge lines in the text mail or confuse a terminal, and bidirectional
+ * overrides could make a value read as something else: show them all as U+FFFD.
+ */
 function printable(value: string): string {
-  return value.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, '\ufffd').replace(/[\r\n]+/g, ' ');
+  return value
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, '\ufffd');
 }
 
 function clip(value: unknown): string {

@@ -15,15 +15,27 @@ export interface LocalSourceOptions {
 
 const ACCOUNT = /^\d{12}$/;
 const ORGANIZATION = /^o-[a-z0-9]{10,32}$/;
-const LOG_FILE = /\.json(\.gz)?$/;
+/**
+ * CloudTrail's own file names (`<account>_CloudTrail_<region>_<time>_<random>.json.gz`) use only these
+ * characters. Anything else is reported, not read: DuckDB would expand `*`, `?` or `[` in a name as a glob.
+ */
+const LOG_FILE = /^[A-Za-z0-9_.-]+\.json(\.gz)?$/;
 
+/** Sub-folders, following symbolic links (a synced tree may use them). */
 async function listDir(dir: string): Promise<string[]> {
+  let entries;
   try {
-    return (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+    entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw new SourceError(`cannot list ${dir}`, { cause: error });
   }
+  const folders: string[] = [];
+  for (const entry of entries) {
+    if (entry.isDirectory()) folders.push(entry.name);
+    else if (entry.isSymbolicLink() && (await stat(path.join(dir, entry.name)).catch(() => undefined))?.isDirectory()) folders.push(entry.name);
+  }
+  return folders;
 }
 
 /**
@@ -91,14 +103,21 @@ export class LocalLogSource implements LogSource {
             if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
             throw new SourceError(`cannot list ${dayDir}`, { cause: error });
           }
-          for (const entry of entries.filter((e) => e.isFile()).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+          for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
             const key = `${keyPrefix}/CloudTrail/${region}/${day}/${entry.name}`;
             const filePath = path.join(dayDir, entry.name);
-            if (!LOG_FILE.test(entry.name)) {
-              skipped.push({ path: key, reason: 'not a CloudTrail log file name (expected *.json.gz or *.json)' });
+            // stat follows symbolic links; a dangling link or a special file is reported, not ignored.
+            const info = await stat(filePath).catch(() => undefined);
+            if (info?.isDirectory()) continue;
+            if (!info?.isFile()) {
+              skipped.push({ path: key, reason: 'not a regular file (a dangling link, a socket…)' });
               continue;
             }
-            const { size } = await stat(filePath);
+            if (!LOG_FILE.test(entry.name)) {
+              skipped.push({ path: key, reason: 'not a CloudTrail log file name (expected letters, digits, _ . - and *.json.gz or *.json)' });
+              continue;
+            }
+            const size = info.size;
             if (size === 0) {
               skipped.push({ path: key, reason: 'empty file (0 bytes)' });
               continue;

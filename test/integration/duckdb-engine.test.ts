@@ -1,5 +1,8 @@
+import { rename, symlink } from 'node:fs/promises';
+import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { EngineError } from '../../src/core/errors.js';
 import { DuckDbEngine } from '../../src/engines/duckdb.js';
 import { LocalLogSource } from '../../src/source/local.js';
 import { record, silentLog, tempDir, writeLogFile } from '../support/fixtures.js';
@@ -94,6 +97,57 @@ describe('DuckDB engine over a local CloudTrail tree', () => {
       ['dup', '111111111111', 'us-east-1'],
     ]);
     expect(stats).toMatchObject({ events: 2, duplicates: 1, accounts: ['111111111111', '222222222222'], regions: ['eu-west-1', 'us-east-1'] });
+  });
+
+  it('reads the folder of the day after the window: an event just before the end may be delivered after midnight', async () => {
+    // Prepare
+    const root = await tempDir();
+    await writeLogFile(root, { day: '2026/11/23', records: [record({ eventTime: '2026-11-22T23:58:00Z', eventID: 'late' })] });
+    const window = { start: new Date('2026-11-16T00:00:00Z'), end: new Date('2026-11-22T23:59:59Z') };
+
+    // Act
+    const listing = await new LocalLogSource({ path: root }).list(window);
+    engine = await DuckDbEngine.create({ threads: 2 }, silentLog);
+    const stats = await engine.loadWindow({ window, files: listing.files });
+
+    // Assess
+    expect(stats.events).toBe(1);
+  });
+
+  it('aborts on an engine failure instead of calling every file unreadable', async () => {
+    // Prepare: far too little memory for DuckDB to read anything
+    const root = await tempDir();
+    const records = Array.from({ length: 3000 }, (_, i) => record({ eventTime: '2026-11-20T10:00:00Z', userAgent: `agent-${i}-${'x'.repeat(200)}` }));
+    await writeLogFile(root, { day: '2026/11/20', records });
+    await writeLogFile(root, { day: '2026/11/21', records });
+    const listing = await new LocalLogSource({ path: root }).list(WINDOW);
+    engine = await DuckDbEngine.create({ threads: 2, memoryLimit: '1MB' }, silentLog);
+
+    // Act + Assess
+    const loading = engine.loadWindow({ window: WINDOW, files: listing.files });
+    await expect(loading).rejects.toBeInstanceOf(EngineError);
+    await expect(loading).rejects.toThrow(/failed: Out of Memory/);
+  });
+
+  it('follows symbolic links and reports, not reads, files whose names DuckDB would take as globs', async () => {
+    // Prepare
+    const root = await tempDir();
+    const real = await writeLogFile(root, { day: '2026/11/20', name: 'real.json.gz', records: [record({ eventTime: '2026-11-20T10:00:00Z', eventID: 'via-link' })] });
+    const elsewhere = await tempDir();
+    await rename(real, path.join(elsewhere, 'real.json.gz'));
+    await symlink(path.join(elsewhere, 'real.json.gz'), real);
+    await writeLogFile(root, { day: '2026/11/20', name: 'a*.json.gz', records: [record({ eventTime: '2026-11-20T10:00:00Z' })] });
+    await symlink(path.join(elsewhere, 'missing.json.gz'), path.join(path.dirname(real), 'dangling.json.gz'));
+
+    // Act
+    const { listing, stats } = await load(root);
+
+    // Assess
+    expect(stats.events).toBe(1);
+    expect(listing.skipped.map((s) => [s.path.split('/').at(-1), s.reason.split(' (')[0]])).toEqual([
+      ['a*.json.gz', 'not a CloudTrail log file name'],
+      ['dangling.json.gz', 'not a regular file'],
+    ]);
   });
 
   it('binds a parameter holding a quote as a value: it cannot change the query', async () => {

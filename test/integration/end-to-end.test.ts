@@ -167,10 +167,21 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     expect(critical.code).toBe(2);
     expect(critical.stderr).toContain('root_activity_7d (fail, critical)');
 
-    // A quiet week: nothing fails before the data starts.
-    const quiet = await runCli(['run', '--logs', logs, '--out', out, '--as-of', '2026-01-01T00:00:00Z', '--fail-on', 'low']);
-    expect(quiet.code, quiet.stderr).toBe(0);
-    expect(quiet.stdout).toContain('0 in ');
+    // A week without root activity (the truth says which) passes --fail-on critical.
+    const days = Array.from({ length: 20 }, (_, i) => new Date(Date.parse('2026-10-26T12:00:00Z') + i * 86_400_000).toISOString().replace('.000Z', 'Z'));
+    const calm = days.find((asOf) => computeTruth(demo.truthEvents!, asOf).checks.root_activity_7d!.rows.length === 0);
+    expect(calm, 'the demo data has a week without root activity').toBeDefined();
+    const passing = await runCli(['run', '--logs', logs, '--out', out, '--as-of', calm!, '--fail-on', 'critical']);
+    expect(passing.code, passing.stderr).toBe(0);
+  });
+
+  it('does not give an all-clear for a window without events: threshold checks are errors', async () => {
+    const out = await tempDir('trailwarden-e2e-out-');
+    const result = await runCli(['run', '--logs', logs, '--out', out, '--as-of', '2026-01-01T00:00:00Z', '--fail-on', 'low']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toContain('0 in ');
+    expect(result.stdout).toMatch(/ERROR critical root_activity_7d: no CloudTrail events in the window/);
+    expect(result.stdout).toMatch(/INFO  info     roles_active_7d: 0 row/);
   });
 });
 

@@ -8,6 +8,12 @@ describe('columnsUsedBy', () => {
     expect(used).toEqual(['useridentity', 'eventtime', 'responseelements', 'eventid', 'eventcategory']);
   });
 
+  it('loads every column for a query that selects *, but not for count(*)', () => {
+    expect(columnsUsedBy(['SELECT * FROM cloudtrail_window'])).toHaveLength(25);
+    expect(columnsUsedBy(['SELECT w.* FROM cloudtrail_window w'])).toHaveLength(25);
+    expect(columnsUsedBy(['SELECT count(*) FROM cloudtrail_window /* not * all */'])).toEqual(['eventtime', 'eventid', 'eventcategory']);
+  });
+
   it('reads exactly those keys, with CloudTrail camelCase spelling', () => {
     const type = recordType(['useridentity', 'eventtime', 'sourceipaddress']);
     expect(type).toMatch(/^STRUCT\(userIdentity STRUCT\(/);

@@ -71,13 +71,16 @@ describe('windows and parameters', () => {
     expect(window.start.toISOString()).toBe('2026-10-24T08:00:00.000Z');
     const days = deliveryDaysFor(window);
     expect(days[0]).toBe('2026/10/23');
-    expect(days.at(-1)).toBe('2026/11/23');
-    expect(days).toHaveLength(32);
+    expect(days.at(-1)).toBe('2026/11/24');
+    expect(days).toHaveLength(33);
   });
 
   it('rejects times without a zone or that are not times', () => {
     expect(parseAsOf('2026-11-23T08:00:00')).toBeUndefined();
     expect(parseAsOf('last tuesday')).toBeUndefined();
+    expect(parseAsOf('2026-02-30')).toBeUndefined();
+    expect(parseAsOf('2026-11-23T24:00:00Z')).toBeUndefined();
+    expect(parseAsOf('2028-02-29')?.toISOString()).toBe('2028-02-29T00:00:00.000Z');
     expect(parseAsOf('2026-11-23T09:00:00+01:00')?.toISOString()).toBe('2026-11-23T08:00:00.000Z');
   });
 });

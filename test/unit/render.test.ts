@@ -74,8 +74,10 @@ describe('HTML and text report', () => {
 
   it('keeps control characters from forging lines in the text mail', async () => {
     const renderer = await ReportRenderer.load();
-    const { text } = renderer.render(reportWith([['2026-11-20T10:00:00Z', 'ua\r\n[PASS ] all good']]));
+    const { text, html } = renderer.render(reportWith([['2026-11-20T10:00:00Z', 'ua\r\n[PASS ] all good\u202egnp.exe']]));
     expect(text).not.toMatch(/^\[PASS \] all good/m);
+    expect(text).toContain('ua [PASS ] all good\ufffdgnp.exe');
+    expect(html).toContain('ua [PASS ] all good\ufffdgnp.exe');
   });
 });
 

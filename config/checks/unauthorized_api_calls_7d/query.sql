@@ -13,4 +13,4 @@ FROM cloudtrail_window
 WHERE eventtime >= ? AND eventtime < ?
   AND (errorcode LIKE '%UnauthorizedOperation' OR errorcode LIKE 'AccessDenied%')
 GROUP BY 1, 2, 3, 4, 5
-ORDER BY errors DESC, principal, event_source, event_name, error_code
+ORDER BY errors DESC, principal, identity_type, event_source, event_name, error_code
