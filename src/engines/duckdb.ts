@@ -429,17 +429,16 @@ export class DuckDbEngine implements QueryEngine {
           throw new EngineError(`reading the CloudTrail files failed: ${message}`, { cause: error });
         }
         const named = ids.find((id) => message.includes(`"${files[id]!.path}"`) || message.endsWith(files[id]!.path));
-        if (named !== undefined) {
+        const culprit = named ?? (ids.length === 1 ? ids[0] : undefined);
+        if (culprit !== undefined) {
           if (message.includes('maximum_object_size')) {
-            const retry = await this.#readBatch(load, [files[named]!], LARGE_MAX_OBJECT_BYTES).then(() => undefined, (e: unknown) => firstLine(e));
-            if (retry !== undefined) failures.set(named, retry);
+            const retry = await this.#readBatch(load, [files[culprit]!], LARGE_MAX_OBJECT_BYTES).then(() => undefined, (e: unknown) => firstLine(e));
+            if (retry !== undefined) failures.set(culprit, retry);
           } else {
-            failures.set(named, message);
+            failures.set(culprit, message);
           }
-          const rest = ids.filter((id) => id !== named);
+          const rest = ids.filter((id) => id !== culprit);
           if (rest.length > 0) queue.unshift(rest);
-        } else if (ids.length === 1) {
-          failures.set(ids[0]!, message);
         } else {
           const half = Math.ceil(ids.length / 2);
           queue.unshift(ids.slice(0, half), ids.slice(half));
