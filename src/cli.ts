@@ -6,7 +6,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG_FILE, runOnce } from './app.js';
 import { loadSetup } from './config/load.js';
 import { SEVERITY_ORDER, severityRank, type Severity } from './core/catalog.js';
-import { describeError, TrailwardenError } from './core/errors.js';
+import { ArchiveError, describeError, TrailwardenError } from './core/errors.js';
+import { verifyRunFolder } from './archive/verify.js';
 import { parseAsOf } from './core/time.js';
 import { DEMO_AS_OF, generateDemo } from './demo/generate.js';
 import { createLogger } from './logger.js';
@@ -111,6 +112,19 @@ export function buildProgram(): Command {
     .action(async (options: { config: string }) => {
       const { loaded, catalog, checks } = await loadSetup(options.config);
       process.stdout.write(`${loaded.file}: valid; ${catalog.length} checks (${checks.length} enabled)\n`);
+    });
+
+  program
+    .command('verify')
+    .description('check a run folder of the local archive against its manifest: sizes and SHA-256 of every file')
+    .argument('<run-folder>', 'e.g. out/archive/2026/11/23/<run-id>')
+    .action(async (folder: string) => {
+      const result = await verifyRunFolder(path.resolve(folder));
+      if (result.problems.length > 0) {
+        process.stdout.write(`${result.problems.map((p) => `  ${p}`).join('\n')}\n`);
+        throw new ArchiveError(`run ${result.runId}: ${result.problems.length} problem(s); ${result.verified.length} file(s) match the manifest`);
+      }
+      process.stdout.write(`OK: run ${result.runId} (as of ${result.asOf}): all ${result.verified.length} files match the manifest\n`);
     });
 
   program

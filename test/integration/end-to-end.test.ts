@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { simpleParser } from 'mailparser';
@@ -137,6 +137,30 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     // stdout tells the user where everything is
     expect(result.stdout).toContain(path.join(runDir!, 'report.html'));
     expect(result.stdout).toContain(path.join(out, 'outbox', `${manifest.run_id}.eml`));
+  });
+
+  it('lets an auditor verify a run folder against its manifest, and names any altered, missing or added file', async () => {
+    // Prepare
+    const out = await tempDir('trailwarden-e2e-out-');
+    await runCli(['run', '--logs', logs, '--out', out, '--as-of', DEMO_AS_OF]);
+    const [runDir] = await runFolders(out);
+
+    // Act + Assess: intact
+    const intact = await runCli(['verify', runDir!]);
+    expect(intact.code, intact.stderr).toBe(0);
+    expect(intact.stdout).toMatch(/^OK: run .* \(as of 2026-11-23T08:00:00Z\): all 10 files match the manifest$/m);
+
+    // Act + Assess: tampered
+    const csv = path.join(runDir!, 'root_activity_7d.csv');
+    await writeFile(csv, (await readFile(csv, 'utf8')).replace(/\r\n[^\r]*\r\n$/, '\r\n'));
+    await rm(path.join(runDir!, 'report.txt'));
+    await writeFile(path.join(runDir!, 'extra.csv'), 'x\r\n');
+    const tampered = await runCli(['verify', runDir!]);
+    expect(tampered.code).toBe(1);
+    expect(tampered.stdout).toContain('root_activity_7d.csv: changed');
+    expect(tampered.stdout).toContain('report.txt: missing');
+    expect(tampered.stdout).toContain('extra.csv: not in the manifest');
+    expect(tampered.stderr).toContain('3 problem(s); 8 file(s) match the manifest');
   });
 
   it('re-reports a past as-of exactly, in a new evidence folder that leaves the earlier one untouched', async () => {
