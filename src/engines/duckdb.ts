@@ -425,7 +425,7 @@ export class DuckDbEngine implements QueryEngine {
         // Only a file's own fault (unreadable, not gzip, not JSON, wrong shape) is a skip. Anything else
         // (out of memory, an internal error) would otherwise turn every file into a "skipped" one and
         // every check into a pass: abort the run instead.
-        if (!/^(Invalid Input Error|IO Error)\b/.test(message)) {
+        if (!/^(Invalid Input Error|IO Error)\b/.test(message) || /No space left on device|Too many open files/i.test(message)) {
           throw new EngineError(`reading the CloudTrail files failed: ${message}`, { cause: error });
         }
         const named = ids.find((id) => message.includes(`"${files[id]!.path}"`) || message.endsWith(files[id]!.path));
