@@ -19,6 +19,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { pino } from 'pino';
 import { DEFAULT_CONFIG_FILE, runOnce } from '../app.js';
 import { loadCatalog } from '../config/load.js';
+import type { Check } from '../core/catalog.js';
 import { runWindow } from '../core/params.js';
 import { parseAsOf } from '../core/time.js';
 import { columnsUsedBy } from '../core/cloudtrail-table.js';
@@ -41,8 +42,7 @@ interface Measurement {
 const INFO_FILE = path.join(BENCH_DIR, 'bench-info.json');
 
 /** The files the run reads, less the one the generator corrupts on purpose (a plain read would stop at it). */
-async function windowFiles(): Promise<string[]> {
-  const checks = await loadCatalog(path.join(PACKAGE_ROOT, 'config', 'checks'));
+async function windowFiles(checks: readonly Check[]): Promise<string[]> {
   const window = runWindow(checks, parseAsOf(DEMO_AS_OF)!);
   const listing = await new LocalLogSource({ path: BENCH_DIR }).list(window);
   const { unreadableFiles } = JSON.parse(await readFile(INFO_FILE, 'utf8')) as { unreadableFiles: string[] };
@@ -54,8 +54,8 @@ async function windowFiles(): Promise<string[]> {
  * knows (`all`), or only the fields the suite's checks use (`used`), as the run itself reads.
  */
 async function plainPass(fields: 'all' | 'used'): Promise<Measurement> {
-  const files = await windowFiles();
   const checks = await loadCatalog(path.join(PACKAGE_ROOT, 'config', 'checks'));
+  const files = await windowFiles(checks);
   const schema = fields === 'all' ? recordType() : recordType(columnsUsedBy(checks.map((c) => c.sql)));
   const started = performance.now();
   const instance = await DuckDBInstance.create(':memory:', { threads: String(os.availableParallelism()) });

@@ -190,7 +190,7 @@ const TEMP_PREFIX = 'trailwarden-duckdb-';
 async function removeOrphanedTempDirs(): Promise<void> {
   const entries = await readdir(os.tmpdir()).catch(() => [] as string[]);
   for (const name of entries) {
-    const pid = Number(/^trailwarden-duckdb-(\d+)-/.exec(name)?.[1]);
+    const pid = name.startsWith(TEMP_PREFIX) ? Number(/^(\d+)-/.exec(name.slice(TEMP_PREFIX.length))?.[1]) : 0;
     if (!pid || pid === process.pid) continue;
     try {
       process.kill(pid, 0);
