@@ -40,7 +40,7 @@ export function withCliPaths(loaded: LoadedConfig, options: Pick<RunOptions, 'lo
     config = {
       ...config,
       archive: { kind: 'local', path: path.join(out, 'archive') },
-      mail: { ...config.mail, kind: 'outbox', path: path.join(out, 'outbox') },
+      mail: { kind: 'outbox', path: path.join(out, 'outbox'), from: config.mail.from, to: config.mail.to, attach_max_bytes: config.mail.attach_max_bytes },
     };
   }
   return { ...loaded, config };

@@ -7,5 +7,7 @@ export function createArchive(config: ArchiveConfig): EvidenceArchive {
   switch (config.kind) {
     case 'local':
       return new LocalArchive({ path: config.path });
+    case 's3':
+      throw new Error('TODO(in progress): s3 backend');
   }
 }

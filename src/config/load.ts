@@ -16,12 +16,14 @@ export interface LoadedConfig {
 
 function resolvePaths(config: TrailwardenConfig, baseDir: string): TrailwardenConfig {
   const abs = (p: string) => path.resolve(baseDir, p);
+  const { source, archive, mail, state } = config;
   return {
     ...config,
-    source: { ...config.source, path: abs(config.source.path) },
-    archive: { ...config.archive, path: abs(config.archive.path) },
-    mail: { ...config.mail, path: abs(config.mail.path) },
+    source: source.kind === 'local' ? { ...source, path: abs(source.path) } : { ...source, cache_path: abs(source.cache_path) },
+    archive: archive.kind === 'local' ? { ...archive, path: abs(archive.path) } : archive,
+    mail: mail.kind === 'outbox' ? { ...mail, path: abs(mail.path) } : mail,
     checks: { ...config.checks, path: abs(config.checks.path) },
+    state: state.kind === 'local' ? { ...state, path: abs(state.path) } : state,
   };
 }
 

@@ -3,9 +3,40 @@ import { CheckOverride } from '../core/catalog.js';
 
 const ACCOUNT_ID = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
 const REGION = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as us-east-1');
+const ORGANIZATION_ID = z.string().regex(/^o-[a-z0-9]{10,32}$/, 'expected an organization id such as o-a1b2c3d4e5');
 const MAILBOX = z
   .string()
   .regex(/^([^<>]*<)?[^\s@<>]+@[^\s@<>]+(>)?$/, 'expected an e-mail address, optionally as "Name <address>"');
+/** S3 bucket names: 3–63 characters of lower-case letters, digits, dots and hyphens. */
+const BUCKET = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3–63 characters: a-z 0-9 . -)');
+/** A key prefix: no leading slash; a trailing slash is added where missing. */
+const KEY_PREFIX = z
+  .string()
+  .regex(/^(?!\/)[^\\]*$/, 'expected an S3 key prefix without a leading "/"')
+  .transform((p) => (p === '' || p.endsWith('/') ? p : `${p}/`));
+const S3_URL = z
+  .string()
+  .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'expected an S3 location such as s3://my-bucket/prefix/')
+  .transform((u) => (u.endsWith('/') ? u : `${u}/`));
+/** An environment variable's name (never its value: secrets stay out of config files). */
+const ENV_NAME = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the NAME of an environment variable, e.g. SMTP_PASSWORD');
+
+/**
+ * Where an AWS client connects. Credentials are never configured here: they come from the SDK's default
+ * provider chain (environment, shared files, SSO, container or instance role).
+ */
+const AwsClientSettings = {
+  /** Default: the region of the environment (AWS_REGION, profile). */
+  region: REGION.optional(),
+  /** A custom endpoint: VPC endpoints, S3-compatible stores, local test peers. */
+  endpoint: z.url().optional(),
+};
+const S3ClientSettings = {
+  ...AwsClientSettings,
+  /** Path-style URLs (`endpoint/bucket/key`), for S3-compatible stores and local peers. */
+  force_path_style: z.boolean().default(false),
+};
+export type AwsClientConfig = { region?: string; endpoint?: string; force_path_style?: boolean };
 
 /** A local CloudTrail tree, laid out as in the bucket. */
 export const LocalSourceConfig = z
@@ -18,8 +49,26 @@ export const LocalSourceConfig = z
   })
   .strict();
 
-export const SourceConfig = z.discriminatedUnion('kind', [LocalSourceConfig]);
+/** The CloudTrail bucket itself. DuckDB downloads the window's objects into `cache_path`; Athena reads them in place. */
+export const S3SourceConfig = z
+  .object({
+    kind: z.literal('s3'),
+    bucket: BUCKET,
+    /** The trail's key prefix, before `AWSLogs/` ('' when the trail has none). */
+    prefix: KEY_PREFIX.default(''),
+    /** Organization trails: `AWSLogs/<o-id>/<account>/…`. Without it both layouts are discovered. */
+    organization_id: ORGANIZATION_ID.optional(),
+    accounts: z.array(ACCOUNT_ID).min(1).optional(),
+    regions: z.array(REGION).min(1).optional(),
+    /** Local download cache for the DuckDB engine (resumable; objects already cached with the same ETag are kept). Relative to the config file. */
+    cache_path: z.string().min(1).default('../.cache/cloudtrail'),
+    ...S3ClientSettings,
+  })
+  .strict();
+
+export const SourceConfig = z.discriminatedUnion('kind', [LocalSourceConfig, S3SourceConfig]);
 export type SourceConfig = z.infer<typeof SourceConfig>;
+export type S3SourceConfig = z.infer<typeof S3SourceConfig>;
 
 export const DuckDbEngineConfig = z
   .object({
@@ -32,7 +81,43 @@ export const DuckDbEngineConfig = z
   })
   .strict();
 
-export const EngineConfig = z.discriminatedUnion('kind', [DuckDbEngineConfig]);
+const SQL_NAME = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a lower-case Athena/Glue name: a-z, 0-9 and _');
+
+/** Amazon Athena over the CloudTrail table (see `trailwarden setup athena`). */
+export const AthenaEngineConfig = z
+  .object({
+    kind: z.literal('athena'),
+    ...AwsClientSettings,
+    /** Glue database and table of the CloudTrail logs. */
+    database: SQL_NAME.default('default'),
+    table: SQL_NAME.default('cloudtrail_logs'),
+    /** How the table is partitioned: `projection` (no partition upkeep) or `partitioned` (trailwarden adds partitions). */
+    layout: z.enum(['projection', 'partitioned']).default('projection'),
+    /** First day of the projection range, `YYYY/MM/DD` (the DDL's projection.timestamp.range start). */
+    projection_start: z.string().regex(/^\d{4}\/\d{2}\/\d{2}$/, 'expected a day as YYYY/MM/DD').default('2020/01/01'),
+    workgroup: z.string().min(1).default('primary'),
+    /** Query results location; optional when the workgroup enforces its own. */
+    output_location: S3_URL.optional(),
+    /** `ctas`: materialise the window once as Parquet; `direct`: every check scans the source table (no Glue writes). */
+    mode: z.enum(['ctas', 'direct']).default('ctas'),
+    /** Where run-scoped window tables are written (deleted after each run). Required for mode ctas. */
+    ctas_location: S3_URL.optional(),
+    /** Queries in flight at once (the account's active-query quota is shared). */
+    concurrency: z.number().int().min(1).max(50).default(4),
+    /** A query still running after this is stopped (StopQueryExecution) and reported as an error. */
+    query_timeout_seconds: z.number().int().min(10).max(86_400).default(1800),
+    /** Polling GetQueryExecution: first interval, doubling up to the cap. */
+    poll_initial_ms: z.number().int().min(1).max(60_000).default(500),
+    poll_max_ms: z.number().int().min(1).max(300_000).default(5000),
+    /** Reuse a result of the same query up to this age (Athena result reuse); off by default. */
+    result_reuse_minutes: z.number().int().min(1).max(10_080).optional(),
+    /** Abort before the checks when the window's log objects alone exceed this many GB (10^9 bytes) to scan. */
+    scan_budget_gb: z.number().positive().optional(),
+  })
+  .strict();
+export type AthenaEngineConfig = z.infer<typeof AthenaEngineConfig>;
+
+export const EngineConfig = z.discriminatedUnion('kind', [DuckDbEngineConfig, AthenaEngineConfig]);
 export type EngineConfig = z.infer<typeof EngineConfig>;
 
 export const LocalArchiveConfig = z
@@ -43,12 +128,35 @@ export const LocalArchiveConfig = z
   })
   .strict();
 
-export const ArchiveConfig = z.discriminatedUnion('kind', [LocalArchiveConfig]);
+const TAGS = z.record(
+  z.string().regex(/^[\p{L}\p{N} _.:/=+\-@]{1,128}$/u, 'expected an S3 tag key (1–128 letters, digits, spaces, _ . : / = + - @)'),
+  z.string().regex(/^[\p{L}\p{N} _.:/=+\-@]{0,256}$/u, 'expected an S3 tag value (0–256 letters, digits, spaces, _ . : / = + - @)'),
+);
+
+/** Evidence in S3: `<prefix><yyyy>/<mm>/<dd>/<run-id>/`, each object written once with a SHA-256 checksum. */
+export const S3ArchiveConfig = z
+  .object({
+    kind: z.literal('s3'),
+    bucket: BUCKET,
+    prefix: KEY_PREFIX.default('trailwarden/'),
+    /** SSE-KMS key id or ARN; default: the bucket's default encryption. */
+    kms_key_id: z.string().min(1).optional(),
+    tags: TAGS.default({}),
+    /** Expiry of the presigned links to each CSV in the e-mail; at most 7 days (168 hours). */
+    link_expiry_hours: z.number().int().min(1).max(168).default(168),
+    ...S3ClientSettings,
+  })
+  .strict();
+export type S3ArchiveConfig = z.infer<typeof S3ArchiveConfig>;
+
+export const ArchiveConfig = z.discriminatedUnion('kind', [LocalArchiveConfig, S3ArchiveConfig]);
 export type ArchiveConfig = z.infer<typeof ArchiveConfig>;
 
 const MailAddressing = {
   from: MAILBOX,
   to: z.array(MAILBOX).min(1, 'expected at least one recipient'),
+  /** CSV evidence is attached while all CSVs together stay under this size; above it the e-mail links to them. 0: never attach. */
+  attach_max_bytes: z.number().int().min(0).max(30_000_000).default(5_000_000),
 };
 
 export const OutboxMailConfig = z
@@ -60,7 +168,35 @@ export const OutboxMailConfig = z
   })
   .strict();
 
-export const MailConfig = z.discriminatedUnion('kind', [OutboxMailConfig]);
+/** Amazon SES v2 (SendEmail with the raw MIME message). */
+export const SesMailConfig = z
+  .object({
+    kind: z.literal('ses'),
+    ...AwsClientSettings,
+    configuration_set: z.string().min(1).optional(),
+    tags: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'expected an SES tag name: letters, digits, _ and -'), z.string().regex(/^[A-Za-z0-9_.@-]{1,256}$/, 'expected an SES tag value: letters, digits, _ . @ and -')).default({}),
+    ...MailAddressing,
+  })
+  .strict();
+
+/** SMTP relay via nodemailer. Credentials come only from the environment variables named here. */
+export const SmtpMailConfig = z
+  .object({
+    kind: z.literal('smtp'),
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65_535).default(587),
+    /** `true`: implicit TLS (port 465). `false`: plain connection upgraded with STARTTLS. */
+    secure: z.boolean().default(false),
+    /** Refuse to send unless the server offers STARTTLS (ignored when `secure`). */
+    require_tls: z.boolean().default(true),
+    /** Names of the environment variables holding the user name and password (never the values). */
+    username_env: ENV_NAME.optional(),
+    password_env: ENV_NAME.optional(),
+    ...MailAddressing,
+  })
+  .strict();
+
+export const MailConfig = z.discriminatedUnion('kind', [OutboxMailConfig, SesMailConfig, SmtpMailConfig]);
 export type MailConfig = z.infer<typeof MailConfig>;
 
 export const ChecksConfig = z
@@ -79,6 +215,73 @@ export const ReportConfig = z
   })
   .strict();
 
+/** Where the daemon keeps each job's last run and the root alert's watermark. */
+export const LocalStateConfig = z
+  .object({
+    kind: z.literal('local'),
+    /** A JSON file, written atomically. Relative to the config file. */
+    path: z.string().min(1),
+  })
+  .strict();
+
+export const S3StateConfig = z
+  .object({
+    kind: z.literal('s3'),
+    bucket: BUCKET,
+    /** The state object's key. */
+    key: z.string().min(1).default('trailwarden/state.json'),
+    ...S3ClientSettings,
+  })
+  .strict();
+
+export const StateConfig = z.discriminatedUnion('kind', [LocalStateConfig, S3StateConfig]);
+export type StateConfig = z.infer<typeof StateConfig>;
+
+const Schedule = {
+  /** A cron expression (5 fields, or 6 with seconds), checked with node-cron at start. */
+  schedule: z.string().min(1),
+  /** An IANA time zone, e.g. Europe/Berlin. */
+  timezone: z.string().min(1).default('UTC'),
+};
+
+export const ReportJobConfig = z
+  .object({
+    type: z.literal('report'),
+    ...Schedule,
+  })
+  .strict();
+
+export const RootAlertJobConfig = z
+  .object({
+    type: z.literal('root_alert'),
+    ...Schedule,
+    /** Re-read this far behind the watermark, to catch events CloudTrail delivers late. */
+    overlap_minutes: z.number().int().min(0).max(1440).default(60),
+    /** On the very first run (no watermark yet): look back this far. */
+    initial_lookback_hours: z.number().int().min(1).max(24 * 90).default(24),
+    /** Recipients of alerts; default: mail.to. */
+    to: z.array(MAILBOX).min(1).optional(),
+  })
+  .strict();
+
+export const JobConfig = z.discriminatedUnion('type', [ReportJobConfig, RootAlertJobConfig]);
+export type JobConfig = z.infer<typeof JobConfig>;
+
+export const DaemonConfig = z
+  .object({
+    /** The health endpoint. Loopback by default; port 0 picks a free port. */
+    health: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65_535).default(8080),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8080 }),
+    /** On SIGTERM/SIGINT, a running job gets this long to finish before the daemon exits. */
+    shutdown_grace_seconds: z.number().int().min(0).max(3600).default(120),
+  })
+  .strict();
+
 /** The whole configuration file. Secrets never live here: AWS credentials come from the default provider chain. */
 export const TrailwardenConfig = z
   .object({
@@ -88,6 +291,25 @@ export const TrailwardenConfig = z
     mail: MailConfig,
     checks: ChecksConfig.default({ path: 'checks', overrides: {} }),
     report: ReportConfig.default({ preview_rows: 10 }),
+    state: StateConfig.default({ kind: 'local', path: '../out/state/state.json' }),
+    jobs: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'expected a job name: a-z, 0-9, _ and -'), JobConfig).default({}),
+    daemon: DaemonConfig.default({ health: { host: '127.0.0.1', port: 8080 }, shutdown_grace_seconds: 120 }),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    if (config.engine.kind === 'athena') {
+      if (config.source.kind !== 's3') {
+        ctx.addIssue({ code: 'custom', path: ['source', 'kind'], message: 'expected "s3" with engine athena (Athena reads the CloudTrail bucket itself)' });
+      }
+      if (config.engine.mode === 'ctas' && !config.engine.ctas_location) {
+        ctx.addIssue({ code: 'custom', path: ['engine', 'ctas_location'], message: 'required with mode ctas: an S3 location for the run-scoped window tables (or set mode: direct)' });
+      }
+      if (config.engine.poll_initial_ms > config.engine.poll_max_ms) {
+        ctx.addIssue({ code: 'custom', path: ['engine', 'poll_initial_ms'], message: `expected at most poll_max_ms (${config.engine.poll_max_ms})` });
+      }
+    }
+    if (config.mail.kind === 'smtp' && Boolean(config.mail.username_env) !== Boolean(config.mail.password_env)) {
+      ctx.addIssue({ code: 'custom', path: ['mail', 'password_env'], message: 'expected username_env and password_env together, or neither' });
+    }
+  });
 export type TrailwardenConfig = z.infer<typeof TrailwardenConfig>;

@@ -8,5 +8,7 @@ export async function createEngine(config: EngineConfig, log: Logger): Promise<Q
   switch (config.kind) {
     case 'duckdb':
       return DuckDbEngine.create({ threads: config.threads, memoryLimit: config.memory_limit }, log);
+    case 'athena':
+      throw new Error('TODO(in progress): athena backend');
   }
 }

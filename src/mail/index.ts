@@ -7,5 +7,9 @@ export function createMailTransport(config: MailConfig): MailTransport {
   switch (config.kind) {
     case 'outbox':
       return new OutboxTransport({ path: config.path });
+    case 'ses':
+      throw new Error('TODO(in progress): ses backend');
+    case 'smtp':
+      throw new Error('TODO(in progress): smtp backend');
   }
 }

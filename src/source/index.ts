@@ -7,5 +7,7 @@ export function createSource(config: SourceConfig): LogSource {
   switch (config.kind) {
     case 'local':
       return new LocalLogSource({ path: config.path, accounts: config.accounts, regions: config.regions });
+    case 's3':
+      throw new Error('TODO(in progress): s3 backend');
   }
 }
