@@ -85,7 +85,7 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
   const window = runWindow(request.checks, request.asOf);
   log.info({ asOf: toCloudTrailTime(request.asOf), windowStart: toCloudTrailTime(window.start), checks: request.checks.length, source: source.describe() }, 'run started');
 
-  const listing = await phase(log, 'list logs', () => source.list(window), (l) => ({ files: l.files.length, skipped: l.skipped.length }));
+  const listing = await phase(log, 'list logs', () => source.list(window, { fetch: engine.readsLocalFiles }), (l) => ({ files: l.files.length, skipped: l.skipped.length }));
 
   const loaded = await phase(log, 'load window', () => engine.loadWindow({ window, files: listing.files, columns: columnsUsedBy(request.checks.map((c) => c.sql)) }), (s) => ({
     events: s.events,

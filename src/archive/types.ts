@@ -12,6 +12,15 @@ export interface RunFolder {
   /** Where a file of this folder is, for people. */
   locationOf(name: string): string;
   write(name: string, content: string | Uint8Array): Promise<StoredFile>;
+  /** A link a mail reader can open (a presigned GET URL for S3); undefined where the archive has none (local). */
+  link(name: string): Promise<string | undefined>;
+}
+
+/** A finished run folder, read back (e.g. to re-send its e-mail). */
+export interface ArchivedRun {
+  readonly location: string;
+  read(name: string): Promise<Buffer>;
+  link(name: string): Promise<string | undefined>;
 }
 
 /** Where each run's evidence (CSV per check, report, manifest) is kept for auditors. */
@@ -20,4 +29,6 @@ export interface EvidenceArchive {
   describe(): string;
   /** Creates `<yyyy>/<mm>/<dd>/<runId>/` for the report date; fails if that folder already exists. */
   openRun(runId: string, reportDate: Date): Promise<RunFolder>;
+  /** The run folder of `runId`, wherever its date puts it; undefined when there is none. */
+  findRun(runId: string): Promise<ArchivedRun | undefined>;
 }

@@ -7,6 +7,8 @@ export type ParamValue = string | readonly string[];
 export interface QueryResult {
   readonly columns: readonly string[];
   readonly rows: readonly (readonly (string | null)[])[];
+  /** Bytes the engine scanned for this query, where it bills by scan (Athena); absent otherwise. */
+  readonly scannedBytes?: number;
 }
 
 /** A log file that could not be used, and why. */
@@ -31,4 +33,6 @@ export interface WindowStats {
   readonly dataEvents: number;
   readonly accounts: readonly string[];
   readonly regions: readonly string[];
+  /** Bytes scanned to load the window, where the engine bills by scan (Athena); absent otherwise. */
+  readonly scannedBytes?: number;
 }

@@ -235,6 +235,7 @@ function toText(value: unknown): string | null {
  */
 export class DuckDbEngine implements QueryEngine {
   readonly kind = 'duckdb';
+  readonly readsLocalFiles = true;
   readonly #instance: DuckDBInstance;
   readonly #connection: DuckDBConnection;
   readonly #tempDir: string;

@@ -11,16 +11,24 @@ export interface WindowInput {
   readonly columns?: readonly CloudTrailColumn[];
 }
 
+/** Who is asking: lets an engine name its queries (Athena's idempotency token, logs). */
+export interface QueryContext {
+  readonly runId: string;
+  readonly checkId: string;
+}
+
 /**
  * Runs the checks' SQL. A run loads its window once into `cloudtrail_window` (Athena column names),
  * then every check queries that table.
  */
 export interface QueryEngine {
   readonly kind: string;
+  /** True when loadWindow reads `files[].path` on local disk (DuckDB); false when it reads the bucket itself (Athena). */
+  readonly readsLocalFiles: boolean;
   /** Reads the raw logs once and materialises `cloudtrail_window`. Unreadable files are skipped and counted. */
   loadWindow(input: WindowInput): Promise<WindowStats>;
   /** Runs one check's SQL with its `?` placeholders bound to `params`, in order. */
-  query(sql: string, params: readonly ParamValue[]): Promise<QueryResult>;
+  query(sql: string, params: readonly ParamValue[], context?: QueryContext): Promise<QueryResult>;
   /** Frees everything the engine holds (also after a failure). */
   close(): Promise<void>;
 }

@@ -3,7 +3,7 @@ import type { TimeWindow } from '../core/time.js';
 
 /** One CloudTrail delivery file, as the engine needs it. */
 export interface LogFile {
-  /** Where the engine reads it (a local path). */
+  /** Where the engine reads it: a local path, or `s3://bucket/key` when the source was listed without fetching. */
   readonly path: string;
   /** Its key as in the bucket, `AWSLogs/...`: how reports and logs name it. */
   readonly key: string;
@@ -21,11 +21,19 @@ export interface SourceListing {
   readonly skipped: readonly SkippedFile[];
 }
 
+export interface ListOptions {
+  readonly fetch?: boolean;
+}
+
 /** Where CloudTrail delivery files come from. */
 export interface LogSource {
   readonly kind: string;
   /** A short human description, for the report ("local folder /x/y"). */
   describe(): string;
-  /** The delivery files that may hold events of the window (day folders from a day before its start). */
-  list(window: TimeWindow): Promise<SourceListing>;
+  /**
+   * The delivery files that may hold events of the window (day folders from a day before its start).
+   * `fetch: false` only lists them (Athena reads the bucket itself); by default a remote source makes
+   * each file available locally first (the DuckDB engine reads local paths).
+   */
+  list(window: TimeWindow, options?: ListOptions): Promise<SourceListing>;
 }
