@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { createArchive } from './archive/index.js';
 import { loadSetup, type LoadedConfig } from './config/load.js';
+import { ConfigError } from './core/errors.js';
 import { floorToSecond } from './core/time.js';
 import { createEngine } from './engines/index.js';
 import { createMailTransport } from './mail/index.js';
@@ -34,7 +35,13 @@ export function newRunId(now: Date): string {
 /** Applies the CLI's path flags on top of the validated config (CLI paths are relative to the working directory). */
 export function withCliPaths(loaded: LoadedConfig, options: Pick<RunOptions, 'logs' | 'out'>): LoadedConfig {
   let config = loaded.config;
-  if (options.logs) config = { ...config, source: { kind: 'local', path: path.resolve(options.logs) } };
+  if (options.logs) {
+    // Athena reads the bucket through its table; a local tree is for the embedded engine only.
+    if (config.engine.kind !== 'duckdb') {
+      throw new ConfigError('--logs', [`a local CloudTrail tree needs engine duckdb; ${loaded.file} uses engine ${config.engine.kind} (drop --logs, or use a config with engine duckdb)`]);
+    }
+    config = { ...config, source: { kind: 'local', path: path.resolve(options.logs) } };
+  }
   if (options.out) {
     const out = path.resolve(options.out);
     config = {
@@ -46,6 +53,19 @@ export function withCliPaths(loaded: LoadedConfig, options: Pick<RunOptions, 'lo
   return { ...loaded, config };
 }
 
+/** A path as one shell word. */
+function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The exact command that re-sends a run's e-mail with the same configuration and `--out`. */
+export function resendCommand(runId: string, options: Pick<RunOptions, 'configFile' | 'out'>): string {
+  const words = ['trailwarden', 'resend', runId];
+  if (path.resolve(options.configFile) !== DEFAULT_CONFIG_FILE) words.push('--config', shellWord(path.resolve(options.configFile)));
+  if (options.out) words.push('--out', shellWord(path.resolve(options.out)));
+  return words.join(' ');
+}
+
 /** Composition root: config → backends → one report run. The engine is closed whatever happens. */
 export async function runOnce(options: RunOptions, log: Logger): Promise<RunOutcome> {
   const setup = await loadSetup(options.configFile);
@@ -53,19 +73,22 @@ export async function runOnce(options: RunOptions, log: Logger): Promise<RunOutc
   const now = options.now ?? new Date();
   const asOf = floorToSecond(options.asOf ?? now);
   const renderer = await ReportRenderer.load();
-  const engine = await createEngine(config.engine, log);
+  // Before the engine starts: a missing SMTP credential variable is a configuration error, not a late failure.
+  const mail = createMailTransport(config.mail);
+  const runId = newRunId(now);
+  const engine = await createEngine(config.engine, log, { source: config.source });
   try {
     return await runReport(
       {
-        source: createSource(config.source),
+        source: createSource(config.source, { log }),
         engine,
-        archive: createArchive(config.archive),
-        mail: createMailTransport(config.mail),
+        archive: createArchive(config.archive, { log }),
+        mail,
         renderer,
         log,
       },
       {
-        runId: newRunId(now),
+        runId,
         asOf,
         now,
         checks: setup.checks,
@@ -74,6 +97,8 @@ export async function runOnce(options: RunOptions, log: Logger): Promise<RunOutc
         previewRows: config.report.preview_rows,
         mailFrom: config.mail.from,
         mailTo: config.mail.to,
+        attachMaxBytes: config.mail.attach_max_bytes,
+        resendCommand: resendCommand(runId, options),
       },
     );
   } finally {

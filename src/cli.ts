@@ -8,6 +8,8 @@ import { loadSetup } from './config/load.js';
 import { SEVERITY_ORDER, severityRank, type Severity } from './core/catalog.js';
 import { ArchiveError, describeError, TrailwardenError } from './core/errors.js';
 import { verifyRunFolder } from './archive/verify.js';
+import { verifyS3Run } from './archive/verify-s3.js';
+import { registerResend } from './commands/resend.js';
 import { parseAsOf } from './core/time.js';
 import { DEMO_AS_OF, generateDemo } from './demo/generate.js';
 import { createLogger } from './logger.js';
@@ -116,10 +118,11 @@ export function buildProgram(): Command {
 
   program
     .command('verify')
-    .description('check a run folder of the local archive against its manifest: sizes and SHA-256 of every file')
-    .argument('<run-folder>', 'e.g. out/archive/2026/11/23/<run-id>')
-    .action(async (folder: string) => {
-      const result = await verifyRunFolder(path.resolve(folder));
+    .description('check a run folder (local, or s3://bucket/prefix/yyyy/mm/dd/<run-id>/) against its manifest: sizes and SHA-256 of every file')
+    .argument('<run-folder>', 'e.g. out/archive/2026/11/23/<run-id> or s3://my-bucket/trailwarden/2026/11/23/<run-id>/')
+    .addOption(configOption())
+    .action(async (folder: string, options: { config: string }) => {
+      const result = folder.startsWith('s3://') ? await verifyS3Run(folder, options.config) : await verifyRunFolder(path.resolve(folder));
       if (result.problems.length > 0) {
         process.stdout.write(`${result.problems.map((p) => `  ${p}`).join('\n')}\n`);
         throw new ArchiveError(`run ${result.runId}: ${result.problems.length} problem(s); ${result.verified.length} file(s) match the manifest`);
@@ -150,6 +153,8 @@ export function buildProgram(): Command {
         ].join('\n'),
       );
     });
+
+  registerResend(program, configOption);
 
   return program;
 }

@@ -3,13 +3,14 @@ import type { Logger } from 'pino';
 import type { EvidenceArchive, StoredFile } from './archive/types.js';
 import type { Check } from './core/catalog.js';
 import { columnsUsedBy } from './core/cloudtrail-table.js';
-import { describeError } from './core/errors.js';
+import { describeError, MailError } from './core/errors.js';
 import { checkError, evaluate, unjudgeableReason, type Finding } from './core/evaluate.js';
 import type { WindowStats } from './core/model.js';
 import { checkWindow, resolveParameters, runWindow } from './core/params.js';
 import { buildReport, type Report } from './core/report.js';
 import { toCloudTrailTime } from './core/time.js';
 import type { QueryEngine } from './engines/types.js';
+import { buildReportMail, type EvidenceCsv } from './mail/report-mail.js';
 import type { MailTransport, SentMail } from './mail/types.js';
 import { toCsv } from './render/csv.js';
 import type { ReportRenderer } from './render/report.js';
@@ -37,6 +38,10 @@ export interface RunRequest {
   readonly previewRows: number;
   readonly mailFrom: string;
   readonly mailTo: readonly string[];
+  /** CSVs are attached while their total stays at or under this many bytes; above it the e-mail links to them. */
+  readonly attachMaxBytes: number;
+  /** The command that re-sends this run's e-mail, for the log when mail fails (default: `trailwarden resend <run-id>`). */
+  readonly resendCommand?: string;
 }
 
 export interface RunOutcome {
@@ -63,10 +68,10 @@ async function phase<T>(log: Logger, name: string, work: () => Promise<T>, count
 }
 
 /** Runs and judges one check; a failing query becomes an `error` finding, never an exception. */
-async function judge(engine: QueryEngine, check: Check, asOf: Date, blind: string | undefined, log: Logger): Promise<Finding> {
+async function judge(engine: QueryEngine, check: Check, asOf: Date, blind: string | undefined, log: Logger, runId: string): Promise<Finding> {
   if (blind && check.evaluation.kind === 'threshold') return checkError(check, blind);
   try {
-    return evaluate(check, await engine.query(check.sql, resolveParameters(check, asOf)));
+    return evaluate(check, await engine.query(check.sql, resolveParameters(check, asOf), { runId, checkId: check.id }));
   } catch (error) {
     // Engines echo the SQL after the first line; the report keeps the reason, the log keeps it all.
     log.warn({ check: check.id, err: error }, 'check query failed');
@@ -87,7 +92,7 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
 
   const listing = await phase(log, 'list logs', () => source.list(window, { fetch: engine.readsLocalFiles }), (l) => ({ files: l.files.length, skipped: l.skipped.length }));
 
-  const loaded = await phase(log, 'load window', () => engine.loadWindow({ window, files: listing.files, columns: columnsUsedBy(request.checks.map((c) => c.sql)) }), (s) => ({
+  const loaded = await phase(log, 'load window', () => engine.loadWindow({ runId: request.runId, window, files: listing.files, columns: columnsUsedBy(request.checks.map((c) => c.sql)) }), (s) => ({
     events: s.events,
     duplicates: s.duplicates,
     filesRead: s.filesRead,
@@ -100,14 +105,20 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     log,
     'run checks',
     async () => {
-      const results: Finding[] = [];
+      const results: Finding[] = new Array<Finding>(request.checks.length);
       const blind = unjudgeableReason(stats);
-      for (const check of request.checks) {
-        const started = performance.now();
-        const finding = await judge(engine, check, request.asOf, blind, log);
-        log.info({ check: check.id, status: finding.status, observed: finding.observed, ms: Math.round(performance.now() - started) }, 'check done');
-        results.push(finding);
-      }
+      // Up to engine.concurrency checks at once (Athena queries wait remotely); findings keep catalog order.
+      let next = 0;
+      const worker = async () => {
+        for (let i = next++; i < request.checks.length; i = next++) {
+          const check = request.checks[i]!;
+          const started = performance.now();
+          const finding = await judge(engine, check, request.asOf, blind, log, request.runId);
+          log.info({ check: check.id, status: finding.status, observed: finding.observed, ms: Math.round(performance.now() - started) }, 'check done');
+          results[i] = finding;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, Math.min(engine.concurrency ?? 1, request.checks.length)) }, worker));
       return results;
     },
     (r) => ({ fail: r.filter((f) => f.status === 'fail').length, error: r.filter((f) => f.status === 'error').length }),
@@ -116,6 +127,8 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
   const folder = await archive.openRun(request.runId, request.asOf);
   const stored: StoredFile[] = [];
   const csvLocations: Record<string, string> = {};
+  // Kept for the e-mail's attachments: the exact bytes archived, not a second rendering.
+  const csvs: EvidenceCsv[] = [];
   await phase(
     log,
     'write evidence',
@@ -123,7 +136,9 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
       for (const finding of findings) {
         // An errored check has no result: no CSV, so an empty file can't be mistaken for "nothing found".
         if (!finding.result) continue;
-        stored.push(await folder.write(`${finding.checkId}.csv`, toCsv(finding.result)));
+        const csv = { checkId: finding.checkId, name: `${finding.checkId}.csv`, content: toCsv(finding.result) };
+        stored.push(await folder.write(csv.name, csv.content));
+        csvs.push(csv);
         csvLocations[finding.checkId] = folder.locationOf(`${finding.checkId}.csv`);
       }
     },
@@ -148,6 +163,8 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
   const rendered = renderer.render(report);
   stored.push(await folder.write('report.html', rendered.html));
   stored.push(await folder.write('report.txt', rendered.text));
+  // The model itself, so that `trailwarden resend` can rebuild the e-mail without re-running the checks.
+  stored.push(await folder.write('report.json', `${JSON.stringify(report, null, 2)}\n`));
 
   // Written last: a folder with a manifest holds a complete run.
   const findingsById = new Map(findings.map((f) => [f.checkId, f]));
@@ -161,6 +178,9 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     config_digest: `sha256:${request.configDigest}`,
     source: source.describe(),
     engine: engine.kind,
+    // What the run's queries scanned and its estimated Athena price (null for engines that don't bill by scan).
+    scanned_bytes: report.cost?.scannedBytes ?? null,
+    estimated_cost_usd: report.cost ? Number(report.cost.costUsd.toFixed(6)) : null,
     verdict: report.verdict,
     stats: {
       events: stats.events,
@@ -187,6 +207,7 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
         rows: finding?.result?.rows.length ?? null,
         window: { start: toCloudTrailTime(checkWin.start), end: toCloudTrailTime(checkWin.end) },
         query_sha256: sha256(check.sql),
+        scanned_bytes: finding?.result?.scannedBytes ?? null,
         options: check.optionValues,
         file: csv ? { name: csv.name, bytes: csv.bytes, sha256: csv.sha256 } : null,
       };
@@ -196,23 +217,32 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
   await folder.write('manifest.json', `${JSON.stringify(manifest, null, 2)}\n`);
   log.info({ phase: 'write report', ms: Math.round(performance.now() - reportStarted), files: stored.length + 1, location: folder.location }, 'write report');
 
-  const sent = await phase(
-    log,
-    'send mail',
-    () =>
-      mail.send(
-        {
+  let sent: SentMail;
+  try {
+    sent = await phase(
+      log,
+      'send mail',
+      async () => {
+        const built = await buildReportMail({
+          report,
+          renderer,
           from: request.mailFrom,
           to: request.mailTo,
-          subject: report.subject,
-          html: rendered.html,
-          text: rendered.text,
-          headers: { 'X-Trailwarden-Run-Id': request.runId, 'X-Trailwarden-Verdict': report.verdict },
-        },
-        request.runId,
-      ),
-    (s) => ({ location: s.location }),
-  );
+          csvs,
+          attachMaxBytes: request.attachMaxBytes,
+          link: (name) => folder.link(name),
+        });
+        const result = await mail.send(built.message, request.runId);
+        return { ...result, evidence: built.evidence, csvBytes: built.csvBytes };
+      },
+      (s) => ({ location: s.location, evidence: s.attachmentsDropped ? 'linked' : s.evidence, csvBytes: s.csvBytes, attachmentsDropped: s.attachmentsDropped ?? false }),
+    );
+  } catch (error) {
+    // The evidence is complete (the manifest is written): only the e-mail is missing, and it can be re-sent.
+    const resend = request.resendCommand ?? `trailwarden resend ${request.runId}`;
+    log.error({ err: error, evidence: folder.location, resend }, `mail for run ${request.runId} not sent; the evidence is archived; re-send with: ${resend}`);
+    throw new MailError(`run ${request.runId}: the evidence is archived in ${folder.location}, but the report e-mail was not sent (${describeError(error)}). Re-send it with: ${resend}`, { cause: error });
+  }
 
   return {
     report,

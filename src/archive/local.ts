@@ -1,16 +1,22 @@
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ArchiveError } from '../core/errors.js';
-import type { EvidenceArchive, RunFolder, StoredFile } from './types.js';
+import { assertEvidenceName, assertRunId, datePath, MANIFEST } from './layout.js';
+import type { ArchivedRun, EvidenceArchive, RunFolder, StoredFile } from './types.js';
 
 export interface LocalArchiveOptions {
   readonly path: string;
 }
 
-function datePath(date: Date): string[] {
-  const iso = date.toISOString();
-  return [iso.slice(0, 4), iso.slice(5, 7), iso.slice(8, 10)];
+/** Sub-folder names of `dir` that match `pattern`; none when `dir` does not exist. */
+async function folders(dir: string, pattern: RegExp): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && pattern.test(e.name)).map((e) => e.name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new ArchiveError(`cannot list ${dir}`, { cause: error });
+  }
 }
 
 /** Evidence in a local folder. Run folders and files are created exclusively: never overwritten. */
@@ -27,7 +33,7 @@ export class LocalArchive implements EvidenceArchive {
   }
 
   async openRun(runId: string, reportDate: Date): Promise<RunFolder> {
-    if (!/^[A-Za-z0-9_.-]+$/.test(runId)) throw new ArchiveError(`invalid run id "${runId}"`);
+    assertRunId(runId);
     const parent = path.join(this.#root, ...datePath(reportDate));
     const dir = path.join(parent, runId);
     try {
@@ -43,7 +49,7 @@ export class LocalArchive implements EvidenceArchive {
       location: dir,
       locationOf: (name) => path.join(dir, name),
       async write(name: string, content: string | Uint8Array): Promise<StoredFile> {
-        if (name.includes('/') || name.includes('\\') || name.startsWith('.')) throw new ArchiveError(`invalid evidence file name "${name}"`);
+        assertEvidenceName(name);
         const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
         try {
           await writeFile(path.join(dir, name), data, { flag: 'wx' });
@@ -52,6 +58,37 @@ export class LocalArchive implements EvidenceArchive {
         }
         return { name, bytes: data.byteLength, sha256: createHash('sha256').update(data).digest('hex') };
       },
+      // A local file has no link a mail reader could open: the report names its path instead.
+      link: async () => undefined,
     };
+  }
+
+  /** Searches `<root>/*\/*\/*\/<runId>`: the folder date is the as-of date, which the run id does not carry. */
+  async findRun(runId: string): Promise<ArchivedRun | undefined> {
+    assertRunId(runId);
+    for (const year of await folders(this.#root, /^\d{4}$/)) {
+      for (const month of await folders(path.join(this.#root, year), /^\d{2}$/)) {
+        for (const day of await folders(path.join(this.#root, year, month), /^\d{2}$/)) {
+          const dir = path.join(this.#root, year, month, day, runId);
+          if (!(await stat(dir).catch(() => undefined))?.isDirectory()) continue;
+          if (!(await stat(path.join(dir, MANIFEST)).catch(() => undefined))?.isFile()) {
+            throw new ArchiveError(`run ${runId} at ${dir} is incomplete: it has no ${MANIFEST} (the run did not finish), so it is not a finished run`);
+          }
+          return {
+            location: dir,
+            read: async (name) => {
+              assertEvidenceName(name);
+              try {
+                return await readFile(path.join(dir, name));
+              } catch (error) {
+                throw new ArchiveError(`cannot read ${path.join(dir, name)}`, { cause: error });
+              }
+            },
+            link: async () => undefined,
+          };
+        }
+      }
+    }
+    return undefined;
   }
 }

@@ -47,6 +47,44 @@ export class EngineError extends TrailwardenError {
   }
 }
 
+/** The window's log objects alone would scan more than the configured budget: the run stops before any query. */
+export class ScanBudgetError extends EngineError {
+  override readonly code = 'SCAN_BUDGET_EXCEEDED';
+  readonly windowBytes: number;
+  readonly budgetBytes: number;
+
+  constructor(message: string, windowBytes: number, budgetBytes: number) {
+    super(message);
+    this.windowBytes = windowBytes;
+    this.budgetBytes = budgetBytes;
+  }
+}
+
+/** A query ended FAILED or CANCELLED (Athena's `StateChangeReason` is the message). Fails one check, not the run. */
+export class QueryFailedError extends TrailwardenError {
+  readonly queryExecutionId: string;
+  readonly state: string;
+  /** Athena's `AthenaError.ErrorType`, when given. */
+  readonly errorType?: number;
+
+  constructor(message: string, details: { queryExecutionId: string; state: string; errorType?: number }, options?: { cause?: unknown }) {
+    super('QUERY_FAILED', message, options);
+    this.queryExecutionId = details.queryExecutionId;
+    this.state = details.state;
+    this.errorType = details.errorType;
+  }
+}
+
+/** A query ran longer than the configured timeout and was stopped. */
+export class QueryTimeoutError extends TrailwardenError {
+  readonly queryExecutionId: string;
+
+  constructor(message: string, queryExecutionId: string) {
+    super('QUERY_TIMEOUT', message);
+    this.queryExecutionId = queryExecutionId;
+  }
+}
+
 /** Evidence could not be written, or would have overwritten earlier evidence. */
 export class ArchiveError extends TrailwardenError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -66,4 +104,24 @@ export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? error.cause.message : undefined;
   return cause && !error.message.includes(cause) ? `${error.message}: ${cause}` : error.message;
+}
+
+/** The daemon's state store could not be read or written (I/O, permissions, network). */
+export class StateError extends TrailwardenError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STATE_FAILED', message, options);
+  }
+}
+
+/** The state file exists but is not what trailwarden wrote (not JSON, or not the expected shape). */
+export class StateCorruptError extends StateError {
+  override readonly code = 'STATE_CORRUPT';
+}
+
+/**
+ * The state changed since this process read it: another trailwarden (a second daemon, a `run --job`) wrote
+ * it. The write was refused, so neither writer's state is corrupted; the loser reports this error.
+ */
+export class StateConflictError extends StateError {
+  override readonly code = 'STATE_CONFLICT';
 }

@@ -1,6 +1,7 @@
 import { severityRank, type Check } from './catalog.js';
 import type { Finding, Status } from './evaluate.js';
 import type { SkippedFile, WindowStats } from './model.js';
+import { formatBytes, formatUsd, summariseCost } from './cost.js';
 import { checkWindow } from './params.js';
 import { isoDate, toCloudTrailTime, type TimeWindow } from './time.js';
 
@@ -38,7 +39,13 @@ export interface ReportSection {
   readonly previewRows: readonly (readonly string[])[];
   readonly rowCount: number;
   readonly hiddenRows: number;
+  /** Where the full CSV is kept, for people (a path or an s3:// URL). */
   readonly evidence: string | null;
+  /**
+   * A link a mail reader can open to download the full CSV (a presigned URL), or null. Filled only for the
+   * e-mail by `withEvidenceLinks`: links expire, so the archived report keeps the plain location.
+   */
+  readonly evidenceLink: string | null;
   readonly remediation: string | null;
   readonly references: readonly string[];
   readonly frameworks: readonly string[];
@@ -66,6 +73,36 @@ export interface Report {
   readonly filesSkipped: readonly SkippedFile[];
   readonly warnings: readonly string[];
   readonly sections: readonly ReportSection[];
+  /** Data scanned and its estimated price, when the engine bills by scan (Athena); absent otherwise. */
+  readonly cost?: ReportCost;
+}
+
+/** The scan cost of a run, ready to show: per query and in total (see core/cost.ts for the arithmetic). */
+export interface ReportCost {
+  readonly scannedBytes: number;
+  readonly billedBytes: number;
+  readonly costUsd: number;
+  readonly scanned: string;
+  readonly estimate: string;
+  readonly queries: readonly { readonly label: string; readonly scannedBytes: number; readonly scanned: string; readonly estimate: string }[];
+}
+
+/** Only engines that bill by scan report scanned bytes; a run without any gets no cost section. */
+function costOf(stats: WindowStats, findings: readonly Finding[]): ReportCost | undefined {
+  const queries = [
+    ...(stats.scannedBytes === undefined ? [] : [{ label: 'load window', scannedBytes: stats.scannedBytes }]),
+    ...findings.flatMap((f) => (f.result?.scannedBytes === undefined ? [] : [{ label: f.checkId, scannedBytes: f.result.scannedBytes }])),
+  ];
+  if (queries.length === 0) return undefined;
+  const summary = summariseCost(queries);
+  return {
+    scannedBytes: summary.scannedBytes,
+    billedBytes: summary.billedBytes,
+    costUsd: summary.costUsd,
+    scanned: formatBytes(summary.scannedBytes),
+    estimate: formatUsd(summary.costUsd),
+    queries: summary.queries.map((q) => ({ label: q.label, scannedBytes: q.scannedBytes, scanned: formatBytes(q.scannedBytes), estimate: formatUsd(q.costUsd) })),
+  };
 }
 
 const STATUS_ORDER: Readonly<Record<Status, number>> = { fail: 0, error: 1, pass: 2, info: 3 };
@@ -154,6 +191,7 @@ export function buildReport(input: ReportInput): Report {
       rowCount: rows.length,
       hiddenRows: Math.max(0, rows.length - input.previewRows),
       evidence: input.evidence[check.id] ?? null,
+      evidenceLink: null,
       remediation: finding.status === 'fail' ? (check.remediation ?? null) : null,
       references: check.references,
       frameworks: frameworkTags(check),
@@ -183,5 +221,31 @@ export function buildReport(input: ReportInput): Report {
     filesSkipped: input.stats.filesSkipped,
     warnings: warningsFor(input.stats),
     sections,
+    cost: costOf(input.stats, input.findings),
+  };
+}
+
+/** Only web links reach an href: anything else (javascript:, data:, a path) is shown as text or not at all. */
+function isWebLink(value: string | undefined): value is string {
+  if (!value) return false;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The same report with a download link per check (by check id), for the e-mail. Sections without an
+ * http(s) link keep `evidenceLink: null` and show the evidence location as text. Pure.
+ */
+export function withEvidenceLinks(report: Report, links: Readonly<Record<string, string | undefined>>): Report {
+  return {
+    ...report,
+    sections: report.sections.map((section) => {
+      const link = links[section.id];
+      return { ...section, evidenceLink: section.evidence !== null && isWebLink(link) ? link : null };
+    }),
   };
 }

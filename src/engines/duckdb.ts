@@ -96,8 +96,8 @@ export function recordType(columns: readonly CloudTrailColumn[] = CLOUDTRAIL_COL
   return oneLine(`STRUCT(${specs.map((spec) => `${spec.key} ${spec.readType}`).join(', ')})`);
 }
 
-/** The SELECT list turning a record `r` into `cloudtrail_window` columns. */
-function projection(columns: readonly CloudTrailColumn[]): string {
+/** The SELECT list turning a record `r` into `cloudtrail_window` columns (also used by the Athena test server). */
+export function projection(columns: readonly CloudTrailColumn[]): string {
   return oneLine(
     CLOUDTRAIL_COLUMNS.filter((name) => columns.includes(name))
       .map((name) => {
@@ -112,7 +112,7 @@ function projection(columns: readonly CloudTrailColumn[]): string {
  * Trino functions the checks may use that DuckDB lacks or spells differently, so one SQL text runs on
  * both engines. (`cardinality` here is for arrays; DuckDB's own map version is shadowed.)
  */
-const TRINO_SHIMS = [
+export const TRINO_SHIMS = [
   `CREATE OR REPLACE MACRO json_extract_scalar(j, p) AS
      CASE WHEN json_type(json_extract(j, p)) IN ('OBJECT', 'ARRAY') THEN NULL ELSE json_extract_string(j, p) END`,
   `CREATE OR REPLACE MACRO regexp_like(s, p) AS regexp_matches(s, p)`,

@@ -5,6 +5,8 @@ import type { LogFile } from '../source/types.js';
 
 /** What an engine loads: the run's window and the delivery files that may hold its events. */
 export interface WindowInput {
+  /** The run's id: names run-scoped resources (Athena's window table, query tokens). */
+  readonly runId?: string;
   readonly window: TimeWindow;
   readonly files: readonly LogFile[];
   /** The columns to load (what the checks use); default: all of them. */
@@ -25,6 +27,8 @@ export interface QueryEngine {
   readonly kind: string;
   /** True when loadWindow reads `files[].path` on local disk (DuckDB); false when it reads the bucket itself (Athena). */
   readonly readsLocalFiles: boolean;
+  /** How many `query` calls may run at once (Athena); absent means one at a time. */
+  readonly concurrency?: number;
   /** Reads the raw logs once and materialises `cloudtrail_window`. Unreadable files are skipped and counted. */
   loadWindow(input: WindowInput): Promise<WindowStats>;
   /** Runs one check's SQL with its `?` placeholders bound to `params`, in order. */

@@ -8,7 +8,7 @@ export interface OutboxOptions {
   readonly path: string;
 }
 
-/** The embedded mail backend: each message becomes `<run-id>.eml` in a folder, ready for any mail client. */
+/** The embedded mail backend: each message becomes `<name>.eml` (the run id) in a folder, ready for any mail client. */
 export class OutboxTransport implements MailTransport {
   readonly kind = 'outbox';
   readonly #dir: string;
@@ -21,9 +21,10 @@ export class OutboxTransport implements MailTransport {
     return `outbox folder ${this.#dir}`;
   }
 
-  async send(message: MailMessage, runId: string): Promise<SentMail> {
+  async send(message: MailMessage, name: string): Promise<SentMail> {
+    // A folder has no size limit: the attached version is always the one stored.
     const { raw, messageId } = await composeMime(message);
-    const file = path.join(this.#dir, `${runId}.eml`);
+    const file = path.join(this.#dir, `${name}.eml`);
     try {
       await mkdir(this.#dir, { recursive: true });
       await writeFile(file, raw, { flag: 'wx' });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { SourceError } from '../core/errors.js';
 import type { SkippedFile } from '../core/model.js';
 import { deliveryDaysFor, type TimeWindow } from '../core/time.js';
+import { ACCOUNT_FOLDER, logFileSkipReason, ORGANIZATION_FOLDER, SKIP_REASONS, TRAIL_FOLDER } from './layout.js';
 import type { LogFile, LogSource, SourceListing } from './types.js';
 
 export interface LocalSourceOptions {
@@ -12,14 +13,6 @@ export interface LocalSourceOptions {
   readonly accounts?: readonly string[];
   readonly regions?: readonly string[];
 }
-
-const ACCOUNT = /^\d{12}$/;
-const ORGANIZATION = /^o-[a-z0-9]{10,32}$/;
-/**
- * CloudTrail's own file names (`<account>_CloudTrail_<region>_<time>_<random>.json.gz`) use only these
- * characters. Anything else is reported, not read: DuckDB would expand `*`, `?` or `[` in a name as a glob.
- */
-const LOG_FILE = /^[A-Za-z0-9_.-]+\.json(\.gz)?$/;
 
 /** Sub-folders, following symbolic links (a synced tree may use them). */
 async function listDir(dir: string): Promise<string[]> {
@@ -75,10 +68,10 @@ export class LocalLogSource implements LogSource {
   async #accountFolders(awsLogs: string): Promise<[string, string, string][]> {
     const found: [string, string, string][] = [];
     for (const name of await listDir(awsLogs)) {
-      if (ACCOUNT.test(name)) found.push([path.join(awsLogs, name), name, `AWSLogs/${name}`]);
-      else if (ORGANIZATION.test(name)) {
+      if (ACCOUNT_FOLDER.test(name)) found.push([path.join(awsLogs, name), name, `AWSLogs/${name}`]);
+      else if (ORGANIZATION_FOLDER.test(name)) {
         for (const account of await listDir(path.join(awsLogs, name))) {
-          if (ACCOUNT.test(account)) found.push([path.join(awsLogs, name, account), account, `AWSLogs/${name}/${account}`]);
+          if (ACCOUNT_FOLDER.test(account)) found.push([path.join(awsLogs, name, account), account, `AWSLogs/${name}/${account}`]);
         }
       }
     }
@@ -91,7 +84,7 @@ export class LocalLogSource implements LogSource {
     const files: LogFile[] = [];
     const skipped: SkippedFile[] = [];
     for (const [accountDir, account, keyPrefix] of await this.#accountFolders(awsLogs)) {
-      const trailDir = path.join(accountDir, 'CloudTrail');
+      const trailDir = path.join(accountDir, TRAIL_FOLDER);
       for (const region of await listDir(trailDir)) {
         if (this.#options.regions && !this.#options.regions.includes(region)) continue;
         for (const day of days) {
@@ -104,25 +97,21 @@ export class LocalLogSource implements LogSource {
             throw new SourceError(`cannot list ${dayDir}`, { cause: error });
           }
           for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-            const key = `${keyPrefix}/CloudTrail/${region}/${day}/${entry.name}`;
+            const key = `${keyPrefix}/${TRAIL_FOLDER}/${region}/${day}/${entry.name}`;
             const filePath = path.join(dayDir, entry.name);
             // stat follows symbolic links; a dangling link or a special file is reported, not ignored.
             const info = await stat(filePath).catch(() => undefined);
             if (info?.isDirectory()) continue;
             if (!info?.isFile()) {
-              skipped.push({ path: key, reason: 'not a regular file (a dangling link, a socket…)' });
+              skipped.push({ path: key, reason: SKIP_REASONS.notRegularFile });
               continue;
             }
-            if (!LOG_FILE.test(entry.name)) {
-              skipped.push({ path: key, reason: 'not a CloudTrail log file name (expected letters, digits, _ . - and *.json.gz or *.json)' });
+            const reason = logFileSkipReason(entry.name, info.size);
+            if (reason) {
+              skipped.push({ path: key, reason });
               continue;
             }
-            const size = info.size;
-            if (size === 0) {
-              skipped.push({ path: key, reason: 'empty file (0 bytes)' });
-              continue;
-            }
-            files.push({ path: filePath, key, account, region, day, bytes: size });
+            files.push({ path: filePath, key, account, region, day, bytes: info.size });
           }
         }
       }

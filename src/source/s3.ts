@@ -1,0 +1,256 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from 'pino';
+import { resolveS3Client, type S3ClientChoice } from '../aws/s3-client.js';
+import type { AwsClientConfig } from '../config/schema.js';
+import { describeError, SourceError } from '../core/errors.js';
+import type { SkippedFile } from '../core/model.js';
+import { deliveryDaysFor, type TimeWindow } from '../core/time.js';
+import { ACCOUNT_FOLDER, logFileSkipReason, ORGANIZATION_FOLDER, REGION_FOLDER, TRAIL_FOLDER } from './layout.js';
+import type { ListOptions, LogFile, LogSource, SourceListing } from './types.js';
+
+/** Options of the CloudTrail-bucket source; the config's `source` section with `kind: s3` maps onto them. */
+export interface S3SourceOptions extends S3ClientChoice {
+  readonly bucket: string;
+  /** The trail's key prefix before `AWSLogs/`: '' or ending with '/'. */
+  readonly prefix: string;
+  /** Organization trails only (`AWSLogs/<o-id>/<account>/…`); without it both layouts are discovered. */
+  readonly organizationId?: string;
+  readonly accounts?: readonly string[];
+  readonly regions?: readonly string[];
+  /** Local download cache, laid out like the bucket (`<cache>/<key>`). */
+  readonly cachePath: string;
+  /** Client settings from the config, used when no ready `client` is given. */
+  readonly clientSettings?: AwsClientConfig;
+  /** S3 requests (listings, downloads) in flight at once. Default 8. */
+  readonly concurrency?: number;
+  readonly log?: Logger;
+}
+
+/** An account's folder in the bucket: `<prefix>AWSLogs/[<o-id>/]<account>/`. */
+interface AccountRoot {
+  readonly account: string;
+  readonly keyPrefix: string;
+}
+
+/** One object of a day folder that can be a delivery file. */
+interface ListedObject {
+  readonly key: string;
+  readonly etag: string;
+  readonly bytes: number;
+  readonly account: string;
+  readonly region: string;
+  readonly day: string;
+}
+
+/**
+ * Bookkeeping beside the cached tree, in a folder no CloudTrail key can start with, so the cache itself stays
+ * a clean copy of the bucket (it can be read by the local source too).
+ */
+const META_DIR = '.trailwarden';
+
+/** Runs `work` over `items` with at most `limit` in flight; results keep the input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await work(items[index]!);
+      } catch (error) {
+        // Stop handing out new work: the first failure fails the whole listing.
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * The CloudTrail bucket itself. Lists exactly the window's day folders; for the DuckDB engine it downloads
+ * the objects into a local cache (objects already cached with the same ETag are not downloaded again), for
+ * Athena (`fetch: false`) it only lists them.
+ */
+export class S3LogSource implements LogSource {
+  readonly kind = 's3';
+  readonly #options: S3SourceOptions;
+  readonly #client: S3Client;
+  readonly #concurrency: number;
+
+  constructor(options: S3SourceOptions) {
+    this.#options = options;
+    this.#client = resolveS3Client(options.clientSettings ?? {}, options);
+    this.#concurrency = options.concurrency ?? 8;
+  }
+
+  describe(): string {
+    return `S3 bucket s3://${this.#options.bucket}/${this.#options.prefix}AWSLogs/`;
+  }
+
+  /** Every page of one delimited listing: the sub-folder prefixes and the objects directly under `prefix`. */
+  async #listFolder(prefix: string): Promise<{ folders: string[]; objects: { key: string; etag: string; bytes: number }[] }> {
+    const folders: string[] = [];
+    const objects: { key: string; etag: string; bytes: number }[] = [];
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.#client.send(new ListObjectsV2Command({ Bucket: this.#options.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }));
+      } catch (error) {
+        throw new SourceError(`cannot list s3://${this.#options.bucket}/${prefix}: ${describeError(error)}`, { cause: error });
+      }
+      for (const common of page.CommonPrefixes ?? []) if (common.Prefix) folders.push(common.Prefix.slice(prefix.length, -1));
+      for (const object of page.Contents ?? []) {
+        if (object.Key) objects.push({ key: object.Key, etag: object.ETag ?? '', bytes: object.Size ?? 0 });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return { folders, objects };
+  }
+
+  /** The account folders to read, discovered with delimited listings unless the config names them. */
+  async #accountRoots(): Promise<AccountRoot[]> {
+    const { prefix, organizationId, accounts } = this.#options;
+    const awsLogs = `${prefix}AWSLogs/`;
+    const wanted = (account: string) => !accounts || accounts.includes(account);
+    if (organizationId && accounts) return accounts.map((account) => ({ account, keyPrefix: `${awsLogs}${organizationId}/${account}/` }));
+    const roots: AccountRoot[] = [];
+    const organizations: string[] = [];
+    if (organizationId) organizations.push(organizationId);
+    else {
+      const top = await this.#listFolder(awsLogs);
+      for (const name of top.folders) {
+        if (ACCOUNT_FOLDER.test(name) && wanted(name)) roots.push({ account: name, keyPrefix: `${awsLogs}${name}/` });
+        else if (ORGANIZATION_FOLDER.test(name)) organizations.push(name);
+      }
+    }
+    for (const organization of organizations) {
+      for (const name of (await this.#listFolder(`${awsLogs}${organization}/`)).folders) {
+        if (ACCOUNT_FOLDER.test(name) && wanted(name)) roots.push({ account: name, keyPrefix: `${awsLogs}${organization}/${name}/` });
+      }
+    }
+    if (roots.length === 0) {
+      this.#options.log?.warn({ bucket: this.#options.bucket, prefix: awsLogs }, 'no CloudTrail account folders found in the bucket');
+    }
+    return roots;
+  }
+
+  async list(window: TimeWindow, options: ListOptions = {}): Promise<SourceListing> {
+    const started = performance.now();
+    const days = deliveryDaysFor(window);
+    const roots = await this.#accountRoots();
+    const regionFolders = await mapLimit(roots, this.#concurrency, async (root) => {
+      // Region-shaped folders only: a folder name becomes part of a cache path, so `..` and the like are never followed.
+      const regions = this.#options.regions ?? (await this.#listFolder(`${root.keyPrefix}${TRAIL_FOLDER}/`)).folders.filter((f) => REGION_FOLDER.test(f));
+      return regions.map((region) => ({ ...root, region }));
+    });
+    const dayFolders = regionFolders.flat().flatMap((folder) => days.map((day) => ({ ...folder, day })));
+
+    // Only the window's day folders are listed, one delimited listing each: sub-folders are not descended into.
+    const listed = await mapLimit(dayFolders, this.#concurrency, async ({ account, keyPrefix, region, day }) => {
+      const dayPrefix = `${keyPrefix}${TRAIL_FOLDER}/${region}/${day}/`;
+      const objects: ListedObject[] = [];
+      const skipped: SkippedFile[] = [];
+      for (const object of (await this.#listFolder(dayPrefix)).objects) {
+        const name = object.key.slice(dayPrefix.length);
+        if (name === '') continue; // a "folder" marker object made by a console or sync tool
+        const reason = logFileSkipReason(name, object.bytes);
+        if (reason) skipped.push({ path: object.key, reason });
+        else objects.push({ ...object, account, region, day });
+      }
+      return { objects, skipped };
+    });
+    const objects = listed.flatMap((l) => l.objects).sort((a, b) => (a.key < b.key ? -1 : 1));
+    const skipped = listed.flatMap((l) => l.skipped).sort((a, b) => (a.path < b.path ? -1 : 1));
+
+    if (options.fetch === false) {
+      this.#options.log?.debug({ bucket: this.#options.bucket, dayFolders: dayFolders.length, objects: objects.length, ms: Math.round(performance.now() - started) }, 'S3 log objects listed');
+      return {
+        files: objects.map((o) => ({ path: `s3://${this.#options.bucket}/${o.key}`, key: o.key, account: o.account, region: o.region, day: o.day, bytes: o.bytes })),
+        skipped,
+      };
+    }
+
+    let downloaded = 0;
+    let downloadedBytes = 0;
+    const files = await mapLimit(objects, this.#concurrency, async (object): Promise<LogFile> => {
+      const result = await this.#cached(object);
+      if (result.downloaded) {
+        downloaded += 1;
+        downloadedBytes += result.bytes;
+      }
+      return { path: result.path, key: object.key, account: object.account, region: object.region, day: object.day, bytes: result.bytes };
+    });
+    this.#options.log?.info(
+      { bucket: this.#options.bucket, dayFolders: dayFolders.length, objects: files.length, downloaded, downloadedBytes, cached: files.length - downloaded, ms: Math.round(performance.now() - started) },
+      'S3 log objects cached',
+    );
+    return { files, skipped };
+  }
+
+  #cacheFile(key: string): string {
+    const root = path.resolve(this.#options.cachePath);
+    const file = path.join(root, ...key.split('/'));
+    // Keys come from the bucket: one that would land outside the cache (`..` in a configured prefix) is refused.
+    if (!file.startsWith(`${root}${path.sep}`)) throw new SourceError(`s3://${this.#options.bucket}/${key}: this key would be cached outside ${root}`);
+    return file;
+  }
+
+  #metaFile(kind: 'etag' | 'partial', key: string): string {
+    return path.join(path.resolve(this.#options.cachePath), META_DIR, kind, ...key.split('/'));
+  }
+
+  /**
+   * The object's local copy: kept when its recorded ETag and size still match the listing, otherwise
+   * downloaded again. Crash-safe by ordering: the ETag record is removed before the file is replaced and
+   * written (atomically) only after it is complete, so a file without a matching record is never trusted.
+   */
+  async #cached(object: ListedObject): Promise<{ path: string; bytes: number; downloaded: boolean }> {
+    const file = this.#cacheFile(object.key);
+    const etagFile = this.#metaFile('etag', object.key);
+    const [recorded, info] = await Promise.all([readFile(etagFile, 'utf8').catch(() => undefined), stat(file).catch(() => undefined)]);
+    if (recorded !== undefined && recorded === object.etag && info?.isFile() && info.size === object.bytes) {
+      return { path: file, bytes: info.size, downloaded: false };
+    }
+
+    const partial = this.#metaFile('partial', object.key);
+    const where = `s3://${this.#options.bucket}/${object.key}`;
+    let etag: string;
+    let bytes: number;
+    try {
+      await Promise.all([mkdir(path.dirname(file), { recursive: true }), mkdir(path.dirname(partial), { recursive: true }), mkdir(path.dirname(etagFile), { recursive: true })]);
+      const response = await this.#client.send(new GetObjectCommand({ Bucket: this.#options.bucket, Key: object.key }));
+      if (!response.Body) throw new Error('the response has no body');
+      // A partial file left by an interrupted run is simply overwritten ('w').
+      await pipeline(response.Body as Readable, createWriteStream(partial, { flags: 'w' }));
+      bytes = (await stat(partial)).size;
+      if (response.ContentLength !== undefined && bytes !== response.ContentLength) {
+        throw new Error(`received ${bytes} bytes, expected ${response.ContentLength} (connection cut short)`);
+      }
+      // The ETag of what was actually downloaded: the object may have changed since it was listed.
+      etag = response.ETag ?? object.etag;
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw new SourceError(`cannot download ${where}: ${describeError(error)}`, { cause: error });
+    }
+    try {
+      await rm(etagFile, { force: true });
+      await rename(partial, file);
+      const temp = `${etagFile}.${randomBytes(4).toString('hex')}.tmp`;
+      await writeFile(temp, etag);
+      await rename(temp, etagFile);
+    } catch (error) {
+      throw new SourceError(`cannot store ${where} in the cache ${file}`, { cause: error });
+    }
+    return { path: file, bytes, downloaded: true };
+  }
+}
