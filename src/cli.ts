@@ -10,6 +10,7 @@ import { ArchiveError, describeError, TrailwardenError } from './core/errors.js'
 import { verifyRunFolder } from './archive/verify.js';
 import { verifyS3Run } from './archive/verify-s3.js';
 import { registerResend } from './commands/resend.js';
+import { registerSetupAthena } from './commands/setup-athena.js';
 import { parseAsOf } from './core/time.js';
 import { DEMO_AS_OF, generateDemo } from './demo/generate.js';
 import { createLogger } from './logger.js';
@@ -155,6 +156,7 @@ export function buildProgram(): Command {
     });
 
   registerResend(program, configOption);
+  registerSetupAthena(program, configOption);
 
   return program;
 }

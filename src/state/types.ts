@@ -19,8 +19,8 @@ export type JobRunRecord = z.infer<typeof JobRunRecord>;
 /** The root-activity alert's progress: everything before the watermark has been alerted (or was not root use). */
 export const AlertProgress = z
   .object({
-    /** End of the last window whose every alert was accepted by the mail transport. */
-    watermark: TIME,
+    /** End of the last window whose every alert was accepted by the mail transport (absent before the first). */
+    watermark: TIME.optional(),
     /**
      * Events already alerted, by eventID → eventTime, kept while they can still fall inside the overlap,
      * so a re-read never alerts them twice.

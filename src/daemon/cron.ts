@@ -1,0 +1,182 @@
+/**
+ * When a job is due: a cron expression in a time zone, evaluated without reading the clock (the caller passes
+ * the instant). node-cron defines the language — its parser expands the fields and its matcher has the last
+ * word on every candidate instant, so a job is due exactly when node-cron would consider it due — and this
+ * module adds what node-cron lacks: the previous slot before an instant, and the next one after *any* instant
+ * (node-cron's own `getNextRun` reads the system clock).
+ *
+ * Daylight-saving time: a wall-clock time that does not exist that day (the spring-forward gap) has no slot;
+ * a wall-clock time that happens twice (the fall-back fold) has one slot, the first.
+ */
+import { createTask, parse, validateDetailed, type ScheduledTask } from 'node-cron';
+
+const DAY_MS = 86_400_000;
+/** How far `next`/`previous` search before deciding an expression never matches (e.g. 30 February). */
+const SEARCH_DAYS = 366 * 30;
+
+interface LocalParts {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  weekday: number;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let formatter = formatters.get(timeZone);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      weekday: 'short',
+    });
+    formatters.set(timeZone, formatter);
+  }
+  return formatter;
+}
+
+const WEEKDAYS: Readonly<Record<string, number>> = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
+
+/** The wall-clock fields of an instant in a time zone. */
+export function localParts(instant: number, timeZone: string): LocalParts {
+  const fields: Record<string, string> = {};
+  for (const part of formatterFor(timeZone).formatToParts(new Date(instant))) fields[part.type] = part.value;
+  return {
+    year: Number(fields.year),
+    month: Number(fields.month),
+    day: Number(fields.day),
+    hour: Number(fields.hour),
+    minute: Number(fields.minute),
+    second: Number(fields.second),
+    weekday: WEEKDAYS[fields.weekday ?? ''] ?? 0,
+  };
+}
+
+/** Milliseconds the zone's wall clock is ahead of UTC at an instant. */
+function offsetAt(instant: number, timeZone: string): number {
+  const p = localParts(instant, timeZone);
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(instant / 1000) * 1000;
+}
+
+/** The problems of a schedule, for the config's error list; empty when it is valid. */
+export function scheduleProblems(expression: string, timeZone: string): { schedule?: string; timezone?: string } {
+  const problems: { schedule?: string; timezone?: string } = {};
+  const detail = validateDetailed(expression);
+  if (!detail.valid) {
+    const reasons = detail.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+    problems.schedule = `"${expression}" is not a valid cron expression (${reasons || 'expected 5 fields, or 6 with seconds: [second] minute hour day-of-month month day-of-week'})`;
+  }
+  try {
+    formatterFor(timeZone);
+  } catch {
+    problems.timezone = `"${timeZone}" is not a known IANA time zone (e.g. UTC, Europe/Berlin, America/New_York)`;
+  }
+  return problems;
+}
+
+/** A parsed cron expression in a time zone: the slots it fires at. */
+export class CronSchedule {
+  readonly expression: string;
+  readonly timeZone: string;
+  readonly #matcher: ScheduledTask;
+  readonly #seconds: number[];
+  readonly #minutes: number[];
+  readonly #hours: number[];
+  readonly #months: Set<number>;
+  readonly #days: Set<number> | undefined;
+  readonly #weekdays: Set<number> | undefined;
+
+  /** Throws when the expression or the zone is invalid (config validation reports both beforehand). */
+  constructor(expression: string, timeZone: string) {
+    const problems = scheduleProblems(expression, timeZone);
+    if (problems.schedule || problems.timezone) throw new Error([problems.schedule, problems.timezone].filter(Boolean).join('; '));
+    this.expression = expression;
+    this.timeZone = timeZone;
+    const fields = parse(expression);
+    // Never started: only its matcher is used. Destroyed at once so node-cron's task registry stays empty.
+    this.#matcher = createTask(expression, () => undefined, { timezone: timeZone, name: `trailwarden-matcher-${expression}` });
+    void this.#matcher.destroy();
+    this.#seconds = [...fields.second].sort((a, b) => a - b);
+    this.#minutes = [...fields.minute].sort((a, b) => a - b);
+    this.#hours = [...fields.hour].sort((a, b) => a - b);
+    this.#months = new Set(fields.month);
+    // Day filters are only a shortcut; tokens such as "L" leave the decision to node-cron's matcher.
+    const numeric = (values: (number | string)[]) => (values.every((v) => typeof v === 'number') ? new Set(values as number[]) : undefined);
+    this.#days = numeric(fields.dayOfMonth);
+    this.#weekdays = numeric(fields.dayOfWeek.map((d) => (d === 7 ? 0 : d)));
+  }
+
+  /** Whether node-cron's matcher fires at this instant (whole seconds). */
+  matches(instant: Date): boolean {
+    return this.#matcher.match(instant);
+  }
+
+  /** The slots of one local calendar day, ascending. */
+  #slotsOfDay(year: number, month: number, day: number, hourFilter: (hour: number) => boolean): number[] {
+    const date = new Date(Date.UTC(year, month - 1, day));
+    if (!this.#months.has(month)) return [];
+    if (this.#days && !this.#days.has(day)) return [];
+    if (this.#weekdays && !this.#weekdays.has(date.getUTCDay())) return [];
+    const slots: number[] = [];
+    for (const hour of this.#hours) {
+      if (!hourFilter(hour)) continue;
+      for (const minute of this.#minutes) {
+        for (const second of this.#seconds) {
+          const naive = Date.UTC(year, month - 1, day, hour, minute, second);
+          // The offsets half a day either side cover both sides of a DST change; the earlier instant wins a fold.
+          const candidates = [...new Set([naive - offsetAt(naive - DAY_MS / 2, this.timeZone), naive - offsetAt(naive + DAY_MS / 2, this.timeZone)])].sort((a, b) => a - b);
+          for (const instant of candidates) {
+            const p = localParts(instant, this.timeZone);
+            // Not this wall-clock time at all: it falls in the spring-forward gap.
+            if (p.day !== day || p.hour !== hour || p.minute !== minute || p.second !== second) continue;
+            if (this.#matcher.match(new Date(instant))) {
+              slots.push(instant);
+              break;
+            }
+          }
+        }
+      }
+    }
+    return slots;
+  }
+
+  /** The first slot strictly after `after`, or undefined when there is none within 30 years. */
+  next(after: Date): Date | undefined {
+    const from = after.getTime();
+    const start = localParts(from, this.timeZone);
+    let cursor = Date.UTC(start.year, start.month - 1, start.day);
+    for (let i = 0; i < SEARCH_DAYS; i += 1, cursor += DAY_MS) {
+      const d = new Date(cursor);
+      // On the first day, hours well before `after` can't hold the answer (an hour of slack covers a DST change).
+      const filter = i === 0 ? (hour: number) => hour >= start.hour - 1 : () => true;
+      const found = this.#slotsOfDay(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), filter).find((slot) => slot > from);
+      if (found !== undefined) return new Date(found);
+    }
+    return undefined;
+  }
+
+  /** The last slot at or before `atOrBefore`, or undefined when there is none within 30 years. */
+  previous(atOrBefore: Date): Date | undefined {
+    const until = atOrBefore.getTime();
+    const start = localParts(until, this.timeZone);
+    let cursor = Date.UTC(start.year, start.month - 1, start.day);
+    for (let i = 0; i < SEARCH_DAYS; i += 1, cursor -= DAY_MS) {
+      const d = new Date(cursor);
+      const filter = i === 0 ? (hour: number) => hour <= start.hour + 1 : () => true;
+      const slots = this.#slotsOfDay(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), filter).filter((slot) => slot <= until);
+      const last = slots.at(-1);
+      if (last !== undefined) return new Date(last);
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * Crash points for the at-least-once tests, and nothing else. When the process runs with NODE_ENV=test and
+ * TRAILWARDEN_TEST_CRASH_AT=<step>, reaching that step kills it with SIGKILL — no cleanup, no flushing, like
+ * a power cut or an OOM kill. Outside NODE_ENV=test the variable is ignored (the image sets NODE_ENV=production).
+ *
+ * Steps of the root alert: `after-query` (events found, nothing sent), `after-send` (a mail accepted, its
+ * events not yet saved), `after-save` (everything saved, the run not yet recorded).
+ */
+export function crashPoint(step: string): void {
+  if (process.env.NODE_ENV === 'test' && process.env.TRAILWARDEN_TEST_CRASH_AT === step) process.kill(process.pid, 'SIGKILL');
+}

@@ -1,0 +1,252 @@
+/**
+ * `trailwarden setup athena`: the DDL of the CloudTrail table trailwarden queries, and for the classic
+ * partitioned layout the discovery of the bucket's day folders. The table shape follows AWS's documented
+ * CloudTrail table (Athena user guide, "Create the table for CloudTrail logs in Athena using partition
+ * projection"): JsonSerDe + CloudTrailInputFormat, a `timestamp` date partition formatted `yyyy/MM/dd`.
+ * Both layouts add `account` and `region` partitions so one table covers every account and region.
+ */
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { SourceError } from '../core/errors.js';
+
+/** Where the CloudTrail logs are and what to call the table. */
+export interface CloudTrailTableTarget {
+  readonly database: string;
+  readonly table: string;
+  readonly bucket: string;
+  /** The trail's key prefix before `AWSLogs/` ('' or ending in '/'). */
+  readonly prefix: string;
+  /** Organization trails: `AWSLogs/<o-id>/<account>/…`. */
+  readonly organizationId?: string;
+  /** First day of the projection range, `yyyy/MM/dd`. */
+  readonly projectionStart: string;
+}
+
+/** One day folder of one account and region, as a partition. */
+export interface DayPartition {
+  readonly account: string;
+  readonly region: string;
+  /** `yyyy/MM/dd`, the value of the `timestamp` partition. */
+  readonly day: string;
+}
+
+const ACCOUNT = /^\d{12}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
+/** A Hive/Athena DDL string literal. */
+function literal(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/**
+ * The columns, as AWS documents them (which differs from our CLOUDTRAIL.md notes: `webidfederationdata` is
+ * a struct of `federatedprovider` and an `attributes` map, and `onbehalfof`, `vpcendpointaccountid`,
+ * `addendum`, `sessioncredentialfromconsole` and `edgedevicedetails` exist too).
+ */
+export const CLOUDTRAIL_TABLE_COLUMNS = `  eventversion STRING,
+  useridentity STRUCT<
+    type: STRING,
+    principalid: STRING,
+    arn: STRING,
+    accountid: STRING,
+    invokedby: STRING,
+    accesskeyid: STRING,
+    username: STRING,
+    onbehalfof: STRUCT<
+      userid: STRING,
+      identitystorearn: STRING>,
+    sessioncontext: STRUCT<
+      attributes: STRUCT<
+        mfaauthenticated: STRING,
+        creationdate: STRING>,
+      sessionissuer: STRUCT<
+        type: STRING,
+        principalid: STRING,
+        arn: STRING,
+        accountid: STRING,
+        username: STRING>,
+      ec2roledelivery: STRING,
+      webidfederationdata: STRUCT<
+        federatedprovider: STRING,
+        attributes: MAP<STRING,STRING>>>>,
+  eventtime STRING,
+  eventsource STRING,
+  eventname STRING,
+  awsregion STRING,
+  sourceipaddress STRING,
+  useragent STRING,
+  errorcode STRING,
+  errormessage STRING,
+  requestparameters STRING,
+  responseelements STRING,
+  additionaleventdata STRING,
+  requestid STRING,
+  eventid STRING,
+  readonly STRING,
+  resources ARRAY<STRUCT<
+    arn: STRING,
+    accountid: STRING,
+    type: STRING>>,
+  eventtype STRING,
+  apiversion STRING,
+  recipientaccountid STRING,
+  serviceeventdetails STRING,
+  sharedeventid STRING,
+  vpcendpointid STRING,
+  vpcendpointaccountid STRING,
+  eventcategory STRING,
+  addendum STRUCT<
+    reason: STRING,
+    updatedfields: STRING,
+    originalrequestid: STRING,
+    originaleventid: STRING>,
+  sessioncredentialfromconsole STRING,
+  edgedevicedetails STRING,
+  tlsdetails STRUCT<
+    tlsversion: STRING,
+    ciphersuite: STRING,
+    clientprovidedhostheader: STRING>`;
+
+const STORAGE = `ROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe'
+STORED AS INPUTFORMAT 'com.amazon.emr.cloudtrail.CloudTrailInputFormat'
+OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'`;
+
+/** `s3://bucket/<prefix>AWSLogs/[<o-id>/]`: everything below is per account. */
+function awsLogsRoot(target: CloudTrailTableTarget): string {
+  return `s3://${target.bucket}/${target.prefix}AWSLogs/${target.organizationId ? `${target.organizationId}/` : ''}`;
+}
+
+function tableName(target: CloudTrailTableTarget): string {
+  return `\`${target.database}\`.\`${target.table}\``;
+}
+
+/** A day folder's location: only `CloudTrail/` (never `CloudTrail-Digest/` or `CloudTrail-Insight/`). */
+export function dayFolderLocation(target: CloudTrailTableTarget, partition: DayPartition): string {
+  return `${awsLogsRoot(target)}${partition.account}/CloudTrail/${partition.region}/${partition.day}/`;
+}
+
+function checkScope(accounts: readonly string[], regions: readonly string[]): void {
+  const bad = [...accounts.filter((a) => !ACCOUNT.test(a)), ...regions.filter((r) => !REGION.test(r))];
+  if (accounts.length === 0 || regions.length === 0) throw new SourceError('partition projection needs at least one account and one region (configure source.accounts / source.regions, or let setup discover them)');
+  if (bad.length > 0) throw new SourceError(`not an account id or region: ${bad.join(', ')}`);
+}
+
+/**
+ * The projection table: no partition upkeep. Account and region are `enum` projections (their values are
+ * fixed in the DDL: re-run setup when accounts or regions are added), the day is a `date` projection.
+ * `storage.location.template` names the `CloudTrail/` day folder exactly, so digests are never read.
+ */
+export function projectionTableDdl(target: CloudTrailTableTarget, accounts: readonly string[], regions: readonly string[]): string {
+  checkScope(accounts, regions);
+  const properties: [string, string][] = [
+    ['projection.enabled', 'true'],
+    ['projection.account.type', 'enum'],
+    ['projection.account.values', [...accounts].sort().join(',')],
+    ['projection.region.type', 'enum'],
+    ['projection.region.values', [...regions].sort().join(',')],
+    ['projection.timestamp.type', 'date'],
+    ['projection.timestamp.format', 'yyyy/MM/dd'],
+    ['projection.timestamp.interval', '1'],
+    ['projection.timestamp.interval.unit', 'DAYS'],
+    ['projection.timestamp.range', `${target.projectionStart},NOW`],
+    ['storage.location.template', `${awsLogsRoot(target)}\${account}/CloudTrail/\${region}/\${timestamp}`],
+  ];
+  return `CREATE EXTERNAL TABLE IF NOT EXISTS ${tableName(target)} (
+${CLOUDTRAIL_TABLE_COLUMNS}
+)
+PARTITIONED BY (account STRING, region STRING, \`timestamp\` STRING)
+${STORAGE}
+LOCATION ${literal(awsLogsRoot(target))}
+TBLPROPERTIES (
+${properties.map(([k, v]) => `  ${literal(k)}=${literal(v)}`).join(',\n')}
+)`;
+}
+
+/** The classic partitioned table: same columns and partitions, each day folder added by `addPartitionStatements`. */
+export function partitionedTableDdl(target: CloudTrailTableTarget): string {
+  return `CREATE EXTERNAL TABLE IF NOT EXISTS ${tableName(target)} (
+${CLOUDTRAIL_TABLE_COLUMNS}
+)
+PARTITIONED BY (account STRING, region STRING, \`timestamp\` STRING)
+${STORAGE}
+LOCATION ${literal(awsLogsRoot(target))}`;
+}
+
+/** Athena's limit on a query's text. */
+export const MAX_QUERY_BYTES = 262_144;
+
+/**
+ * `ALTER TABLE … ADD IF NOT EXISTS PARTITION … LOCATION …` statements for the day folders, at most
+ * `perStatement` partitions each and always under Athena's 262,144-byte query limit.
+ */
+export function addPartitionStatements(target: CloudTrailTableTarget, partitions: readonly DayPartition[], perStatement = 100, maxBytes = MAX_QUERY_BYTES): string[] {
+  const head = `ALTER TABLE ${tableName(target)} ADD IF NOT EXISTS`;
+  const statements: string[] = [];
+  let clauses: string[] = [];
+  let bytes = Buffer.byteLength(head);
+  const flush = () => {
+    if (clauses.length > 0) statements.push(`${head}\n${clauses.join('\n')}`);
+    clauses = [];
+    bytes = Buffer.byteLength(head);
+  };
+  for (const p of partitions) {
+    if (!ACCOUNT.test(p.account) || !REGION.test(p.region) || !/^\d{4}\/\d{2}\/\d{2}$/.test(p.day)) throw new SourceError(`not a CloudTrail day folder: ${p.account}/${p.region}/${p.day}`);
+    const clause = `  PARTITION (account=${literal(p.account)}, region=${literal(p.region)}, \`timestamp\`=${literal(p.day)}) LOCATION ${literal(dayFolderLocation(target, p))}`;
+    const size = Buffer.byteLength(clause) + 1;
+    if (clauses.length >= perStatement || bytes + size > maxBytes) flush();
+    clauses.push(clause);
+    bytes += size;
+  }
+  flush();
+  return statements;
+}
+
+/** Sub-folder names one level below `prefix` (ListObjectsV2 with a delimiter, every page). */
+async function folders(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const names: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }));
+    for (const common of page.CommonPrefixes ?? []) if (common.Prefix) names.push(common.Prefix.slice(prefix.length, -1));
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return names.sort();
+}
+
+/** What to look for in the bucket; unset accounts/regions mean all that are found. */
+export interface DiscoveryScope {
+  readonly accounts?: readonly string[];
+  readonly regions?: readonly string[];
+}
+
+/** The accounts and regions that have a `CloudTrail/` folder in the bucket. */
+export async function discoverAccountsAndRegions(s3: S3Client, target: CloudTrailTableTarget, scope: DiscoveryScope = {}): Promise<{ accounts: string[]; regions: string[] }> {
+  const root = `${target.prefix}AWSLogs/${target.organizationId ? `${target.organizationId}/` : ''}`;
+  const accounts = (await folders(s3, target.bucket, root)).filter((a) => ACCOUNT.test(a) && (!scope.accounts || scope.accounts.includes(a)));
+  const regions = new Set<string>();
+  for (const account of accounts) {
+    for (const region of await folders(s3, target.bucket, `${root}${account}/CloudTrail/`)) {
+      if (REGION.test(region) && (!scope.regions || scope.regions.includes(region))) regions.add(region);
+    }
+  }
+  return { accounts, regions: [...regions].sort() };
+}
+
+/** Every existing `<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>/` folder, as partitions, sorted. */
+export async function discoverDayPartitions(s3: S3Client, target: CloudTrailTableTarget, scope: DiscoveryScope = {}): Promise<DayPartition[]> {
+  const root = `${target.prefix}AWSLogs/${target.organizationId ? `${target.organizationId}/` : ''}`;
+  const { accounts, regions } = await discoverAccountsAndRegions(s3, target, scope);
+  const found: DayPartition[] = [];
+  for (const account of accounts) {
+    for (const region of regions) {
+      const base = `${root}${account}/CloudTrail/${region}/`;
+      for (const year of (await folders(s3, target.bucket, base)).filter((y) => /^\d{4}$/.test(y))) {
+        for (const month of (await folders(s3, target.bucket, `${base}${year}/`)).filter((m) => /^\d{2}$/.test(m))) {
+          for (const day of (await folders(s3, target.bucket, `${base}${year}/${month}/`)).filter((d) => /^\d{2}$/.test(d))) {
+            found.push({ account, region, day: `${year}/${month}/${day}` });
+          }
+        }
+      }
+    }
+  }
+  return found;
+}
