@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { createArchive } from './archive/index.js';
-import { loadSetup, type LoadedConfig } from './config/load.js';
+import { loadSetup, type LoadedConfig, type Setup } from './config/load.js';
 import { ConfigError } from './core/errors.js';
 import { floorToSecond } from './core/time.js';
 import { createEngine } from './engines/index.js';
@@ -24,6 +24,8 @@ export interface RunOptions {
   /** `--as-of`; defaults to `now`. */
   readonly asOf?: Date;
   readonly now?: Date;
+  /** The config and checks, already loaded and validated (the daemon loads them once, at start). */
+  readonly setup?: Setup;
 }
 
 /** A run id that sorts by time and never repeats: `20261124T080000Z-1a2b3c4d`. */
@@ -68,7 +70,7 @@ export function resendCommand(runId: string, options: Pick<RunOptions, 'configFi
 
 /** Composition root: config → backends → one report run. The engine is closed whatever happens. */
 export async function runOnce(options: RunOptions, log: Logger): Promise<RunOutcome> {
-  const setup = await loadSetup(options.configFile);
+  const setup = options.setup ?? (await loadSetup(options.configFile));
   const { config, digest } = withCliPaths(setup.loaded, options);
   const now = options.now ?? new Date();
   const asOf = floorToSecond(options.asOf ?? now);

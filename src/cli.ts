@@ -9,9 +9,11 @@ import { SEVERITY_ORDER, severityRank, type Severity } from './core/catalog.js';
 import { ArchiveError, describeError, TrailwardenError } from './core/errors.js';
 import { verifyRunFolder } from './archive/verify.js';
 import { verifyS3Run } from './archive/verify-s3.js';
+import { registerDaemon } from './commands/daemon.js';
 import { registerResend } from './commands/resend.js';
 import { registerSetupAthena } from './commands/setup-athena.js';
 import { parseAsOf } from './core/time.js';
+import { runJobOnce } from './daemon/run-daemon.js';
 import { DEMO_AS_OF, generateDemo } from './demo/generate.js';
 import { createLogger } from './logger.js';
 import type { RunOutcome } from './run-report.js';
@@ -82,8 +84,13 @@ export function buildProgram(): Command {
     .option('--out <dir>', 'write archive/ and outbox/ here, instead of the configured folders')
     .option('--as-of <time>', 'end of the window (ISO-8601, UTC if no zone); re-reports a past period exactly', asOfOption)
     .addOption(new Option('--fail-on <severity>', 'exit 2 when a check at or above this severity fails or errors').choices(SEVERITY_ORDER))
-    .action(async (options: { config: string; logs?: string; out?: string; asOf?: Date; failOn?: Severity }) => {
+    .option('--job <name>', 'run one configured job (jobs.<name>) once, as of --as-of or now, record it in the state, and exit (for external schedulers)')
+    .action(async (options: { config: string; logs?: string; out?: string; asOf?: Date; failOn?: Severity; job?: string }) => {
       const log = createLogger();
+      if (options.job) {
+        process.stdout.write(`trailwarden: job ${options.job}: ${await runJobOnce({ configFile: options.config, job: options.job, asOf: options.asOf }, log)}\n`);
+        return;
+      }
       const outcome = await runOnce({ configFile: options.config, logs: options.logs, out: options.out, asOf: options.asOf }, log);
       printOutcome(outcome);
       const breached = breaches(outcome, options.failOn);
@@ -156,6 +163,7 @@ export function buildProgram(): Command {
     });
 
   registerResend(program, configOption);
+  registerDaemon(program, configOption);
   registerSetupAthena(program, configOption);
 
   return program;

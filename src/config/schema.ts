@@ -264,6 +264,9 @@ export const RootAlertJobConfig = z
   })
   .strict();
 
+export type ReportJobConfig = z.infer<typeof ReportJobConfig>;
+export type RootAlertJobConfig = z.infer<typeof RootAlertJobConfig>;
+
 export const JobConfig = z.discriminatedUnion('type', [ReportJobConfig, RootAlertJobConfig]);
 export type JobConfig = z.infer<typeof JobConfig>;
 
@@ -281,6 +284,8 @@ export const DaemonConfig = z
     shutdown_grace_seconds: z.number().int().min(0).max(3600).default(120),
   })
   .strict();
+
+export type DaemonConfig = z.infer<typeof DaemonConfig>;
 
 /** The whole configuration file. Secrets never live here: AWS credentials come from the default provider chain. */
 export const TrailwardenConfig = z

@@ -125,3 +125,10 @@ export class StateCorruptError extends StateError {
 export class StateConflictError extends StateError {
   override readonly code = 'STATE_CONFLICT';
 }
+
+/** A `run --job` run failed (the failure is also recorded in the state, where the health endpoint reports it). */
+export class JobFailedError extends TrailwardenError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('JOB_FAILED', message, options);
+  }
+}

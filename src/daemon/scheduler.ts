@@ -165,6 +165,15 @@ export class Scheduler {
     }
   }
 
+  /** Resolves once no job is running (runs started meanwhile included). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const pending = this.#slots.map((s) => s.running?.done).filter((p): p is Promise<void> => p !== undefined);
+      if (pending.length === 0) return;
+      await Promise.all(pending);
+    }
+  }
+
   /** Names of the jobs running now. */
   running(): string[] {
     return this.#slots.filter((s) => s.running).map((s) => s.job.name);

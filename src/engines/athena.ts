@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-athena';
 import { DeleteObjectsCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
+import { s3ClientConfigFrom } from '../aws/s3-client.js';
 import type { AthenaEngineConfig, SourceConfig } from '../config/schema.js';
 import { CLOUDTRAIL_COLUMNS, type CloudTrailColumn } from '../core/cloudtrail-table.js';
 import { formatBytes } from '../core/cost.js';
@@ -176,16 +177,10 @@ export function athenaEngineOptions(config: AthenaEngineConfig, source?: SourceC
  * S3-compatible store, a local peer) gets checksums only when required, which such stores need.
  */
 export function athenaClientSettings(config: AthenaEngineConfig, source?: SourceConfig): { athena: AthenaClientConfig; s3: S3ClientConfig } {
-  const s3 = source?.kind === 's3' ? source : undefined;
-  const s3Endpoint = s3?.endpoint;
+  const s3Settings = source?.kind === 's3' ? { ...source, region: source.region ?? config.region } : { region: config.region };
   return {
     athena: { region: config.region, endpoint: config.endpoint, maxAttempts: 1 },
-    s3: {
-      region: s3?.region ?? config.region,
-      endpoint: s3Endpoint,
-      forcePathStyle: s3?.force_path_style ?? false,
-      ...(s3Endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
-    },
+    s3: s3ClientConfigFrom(s3Settings),
   };
 }
 

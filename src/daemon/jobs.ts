@@ -1,0 +1,84 @@
+import type { Logger } from 'pino';
+import { newRunId, runOnce } from '../app.js';
+import { rootAlertSql, rootCheckFrom } from '../alert/query.js';
+import { AlertRenderer } from '../alert/render.js';
+import { runRootAlert } from '../alert/run-alert.js';
+import type { Setup } from '../config/load.js';
+import type { JobConfig } from '../config/schema.js';
+import { createEngine } from '../engines/index.js';
+import { createMailTransport } from '../mail/index.js';
+import { createSource } from '../source/index.js';
+import type { StateHandle } from '../state/handle.js';
+import { VERSION } from '../version.js';
+import { CronSchedule } from './cron.js';
+import type { DaemonJob } from './scheduler.js';
+import { crashPoint } from './test-hooks.js';
+
+export interface JobDependencies {
+  readonly configFile: string;
+  readonly setup: Setup;
+  readonly state: StateHandle;
+  readonly log: Logger;
+}
+
+/** A configured job (`jobs.<name>`) as something the scheduler (or `run --job`) can run. */
+export async function buildJob(name: string, config: JobConfig, deps: JobDependencies): Promise<DaemonJob> {
+  const schedule = new CronSchedule(config.schedule, config.timezone);
+  const { setup, log } = deps;
+  const settings = setup.loaded.config;
+  if (config.type === 'report') {
+    return {
+      name,
+      type: config.type,
+      schedule,
+      catchUp: true,
+      async run(context) {
+        // As of the slot, not of the moment the timer fired: a caught-up report covers exactly the missed week.
+        const outcome = await runOnce({ configFile: deps.configFile, setup, asOf: context.scheduledFor, now: context.now }, log.child({ job: name }));
+        return { summary: `${outcome.report.subject} (evidence: ${outcome.evidenceLocation}; mail: ${outcome.mail.location})` };
+      },
+    };
+  }
+  const sql = rootAlertSql(rootCheckFrom(setup.catalog, `jobs.${name}`));
+  const renderer = await AlertRenderer.load();
+  return {
+    name,
+    type: config.type,
+    schedule,
+    catchUp: false,
+    async run(context) {
+      const jobLog = log.child({ job: name });
+      // Built per run, like the report's: nothing (DuckDB memory, connections) is held between runs.
+      const mail = createMailTransport(settings.mail);
+      const engine = await createEngine(settings.engine, jobLog, { source: settings.source });
+      try {
+        const outcome = await runRootAlert(
+          { source: createSource(settings.source, { log: jobLog }), engine, mail, renderer, state: deps.state, log: jobLog, checkpoint: crashPoint },
+          {
+            jobName: name,
+            settings: config,
+            sql,
+            runId: newRunId(context.now),
+            now: context.scheduledFor,
+            mailFrom: settings.mail.from,
+            mailTo: config.to ?? settings.mail.to,
+            toolVersion: VERSION,
+          },
+        );
+        const mails = outcome.mails.map((m) => `${m.account}: ${m.events} → ${m.location}`).join('; ');
+        return {
+          summary: `${outcome.alerted} new root event(s) of ${outcome.rootEvents} in ${outcome.windowStart} → ${outcome.windowEnd}${mails ? ` (${mails})` : ''}${outcome.filesSkipped ? `; ${outcome.filesSkipped} file(s) unreadable` : ''}`,
+        };
+      } finally {
+        await engine.close();
+      }
+    },
+  };
+}
+
+/** Every job of the config. */
+export async function buildJobs(deps: JobDependencies): Promise<DaemonJob[]> {
+  const jobs: DaemonJob[] = [];
+  for (const [name, config] of Object.entries(deps.setup.loaded.config.jobs)) jobs.push(await buildJob(name, config, deps));
+  return jobs;
+}

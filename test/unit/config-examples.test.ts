@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { loadSetup } from '../../src/config/load.js';
+
+describe('the shipped example configurations', () => {
+  it('config/examples/aws.yaml is valid and selects Athena, the S3 source and archive, and SES', async () => {
+    // Act
+    const { loaded, checks } = await loadSetup('config/examples/aws.yaml');
+
+    // Assess
+    const { engine, source, archive, mail } = loaded.config;
+    expect([engine.kind, source.kind, archive.kind, mail.kind]).toEqual(['athena', 's3', 's3', 'ses']);
+    expect(checks.length).toBeGreaterThan(0);
+  });
+
+  it('rejects Athena over a local tree and a CTAS mode without a location, naming both keys at once', async () => {
+    // Prepare
+    const { TrailwardenConfig } = await import('../../src/config/schema.js');
+
+    // Act
+    const result = TrailwardenConfig.safeParse({
+      source: { kind: 'local', path: 'logs' },
+      engine: { kind: 'athena' },
+      archive: { kind: 'local', path: 'archive' },
+      mail: { kind: 'outbox', path: 'outbox', from: 'a@example.com', to: ['b@example.com'] },
+    });
+
+    // Assess
+    expect(result.success).toBe(false);
+    const keys = result.error!.issues.map((issue) => issue.path.join('.'));
+    expect(keys).toEqual(expect.arrayContaining(['source.kind', 'engine.ctas_location']));
+  });
+});
