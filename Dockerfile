@@ -1,23 +1,36 @@
 # trailwarden: build with dev dependencies, run with production ones only.
-FROM node:22-bookworm-slim AS build
-WORKDIR /app
-COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
-COPY src ./src
-# npm install, not npm ci: see .ci/run (the lock file lacks DuckDB's non-linux-x64 bindings).
-RUN npm install --no-audit --no-fund
+# The runtime tree is assembled by scripts/assemble-runtime.sh — the same script the container test runs.
 
-FROM node:22-bookworm-slim
-ENV NODE_ENV=production \
-    TRAILWARDEN_CONFIG=/config/trailwarden.yaml
-WORKDIR /app
+FROM node:22-bookworm-slim AS build
+WORKDIR /build
 COPY package.json package-lock.json ./
-RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
-COPY --from=build /app/dist ./dist
+# npm install, not npm ci: see .ci/run (the lock file lacks DuckDB's non-linux-x64 bindings).
+# --ignore-scripts: `prepare` would build before src/ is here; the build is its own step below.
+RUN npm install --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
 COPY bin ./bin
 COPY templates ./templates
 COPY config ./config
+COPY scripts ./scripts
+
+FROM node:22-bookworm-slim AS runtime-tree
+COPY --from=build /build /build
+RUN sh /build/scripts/assemble-runtime.sh /build /app && npm cache clean --force
+
+FROM node:22-bookworm-slim
+ENV NODE_ENV=production \
+    TRAILWARDEN_CONFIG=/app/config/container.yaml
+WORKDIR /app
+COPY --from=runtime-tree /app /app
+# /config: your configuration (optional); /data: logs, archive, outbox and state (see config/container.yaml).
+RUN mkdir -p /config /data/logs /data/archive /data/outbox /data/state && chown -R node:node /config /data
 USER node
-# Mount your config at /config, your logs wherever it points, and keep the archive/outbox on volumes.
 VOLUME ["/config", "/data"]
+# The daemon's health endpoint (daemon.health, loopback:8080 by default); node does the request, slim has no curl.
+# Set TRAILWARDEN_HEALTH_URL when you change daemon.health.port.
+HEALTHCHECK --interval=60s --timeout=10s --start-period=30s --retries=3 CMD ["node", "/app/scripts/healthcheck.mjs"]
 ENTRYPOINT ["node", "/app/dist/cli.js"]
-CMD ["run"]
+# The long-running scheduler; for one-shot runs (Kubernetes CronJob…): `run --job <name>`.
+CMD ["daemon"]

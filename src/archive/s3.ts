@@ -202,14 +202,29 @@ export class S3Archive implements EvidenceArchive {
       input.ServerSideEncryption = 'aws:kms';
       input.SSEKMSKeyId = this.#options.kmsKeyId;
     }
+    const stored: StoredFile = { name, bytes: data.byteLength, sha256: digest.toString('hex') };
     try {
       await this.#client.send(new PutObjectCommand(input));
     } catch (error) {
-      const why = httpStatus(error) === 412 ? 'it already exists and evidence is never overwritten' : describeError(error);
-      throw new ArchiveError(`cannot write ${this.#url(key)}: ${why}`, { cause: error });
+      if (httpStatus(error) !== 412) throw new ArchiveError(`cannot write ${this.#url(key)}: ${describeError(error)}`, { cause: error });
+      // 412 also answers the SDK's retry of a PUT whose first attempt was stored but whose answer was lost:
+      // the key then holds exactly these bytes, and the write did happen. Anything else is a refusal.
+      if (!(await this.#holds(key, stored.sha256))) throw new ArchiveError(`cannot write ${this.#url(key)}: it already exists and evidence is never overwritten`, { cause: error });
+      this.#options.log?.info({ key }, 'evidence object already written by an earlier attempt of this write (same SHA-256)');
     }
     this.#options.log?.debug({ key, bytes: data.byteLength }, 'evidence object written');
-    return { name, bytes: data.byteLength, sha256: digest.toString('hex') };
+    return stored;
+  }
+
+  /** Whether `key` holds bytes with this SHA-256 (hex); false when it can't be read. */
+  async #holds(key: string, sha256: string): Promise<boolean> {
+    try {
+      const response = await this.#client.send(new GetObjectCommand({ Bucket: this.#options.bucket, Key: key }));
+      const bytes = await response.Body!.transformToByteArray();
+      return createHash('sha256').update(bytes).digest('hex') === sha256;
+    } catch {
+      return false;
+    }
   }
 
   /**

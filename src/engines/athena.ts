@@ -54,9 +54,16 @@ const TABLE_PREFIX = 'trailwarden_window_';
 /** `trailwarden_window_20261124t080000z_1a2b3c4d`: the run's UTC start, so leftovers can be aged. */
 const TABLE_STAMP = /^trailwarden_window_(\d{4})(\d{2})(\d{2})t(\d{2})(\d{2})(\d{2})z(_[a-z0-9_]*)?$/;
 
-/** The run-scoped window table's name: lower-case letters, digits and `_` only (Glue's rule). */
-export function windowTableName(runId: string): string {
-  return `${TABLE_PREFIX}${runId.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 100)}`;
+/**
+ * The run-scoped window table's name: lower-case letters, digits and `_` only (Glue's rule). It always starts
+ * with a UTC stamp, so that close() and the clean-up of crashed runs recognise (and can age) it: a run id that
+ * does not start with one gets `startedAt`'s stamp and a digest of the id.
+ */
+export function windowTableName(runId: string, startedAt: Date): string {
+  const name = `${TABLE_PREFIX}${runId.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 100)}`;
+  if (windowTableTime(name) !== undefined) return name;
+  const stamp = toCloudTrailTime(startedAt).replaceAll('-', '').replaceAll(':', '').toLowerCase();
+  return `${TABLE_PREFIX}${stamp}_${createHash('sha256').update(runId).digest('hex').slice(0, 16)}`;
 }
 
 /** When the run that created a window table started, from its name; undefined for names not ours. */
@@ -225,9 +232,17 @@ interface WindowPlan {
 
 const THROTTLED = new Set(['ThrottlingException', 'TooManyRequestsException', 'ThrottledException', 'RequestLimitExceeded', 'SlowDown']);
 
+/**
+ * Connection failures: the request may or may not have reached Athena, and the answer never arrived. With the
+ * SDK's own retries off they are ours to retry; the idempotency token makes a repeated start safe.
+ */
+const NETWORK_ERRORS = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
 function isRetryable(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
-  if (e?.name && THROTTLED.has(e.name)) return true;
+  const e = error as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  if (e?.name && (THROTTLED.has(e.name) || NETWORK_ERRORS.has(e.name))) return true;
+  if (e?.code && NETWORK_CODES.has(e.code)) return true;
   if (e?.name === 'InternalServerException') return true;
   const status = e?.$metadata?.httpStatusCode;
   return status !== undefined && status >= 500;
@@ -291,7 +306,7 @@ export class AthenaEngine implements QueryEngine {
   // -------------------------------------------------------------------------------------------------
   // Talking to Athena
 
-  /** One API call, retried with full jitter when Athena throttles (or fails on its side), bounded. */
+  /** One API call, retried with full jitter when Athena throttles, fails on its side or the connection dies; bounded. */
   async #call<T>(what: string, send: () => Promise<T>): Promise<T> {
     const attempts = this.#options.retryAttempts ?? 6;
     const base = this.#options.retryBaseMs ?? 200;
@@ -445,7 +460,7 @@ FROM (
     const skipped: SkippedFile[] = [];
     let scannedBytes = 0;
     if (this.#options.mode === 'ctas') {
-      this.#table = windowTableName(this.#runId);
+      this.#table = windowTableName(this.#runId, new Date(this.#now()));
       const load = await this.#skippingUnreadable(input.files, skipped, (attempt) => this.#createWindowTable(attempt));
       scannedBytes += load.scannedBytes;
     }

@@ -18,6 +18,9 @@ interface LockOwner {
   readonly host: string;
 }
 
+/** Lock files this process holds right now: a lock with our pid that is not among them is a previous life's. */
+const heldLocks = new Set<string>();
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -69,8 +72,10 @@ export class LocalStateStore implements StateStore {
       const info = await stat(this.#lock);
       if (Date.now() - info.mtimeMs > this.#staleLockMs) return true;
       const owner = JSON.parse(await readFile(this.#lock, 'utf8')) as LockOwner;
-      // Same pid as ours: a previous life of this process id (PID 1 in a restarted container); we hold no lock now.
-      if (owner.host === os.hostname() && (owner.pid === process.pid || !isAlive(owner.pid))) return true;
+      if (owner.host !== os.hostname()) return false;
+      // Our pid but not held by us: a previous life of this process id (PID 1 in a restarted container).
+      if (owner.pid === process.pid) return !heldLocks.has(this.#lock);
+      return !isAlive(owner.pid);
       return false;
     } catch {
       // Vanished or half-written: the owner is finishing or died while creating it; let the next attempt decide.
@@ -83,6 +88,7 @@ export class LocalStateStore implements StateStore {
     for (let attempt = 0; attempt < 2; attempt += 1) {
       try {
         const handle = await open(this.#lock, 'wx');
+        heldLocks.add(this.#lock);
         await handle.writeFile(JSON.stringify({ pid: process.pid, host: os.hostname() } satisfies LockOwner));
         await handle.close();
         return;
@@ -130,6 +136,7 @@ export class LocalStateStore implements StateStore {
       return contentVersion(bytes);
     } finally {
       await rm(this.#lock, { force: true });
+      heldLocks.delete(this.#lock);
     }
   }
 }

@@ -6,6 +6,7 @@ import { QueryFailedError, QueryTimeoutError, ScanBudgetError } from '../../src/
 import { AthenaEngine, requestToken, type AthenaEngineOptions } from '../../src/engines/athena.js';
 import type { LogFile } from '../../src/source/types.js';
 import { startAthenaServer, type AthenaServer } from '../support/athena-server.js';
+import { startFlakyProxy } from '../support/flaky-proxy.js';
 import { record, silentLog, tempDir, writeLogFile } from '../support/fixtures.js';
 import { startS3, type LocalS3 } from '../support/s3.js';
 
@@ -367,6 +368,37 @@ describe('Athena engine: talking to Athena', () => {
     expect(startsWithToken.map((c) => c.outcome)).toEqual(['lost', 'answered']);
     expect([...server.executions.values()].filter((x) => x.token === token)).toHaveLength(1);
     expect(result.rows).toHaveLength(4);
+  });
+
+  it('retries a start whose connection died, before or after Athena got it, with the same token: the query runs once', async () => {
+    // Prepare: the engine talks to Athena through a proxy that kills connections (the SDK's own retries are off)
+    const proxy = await startFlakyProxy(server.endpoint);
+    const viaProxy = new AthenaClient({ endpoint: proxy.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+    const runId = '20261124T080000Z-feed0001';
+    const isStart = (r: { method: string }) => r.method === 'POST';
+    try {
+      const engine = await AthenaEngine.create(options({ mode: 'direct', ctasLocation: undefined, retryBaseMs: 1, retryMaxMs: 1 }), { athena: viaProxy, s3: s3.client }, silentLog);
+      await engine.loadWindow({ runId, window: WINDOW, files, columns: ['eventtime', 'eventid', 'eventcategory', 'eventname'] });
+
+      // Act: the first start never reaches Athena; the second reaches it but its answer is cut off
+      proxy.dropNext(1, { matching: isStart });
+      const dropped = await engine.query(EVENTS_SQL, WINDOW_PARAMS, { runId, checkId: 'dropped' });
+      proxy.cutNext(1, { matching: isStart });
+      const cut = await engine.query(EVENTS_SQL, WINDOW_PARAMS, { runId, checkId: 'cut' });
+      await engine.close();
+
+      // Assess: both checks answered, and each token started exactly one execution
+      expect(dropped.rows).toHaveLength(4);
+      expect(cut.rows).toHaveLength(4);
+      expect(proxy.requests.map((r) => r.outcome)).toEqual(expect.arrayContaining(['dropped', 'cut']));
+      for (const checkId of ['dropped', 'cut']) {
+        const token = requestToken(runId, checkId, 'check');
+        expect([...server.executions.values()].filter((x) => x.token === token)).toHaveLength(1);
+      }
+    } finally {
+      viaProxy.destroy();
+      await proxy.stop();
+    }
   });
 
   it('keeps at most `concurrency` queries in flight', async () => {

@@ -107,13 +107,13 @@ describe('trailwarden run --job', () => {
     const { dir, config } = await alertSetup();
     const withReport = await writeJobConfig(dir, ['weekly: { type: report, schedule: "0 8 * * 1", timezone: Europe/Berlin }', 'root: { type: root_alert, schedule: "*/15 * * * *" }']);
     // Act
-    const run = await runCli(['run', '--job', 'weekly', '--config', withReport, '--as-of', '2026-11-23T07:00:00Z']);
+    const run = await runCli(['run', '--job', 'weekly', '--config', withReport, '--as-of', '2026-11-23T11:00:00Z']);
     const unknown = await runCli(['run', '--job', 'monthly', '--config', withReport]);
     // Assess
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^trailwarden: job weekly: \[trailwarden\] .*failed/);
+    expect(run.stdout).toMatch(/^trailwarden: job weekly: \[trailwarden\] 1 failed · 111111111111 · 2026-10-24 → 2026-11-23 \(evidence: /);
     const state = JSON.parse(await readFile(path.join(dir, 'out', 'state', 'state.json'), 'utf8'));
-    expect(state.jobs.weekly.last_success).toMatchObject({ scheduled_for: '2026-11-23T07:00:00.000Z', result: 'success' });
+    expect(state.jobs.weekly.last_success).toMatchObject({ scheduled_for: '2026-11-23T11:00:00.000Z', result: 'success' });
     expect(await readdir(path.join(dir, 'out', 'archive', '2026', '11', '23'))).toHaveLength(1);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no job "monthly"');

@@ -172,6 +172,31 @@ describe('S3 evidence archive', () => {
     expect(second.sha256).toBe(stored.sha256);
   });
 
+  it('takes a 412 on a PUT whose earlier attempt was stored (answer lost) as written, and any other 412 as a refusal', async () => {
+    // Prepare: S3 as seen by a retried PUT: the HEAD found nothing, then the first attempt landed and the
+    // retry got 412 (s3rver ignores If-None-Match, so the proxy answers the 412; the objects are real).
+    const { archive, bucket } = await newArchive();
+    const runId = newRunId();
+    const folder = await archive.openRun(runId, AS_OF);
+    const key = (name: string) => `trailwarden/2026/11/23/${runId}/${name}`;
+    await s3.put(bucket, key('ours.csv'), CSV);
+    await s3.put(bucket, key('theirs.csv'), 'someone else\n');
+    const headThenPut = { status: (r: { method: string }) => (r.method === 'HEAD' ? 404 : 412), matching: (r: { method: string }) => r.method === 'HEAD' || isPut(r) };
+
+    // Act
+    proxy.failNext(2, headThenPut);
+    const ours = await folder.write('ours.csv', CSV);
+    proxy.failNext(2, headThenPut);
+    const theirs = await folder.write('theirs.csv', CSV).catch((error: unknown) => error);
+
+    // Assess: our bytes are accepted as written; different bytes are never taken for ours, nor overwritten
+    expect(ours).toEqual({ name: 'ours.csv', bytes: Buffer.byteLength(CSV), sha256: sha256(CSV).toString('hex') });
+    expect(theirs).toBeInstanceOf(ArchiveError);
+    expect((theirs as Error).message).toBe(`cannot write s3://${bucket}/${key('theirs.csv')}: it already exists and evidence is never overwritten`);
+    expect((await s3.get(bucket, key('theirs.csv'))).toString()).toBe('someone else\n');
+    expect(proxy.requests.filter((r) => r.outcome === 'failed').map((r) => r.method)).toEqual(['HEAD', 'PUT', 'HEAD', 'PUT']);
+  });
+
   it('fails with an ArchiveError naming bucket and key when S3 keeps answering 503, and writes nothing', async () => {
     // Prepare
     const { archive, bucket } = await newArchive();

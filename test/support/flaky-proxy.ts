@@ -23,8 +23,8 @@ export interface FlakyProxy {
   readonly endpoint: string;
   /** Every request seen, in arrival order. */
   readonly requests: RecordedRequest[];
-  /** The next `count` requests (optionally only those matching) get `status` (503 by default) with an S3 error body. */
-  failNext(count: number, options?: { status?: number; matching?: (request: { method: string; url: string }) => boolean }): void;
+  /** The next `count` requests (optionally only those matching) get `status` (503 by default, or per request) with an S3 error body. */
+  failNext(count: number, options?: { status?: number | ((request: { method: string; url: string }) => number); matching?: (request: { method: string; url: string }) => boolean }): void;
   /** The next `count` requests (optionally only those matching) have their connection destroyed before any answer. */
   dropNext(count: number, options?: { matching?: (request: { method: string; url: string }) => boolean }): void;
   /** The next `count` requests (optionally only those matching) are forwarded, but the answer is cut off after half its body. */
@@ -39,7 +39,7 @@ type Matcher = (request: { method: string; url: string }) => boolean;
 export async function startFlakyProxy(target: string): Promise<FlakyProxy> {
   const targetUrl = new URL(target);
   const requests: RecordedRequest[] = [];
-  let failures: { left: number; status: number; matching: Matcher } | undefined;
+  let failures: { left: number; status: number | ((request: { method: string; url: string }) => number); matching: Matcher } | undefined;
   let drops: { left: number; matching: Matcher } | undefined;
   let cuts: { left: number; matching: Matcher } | undefined;
   const agent = new http.Agent({ keepAlive: false });
@@ -63,8 +63,8 @@ export async function startFlakyProxy(target: string): Promise<FlakyProxy> {
       if (failures && failures.left > 0 && failures.matching({ method, url })) {
         failures.left -= 1;
         record('failed');
-        const status = failures.status;
-        const code = status === 503 ? 'SlowDown' : 'InternalError';
+        const status = typeof failures.status === 'number' ? failures.status : failures.status({ method, url });
+        const code = status === 503 ? 'SlowDown' : status === 412 ? 'PreconditionFailed' : status === 404 ? 'NoSuchKey' : 'InternalError';
         res.writeHead(status, { 'content-type': 'application/xml', connection: 'close' });
         // HEAD responses carry no body; the SDK then maps the status alone.
         res.end(method === 'HEAD' ? undefined : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>injected by the test proxy</Message><RequestId>proxy</RequestId></Error>`);

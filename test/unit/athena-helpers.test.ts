@@ -45,11 +45,21 @@ describe('query tokens and window table names', () => {
   });
 
   it('names the window table after the run, and reads the run time back from the name', () => {
-    const name = windowTableName('20261124T080000Z-1a2b3c4d');
+    const name = windowTableName('20261124T080000Z-1a2b3c4d', new Date('2030-01-01T00:00:00Z'));
     expect(name).toBe('trailwarden_window_20261124t080000z_1a2b3c4d');
     expect(windowTableTime(name)?.toISOString()).toBe('2026-11-24T08:00:00.000Z');
     expect(windowTableTime('cloudtrail_logs')).toBeUndefined();
     expect(windowTableTime('trailwarden_window_notatime')).toBeUndefined();
+  });
+
+  it('stamps the table of a run id without a time with the start time, so it can still be dropped and aged', () => {
+    const startedAt = new Date('2026-11-24T08:00:00Z');
+    const a = windowTableName('nightly job #1', startedAt);
+    const b = windowTableName('nightly job #2', startedAt);
+
+    expect(a).toMatch(/^trailwarden_window_20261124t080000z_[0-9a-f]{16}$/);
+    expect(b).not.toBe(a);
+    expect(windowTableTime(a)?.toISOString()).toBe('2026-11-24T08:00:00.000Z');
   });
 });
 
