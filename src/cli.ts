@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG_FILE, runOnce } from './app.js';
 import { loadSetup } from './config/load.js';
 import { SEVERITY_ORDER, severityRank, type Severity } from './core/catalog.js';
-import { ArchiveError, describeError, TrailwardenError } from './core/errors.js';
+import { ArchiveError, ConfigError, describeError, TrailwardenError } from './core/errors.js';
 import { verifyRunFolder } from './archive/verify.js';
 import { verifyS3Run } from './archive/verify-s3.js';
 import { registerDaemon } from './commands/daemon.js';
@@ -88,6 +88,12 @@ export function buildProgram(): Command {
     .action(async (options: { config: string; logs?: string; out?: string; asOf?: Date; failOn?: Severity; job?: string }) => {
       const log = createLogger();
       if (options.job) {
+        // A job runs exactly as the daemon would run it: with the configured backends, recorded in the state.
+        const ignored = (['logs', 'out', 'failOn'] as const).filter((name) => options[name] !== undefined);
+        if (ignored.length > 0) {
+          const flags = ignored.map((name) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+          throw new ConfigError('run --job', [`${flags.join(', ')}: not used with --job (a job runs with the backends configured for it); drop ${ignored.length === 1 ? 'it' : 'them'}`]);
+        }
         process.stdout.write(`trailwarden: job ${options.job}: ${await runJobOnce({ configFile: options.config, job: options.job, asOf: options.asOf }, log)}\n`);
         return;
       }

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Logger } from 'pino';
-import { resolveS3Client, type S3ClientChoice } from '../aws/s3-client.js';
+import { listAllPages, resolveS3Client, type S3ClientChoice } from '../aws/s3-client.js';
 import type { AwsClientConfig } from '../config/schema.js';
 import { ArchiveError, describeError } from '../core/errors.js';
 import { assertRunId, assertEvidenceName, datePath, MANIFEST } from './layout.js';
@@ -58,18 +58,10 @@ export function encodeTags(tags: Readonly<Record<string, string>>): string | und
   return entries.map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`).join('&');
 }
 
-/** Every key under `prefix` (all pages). */
+/** Every key under `prefix` (all pages), and with a delimiter the sub-folder names. */
 async function listAll(client: S3Client, bucket: string, prefix: string, delimiter?: string): Promise<{ keys: string[]; folders: string[] }> {
-  const keys: string[] = [];
-  const folders: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: token }));
-    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
-    for (const common of page.CommonPrefixes ?? []) if (common.Prefix) folders.push(common.Prefix.slice(prefix.length, -1));
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return { keys, folders };
+  const { objects, folders } = await listAllPages(client, bucket, prefix, delimiter);
+  return { keys: objects.map((object) => object.Key!), folders };
 }
 
 /**

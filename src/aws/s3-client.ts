@@ -1,4 +1,4 @@
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, S3Client, type _Object, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { AwsClientConfig } from '../config/schema.js';
 
 /**
@@ -34,4 +34,21 @@ export function s3ClientConfigFrom(settings: AwsClientConfig, overrides: S3Clien
 /** The ready client when given, else a new one built from the config's settings and the extra options. */
 export function resolveS3Client(settings: AwsClientConfig, choice: S3ClientChoice): S3Client {
   return choice.client ?? new S3Client(s3ClientConfigFrom(settings, choice.clientConfig));
+}
+
+/**
+ * Every page of one ListObjectsV2 listing under `prefix`: the objects and, with a `delimiter`, the names of the
+ * sub-folders one level down (`CommonPrefixes` without `prefix` and the trailing delimiter).
+ */
+export async function listAllPages(client: S3Client, bucket: string, prefix: string, delimiter?: string): Promise<{ objects: _Object[]; folders: string[] }> {
+  const objects: _Object[] = [];
+  const folders: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) if (object.Key) objects.push(object);
+    for (const common of page.CommonPrefixes ?? []) if (common.Prefix) folders.push(common.Prefix.slice(prefix.length, -1));
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return { objects, folders };
 }

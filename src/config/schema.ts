@@ -228,8 +228,8 @@ export const S3StateConfig = z
   .object({
     kind: z.literal('s3'),
     bucket: BUCKET,
-    /** The state object's key. */
-    key: z.string().min(1).default('trailwarden/state.json'),
+    /** The state object's key: outside the archive's prefix, which is write-once evidence. */
+    key: z.string().min(1).default('trailwarden-state/state.json'),
     ...S3ClientSettings,
   })
   .strict();

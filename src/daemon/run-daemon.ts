@@ -41,7 +41,7 @@ export async function runDaemon(options: DaemonOptions, log: Logger): Promise<nu
   const setup = await loadSetup(options.configFile);
   const config = setup.loaded.config;
   if (Object.keys(config.jobs).length === 0) {
-    throw new ConfigError(setup.loaded.file, ['jobs: no jobs configured; add e.g. jobs.weekly: { type: report, schedule: "0 8 * * 1", timezone: Europe/Berlin } (see docs/running.md)']);
+    throw new ConfigError(setup.loaded.file, ['jobs: no jobs configured; add e.g. jobs.weekly: { type: report, schedule: "0 8 * * 1", timezone: Europe/Berlin } (see README.md, "Running on a schedule")']);
   }
   const state = await StateHandle.open(createStateStore(config.state));
   const jobs = await buildJobs({ configFile: options.configFile, setup, state, log });

@@ -5,7 +5,8 @@
  * projection"): JsonSerDe + CloudTrailInputFormat, a `timestamp` date partition formatted `yyyy/MM/dd`.
  * Both layouts add `account` and `region` partitions so one table covers every account and region.
  */
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { listAllPages } from '../aws/s3-client.js';
 import { SourceError } from '../core/errors.js';
 
 /** Where the CloudTrail logs are and what to call the table. */
@@ -202,14 +203,7 @@ export function addPartitionStatements(target: CloudTrailTableTarget, partitions
 
 /** Sub-folder names one level below `prefix` (ListObjectsV2 with a delimiter, every page). */
 async function folders(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const names: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }));
-    for (const common of page.CommonPrefixes ?? []) if (common.Prefix) names.push(common.Prefix.slice(prefix.length, -1));
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return names.sort();
+  return (await listAllPages(s3, bucket, prefix, '/')).folders.sort();
 }
 
 /** What to look for in the bucket; unset accounts/regions mean all that are found. */

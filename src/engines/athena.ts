@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-athena';
 import { DeleteObjectsCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
-import { s3ClientConfigFrom } from '../aws/s3-client.js';
+import { listAllPages, s3ClientConfigFrom } from '../aws/s3-client.js';
 import type { AthenaEngineConfig, SourceConfig } from '../config/schema.js';
 import { CLOUDTRAIL_COLUMNS, type CloudTrailColumn } from '../core/cloudtrail-table.js';
 import { formatBytes } from '../core/cost.js';
@@ -614,13 +614,7 @@ ORDER BY account, region`;
       for (const table of tables) await this.#dropWindowTable(table);
 
       const { bucket, prefix } = parseS3Url(this.#options.ctasLocation!);
-      const folders: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await this.#s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}${TABLE_PREFIX}`, Delimiter: '/', ContinuationToken: token }));
-        for (const common of page.CommonPrefixes ?? []) if (common.Prefix) folders.push(common.Prefix.slice(prefix.length, -1));
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
+      const folders = (await listAllPages(this.#s3, bucket, `${prefix}${TABLE_PREFIX}`, '/')).folders.map((name) => `${TABLE_PREFIX}${name}`);
       const orphans = folders.filter(old).filter((name) => !tables.includes(name));
       for (const folder of orphans) await this.#deletePrefix(bucket, `${prefix}${folder}/`);
       if (tables.length + orphans.length > 0) this.#log.info({ tables, orphanFolders: orphans }, 'removed window tables of crashed runs');

@@ -4,9 +4,9 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
-import { resolveS3Client, type S3ClientChoice } from '../aws/s3-client.js';
+import { listAllPages, resolveS3Client, type S3ClientChoice } from '../aws/s3-client.js';
 import type { AwsClientConfig } from '../config/schema.js';
 import { describeError, SourceError } from '../core/errors.js';
 import type { SkippedFile } from '../core/model.js';
@@ -98,23 +98,12 @@ export class S3LogSource implements LogSource {
 
   /** Every page of one delimited listing: the sub-folder prefixes and the objects directly under `prefix`. */
   async #listFolder(prefix: string): Promise<{ folders: string[]; objects: { key: string; etag: string; bytes: number }[] }> {
-    const folders: string[] = [];
-    const objects: { key: string; etag: string; bytes: number }[] = [];
-    let token: string | undefined;
-    do {
-      let page;
-      try {
-        page = await this.#client.send(new ListObjectsV2Command({ Bucket: this.#options.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }));
-      } catch (error) {
-        throw new SourceError(`cannot list s3://${this.#options.bucket}/${prefix}: ${describeError(error)}`, { cause: error });
-      }
-      for (const common of page.CommonPrefixes ?? []) if (common.Prefix) folders.push(common.Prefix.slice(prefix.length, -1));
-      for (const object of page.Contents ?? []) {
-        if (object.Key) objects.push({ key: object.Key, etag: object.ETag ?? '', bytes: object.Size ?? 0 });
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return { folders, objects };
+    try {
+      const { folders, objects } = await listAllPages(this.#client, this.#options.bucket, prefix, '/');
+      return { folders, objects: objects.map((object) => ({ key: object.Key!, etag: object.ETag ?? '', bytes: object.Size ?? 0 })) };
+    } catch (error) {
+      throw new SourceError(`cannot list s3://${this.#options.bucket}/${prefix}: ${describeError(error)}`, { cause: error });
+    }
   }
 
   /** The account folders to read, discovered with delimited listings unless the config names them. */

@@ -109,6 +109,7 @@ describe('trailwarden run --job', () => {
     // Act
     const run = await runCli(['run', '--job', 'weekly', '--config', withReport, '--as-of', '2026-11-23T11:00:00Z']);
     const unknown = await runCli(['run', '--job', 'monthly', '--config', withReport]);
+    const withOut = await runCli(['run', '--job', 'weekly', '--config', withReport, '--out', path.join(dir, 'elsewhere')]);
     // Assess
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^trailwarden: job weekly: \[trailwarden\] 1 failed · 111111111111 · 2026-10-24 → 2026-11-23 \(evidence: /);
@@ -118,6 +119,8 @@ describe('trailwarden run --job', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no job "monthly"');
     expect(unknown.stderr).toContain('configured: weekly, root');
+    expect(withOut.code).toBe(1);
+    expect(withOut.stderr).toContain('--out: not used with --job');
   });
 });
 
