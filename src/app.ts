@@ -68,7 +68,22 @@ export function resendCommand(runId: string, options: Pick<RunOptions, 'configFi
   return words.join(' ');
 }
 
-/** Composition root: config → backends → one report run. The engine is closed whatever happens. */
+/**
+ * Closes backends after a run, whatever happened: a daemon builds them for every run and lives for months,
+ * so their SDK clients and connections must not pile up. A failing close is logged, never thrown over the
+ * run's own outcome.
+ */
+export async function closeBackends(log: Logger, ...backends: readonly ({ readonly kind: string; close?(): Promise<void> } | undefined)[]): Promise<void> {
+  for (const backend of backends) {
+    try {
+      await backend?.close?.();
+    } catch (error) {
+      log.warn({ backend: backend?.kind, err: error }, 'could not close a backend');
+    }
+  }
+}
+
+/** Composition root: config → backends → one report run. Every backend is closed whatever happens. */
 export async function runOnce(options: RunOptions, log: Logger): Promise<RunOutcome> {
   const setup = options.setup ?? (await loadSetup(options.configFile));
   const { config, digest } = withCliPaths(setup.loaded, options);
@@ -78,13 +93,18 @@ export async function runOnce(options: RunOptions, log: Logger): Promise<RunOutc
   // Before the engine starts: a missing SMTP credential variable is a configuration error, not a late failure.
   const mail = createMailTransport(config.mail);
   const runId = newRunId(now);
-  const engine = await createEngine(config.engine, log, { source: config.source });
+  const engine = await createEngine(config.engine, log, { source: config.source }).catch(async (error: unknown) => {
+    await closeBackends(log, mail);
+    throw error;
+  });
+  const source = createSource(config.source, { log });
+  const archive = createArchive(config.archive, { log });
   try {
     return await runReport(
       {
-        source: createSource(config.source, { log }),
+        source,
         engine,
-        archive: createArchive(config.archive, { log }),
+        archive,
         mail,
         renderer,
         log,
@@ -105,5 +125,6 @@ export async function runOnce(options: RunOptions, log: Logger): Promise<RunOutc
     );
   } finally {
     await engine.close();
+    await closeBackends(log, source, archive, mail);
   }
 }

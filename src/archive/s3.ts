@@ -126,12 +126,19 @@ export class S3Archive implements EvidenceArchive {
   readonly kind = 's3';
   readonly #options: S3ArchiveOptions;
   readonly #client: S3Client;
+  readonly #ownsClient: boolean;
   readonly #linkSeconds: number;
 
   constructor(options: S3ArchiveOptions) {
     this.#options = options;
     this.#client = resolveS3Client(options.clientSettings ?? {}, options);
+    this.#ownsClient = !options.client;
     this.#linkSeconds = Math.min((options.linkExpiryHours ?? 168) * 3600, MAX_LINK_SECONDS);
+  }
+
+  async close(): Promise<void> {
+    // Only a client built here: a client handed in belongs to the caller.
+    if (this.#ownsClient) this.#client.destroy();
   }
 
   describe(): string {

@@ -31,4 +31,6 @@ export interface EvidenceArchive {
   openRun(runId: string, reportDate: Date): Promise<RunFolder>;
   /** The run folder of `runId`, wherever its date puts it; undefined when there is none. */
   findRun(runId: string): Promise<ArchivedRun | undefined>;
+  /** Releases what the backend holds (an SDK client it built itself, a connection); optional. */
+  close?(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Command, Option } from 'commander';
 import type { Logger } from 'pino';
-import { withCliPaths } from '../app.js';
+import { closeBackends, withCliPaths } from '../app.js';
 import { createArchive } from '../archive/index.js';
 import type { ArchivedRun, EvidenceArchive } from '../archive/types.js';
 import { loadSetup } from '../config/load.js';
@@ -113,10 +113,16 @@ export function registerResend(program: Command, configOption: () => Option): vo
       const setup = await loadSetup(options.config);
       const { config } = withCliPaths(setup.loaded, { out: options.out });
       const mail = createMailTransport(config.mail);
-      const sent = await resendRun(
-        { archive: createArchive(config.archive), mail, renderer: await ReportRenderer.load(), log },
-        { runId, mailFrom: config.mail.from, mailTo: config.mail.to, attachMaxBytes: config.mail.attach_max_bytes, now: new Date() },
-      );
+      const archive = createArchive(config.archive, { log });
+      let sent;
+      try {
+        sent = await resendRun(
+          { archive, mail, renderer: await ReportRenderer.load(), log },
+          { runId, mailFrom: config.mail.from, mailTo: config.mail.to, attachMaxBytes: config.mail.attach_max_bytes, now: new Date() },
+        );
+      } finally {
+        await closeBackends(log, archive, mail);
+      }
       process.stdout.write(`trailwarden: re-sent the report of run ${runId}: ${sent.location}\n`);
     });
 }

@@ -9,10 +9,13 @@ const MAILBOX = z
   .regex(/^([^<>]*<)?[^\s@<>]+@[^\s@<>]+(>)?$/, 'expected an e-mail address, optionally as "Name <address>"');
 /** S3 bucket names: 3–63 characters of lower-case letters, digits, dots and hyphens. */
 const BUCKET = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3–63 characters: a-z 0-9 . -)');
-/** A key prefix: no leading slash; a trailing slash is added where missing. */
+/**
+ * A key prefix: no leading slash; a trailing slash is added where missing. Quotes and backslashes are
+ * refused: the prefix ends up inside Athena DDL string literals (`LOCATION '…'`), where Hive escapes differ.
+ */
 const KEY_PREFIX = z
   .string()
-  .regex(/^(?!\/)[^\\]*$/, 'expected an S3 key prefix without a leading "/"')
+  .regex(/^(?!\/)[^\\'"`]*$/, 'expected an S3 key prefix without a leading "/", quotes or backslashes')
   .transform((p) => (p === '' || p.endsWith('/') ? p : `${p}/`));
 const S3_URL = z
   .string()

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { newRunId, runOnce } from '../app.js';
+import { closeBackends, newRunId, runOnce } from '../app.js';
 import { rootAlertSql, rootCheckFrom } from '../alert/query.js';
 import { AlertRenderer } from '../alert/render.js';
 import { runRootAlert } from '../alert/run-alert.js';
@@ -50,10 +50,14 @@ export async function buildJob(name: string, config: JobConfig, deps: JobDepende
       const jobLog = log.child({ job: name });
       // Built per run, like the report's: nothing (DuckDB memory, connections) is held between runs.
       const mail = createMailTransport(settings.mail);
-      const engine = await createEngine(settings.engine, jobLog, { source: settings.source });
+      const engine = await createEngine(settings.engine, jobLog, { source: settings.source }).catch(async (error: unknown) => {
+        await closeBackends(jobLog, mail);
+        throw error;
+      });
+      const source = createSource(settings.source, { log: jobLog });
       try {
         const outcome = await runRootAlert(
-          { source: createSource(settings.source, { log: jobLog }), engine, mail, renderer, state: deps.state, log: jobLog, checkpoint: crashPoint },
+          { source, engine, mail, renderer, state: deps.state, log: jobLog, checkpoint: crashPoint },
           {
             jobName: name,
             settings: config,
@@ -71,6 +75,7 @@ export async function buildJob(name: string, config: JobConfig, deps: JobDepende
         };
       } finally {
         await engine.close();
+        await closeBackends(jobLog, source, mail);
       }
     },
   };

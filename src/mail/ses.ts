@@ -30,15 +30,21 @@ export interface SesTransportOptions {
 export class SesTransport implements MailTransport {
   readonly kind = 'ses';
   readonly #client: SESv2Client;
+  readonly #ownsClient: boolean;
   readonly #configurationSet: string | undefined;
   readonly #tags: readonly { Name: string; Value: string }[];
   readonly #maxBytes: number;
 
   constructor(options: SesTransportOptions = {}) {
     this.#client = options.client ?? new SESv2Client({ ...options.clientConfig });
+    this.#ownsClient = !options.client;
     this.#configurationSet = options.configurationSet;
     this.#tags = Object.entries(options.tags ?? {}).map(([Name, Value]) => ({ Name, Value }));
     this.#maxBytes = options.maxMessageBytes ?? SES_MAX_MESSAGE_BYTES;
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsClient) this.#client.destroy();
   }
 
   describe(): string {

@@ -65,6 +65,10 @@ export class SmtpTransport implements MailTransport {
     });
   }
 
+  async close(): Promise<void> {
+    this.#transporter.close();
+  }
+
   describe(): string {
     const { host, port, secure, requireTls, credentialsFrom } = this.#options;
     const tls = secure ? 'implicit TLS' : requireTls ? 'STARTTLS required' : 'STARTTLS if offered';

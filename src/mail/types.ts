@@ -38,5 +38,7 @@ export interface MailTransport {
    * Sends one message. `name` identifies it among the messages of this trailwarden (the run id, or a
    * re-send's name): the outbox names its file after it; the other transports only report it.
    */
+  /** Releases what the backend holds (an SDK client it built itself, a connection); optional. */
+  close?(): Promise<void>;
   send(message: MailMessage, name: string): Promise<SentMail>;
 }

@@ -84,12 +84,19 @@ export class S3LogSource implements LogSource {
   readonly kind = 's3';
   readonly #options: S3SourceOptions;
   readonly #client: S3Client;
+  readonly #ownsClient: boolean;
   readonly #concurrency: number;
 
   constructor(options: S3SourceOptions) {
     this.#options = options;
     this.#client = resolveS3Client(options.clientSettings ?? {}, options);
+    this.#ownsClient = !options.client;
     this.#concurrency = options.concurrency ?? 8;
+  }
+
+  async close(): Promise<void> {
+    // Only a client built here: a client handed in belongs to the caller.
+    if (this.#ownsClient) this.#client.destroy();
   }
 
   describe(): string {

@@ -36,4 +36,6 @@ export interface LogSource {
    * each file available locally first (the DuckDB engine reads local paths).
    */
   list(window: TimeWindow, options?: ListOptions): Promise<SourceListing>;
+  /** Releases what the backend holds (an SDK client it built itself, a connection); optional. */
+  close?(): Promise<void>;
 }

@@ -29,4 +29,18 @@ describe('the shipped example configurations', () => {
     const keys = result.error!.issues.map((issue) => issue.path.join('.'));
     expect(keys).toEqual(expect.arrayContaining(['source.kind', 'engine.ctas_location']));
   });
+
+  it('refuses an S3 prefix with a quote, which would break out of the DDL string it ends up in', async () => {
+    // Prepare
+    const { S3SourceConfig } = await import('../../src/config/schema.js');
+
+    // Act
+    const quoted = S3SourceConfig.safeParse({ kind: 's3', bucket: 'trail-bucket', prefix: "logs'/" });
+    const plain = S3SourceConfig.safeParse({ kind: 's3', bucket: 'trail-bucket', prefix: 'org/logs' });
+
+    // Assess
+    expect(quoted.success).toBe(false);
+    expect(quoted.error!.issues[0]!.path).toEqual(['prefix']);
+    expect(plain.success && plain.data.prefix).toBe('org/logs/');
+  });
 });
