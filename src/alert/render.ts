@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import Handlebars from 'handlebars';
-import { TEMPLATES_DIR } from '../render/report.js';
+import { printable, TEMPLATES_DIR } from '../render/report.js';
 import type { AlertBatch, RootEvent } from './model.js';
 
 /** One event as the alert shows it. Every string is CloudTrail text; the templates escape it. */
@@ -39,13 +39,6 @@ export function alertView(batch: AlertBatch, context: { windowStart: string; win
   }));
   const assumedRootCount = events.filter((e) => e.assumedRoot).length;
   return { account: batch.account, count: events.length, assumedRootCount, rootUserCount: events.length - assumedRootCount, ...context, events };
-}
-
-/** Control characters and bidi overrides in CloudTrail text could forge lines or disguise a value: shown as U+FFFD. */
-function printable(value: unknown): string {
-  return String(value ?? '')
-    .replace(/[\r\n]+/g, ' ')
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, '\ufffd');
 }
 
 /** Renders alert e-mails with Handlebars: HTML escaping on (user agents are attacker-controlled). */

@@ -13,6 +13,13 @@ import { createTask, parse, validateDetailed, type ScheduledTask } from 'node-cr
 const DAY_MS = 86_400_000;
 /** How far `next`/`previous` search before deciding an expression never matches (e.g. 30 February). */
 const SEARCH_DAYS = 366 * 30;
+/**
+ * Where the zone's offset is sampled on either side of a wall-clock time. Its instant lies within 14 h of the
+ * same digits read as UTC (offsets run from -12 to +14), and a DST change that concerns it lies a few hours from
+ * it: 18 h either side is before and after any such change (half a day was not, for zones ahead of UTC+12 such
+ * as Pacific/Auckland, whose fold then resolved to its second occurrence).
+ */
+const OFFSET_SAMPLE_MS = 18 * 3_600_000;
 
 interface LocalParts {
   year: number;
@@ -133,8 +140,8 @@ export class CronSchedule {
       for (const minute of this.#minutes) {
         for (const second of this.#seconds) {
           const naive = Date.UTC(year, month - 1, day, hour, minute, second);
-          // The offsets half a day either side cover both sides of a DST change; the earlier instant wins a fold.
-          const candidates = [...new Set([naive - offsetAt(naive - DAY_MS / 2, this.timeZone), naive - offsetAt(naive + DAY_MS / 2, this.timeZone)])].sort((a, b) => a - b);
+          // The offsets before and after cover both sides of a DST change; the earlier instant wins a fold.
+          const candidates = [...new Set([naive - offsetAt(naive - OFFSET_SAMPLE_MS, this.timeZone), naive - offsetAt(naive + OFFSET_SAMPLE_MS, this.timeZone)])].sort((a, b) => a - b);
           for (const instant of candidates) {
             const p = localParts(instant, this.timeZone);
             // Not this wall-clock time at all: it falls in the spring-forward gap.

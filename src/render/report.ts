@@ -21,14 +21,14 @@ const PREVIEW_CELL_CHARS = 80;
  * Control characters could forge lines in the text mail or confuse a terminal, and bidirectional
  * overrides could make a value read as something else: show them all as U+FFFD.
  */
-function printable(value: string): string {
-  return value
+export function printable(value: unknown): string {
+  return String(value ?? '')
     .replace(/[\r\n]+/g, ' ')
     .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, '\ufffd');
 }
 
 function clip(value: unknown): string {
-  const text = printable(String(value ?? ''));
+  const text = printable(value);
   return text.length > PREVIEW_CELL_CHARS ? `${text.slice(0, PREVIEW_CELL_CHARS - 1)}…` : text;
 }
 
@@ -53,7 +53,7 @@ export class ReportRenderer {
     hbs.registerHelper('upper', (s: unknown) => String(s ?? '').toUpperCase());
     hbs.registerHelper('statusColour', (s: unknown) => STATUS_COLOURS[String(s)] ?? '#475467');
     hbs.registerHelper('cell', clip);
-    hbs.registerHelper('plain', (value: unknown) => printable(String(value ?? '')));
+    hbs.registerHelper('plain', printable);
     hbs.registerHelper('pad', (s: unknown, width: unknown) => clip(s).padEnd(Number(width)));
     hbs.registerHelper('join', (list: unknown, sep: unknown) => (Array.isArray(list) ? list.join(String(sep)) : ''));
     const read = (name: string) => readFile(path.join(templatesDir, name), 'utf8');

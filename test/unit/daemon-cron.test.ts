@@ -44,6 +44,13 @@ describe('CronSchedule: slots of a cron expression in a time zone', () => {
     expect(iso(nightly.next(new Date('2027-10-31T00:30:00Z')))).toBe('2027-11-01T01:30:00.000Z');
   });
 
+  it('fires at the first occurrence of a fold in zones ahead of UTC+12 too', () => {
+    // 4 April 2027, Auckland: 03:00 NZDT (UTC+13) → 02:00 NZST (UTC+12); 02:30 NZDT is 13:30Z, 02:30 NZST 14:30Z.
+    const nightly = new CronSchedule('30 2 * * *', 'Pacific/Auckland');
+    expect(iso(nightly.next(new Date('2027-04-03T00:00:00Z')))).toBe('2027-04-03T13:30:00.000Z');
+    expect(iso(nightly.previous(new Date('2027-04-03T15:00:00Z')))).toBe('2027-04-03T13:30:00.000Z');
+  });
+
   it('agrees with node-cron on every slot it returns (node-cron has the last word)', () => {
     const schedule = new CronSchedule('0 8 1-7 * 1', 'America/New_York');
     let at = new Date('2026-01-01T00:00:00Z');
