@@ -146,7 +146,7 @@ export function advanceWatermark(progress: AlertProgress | undefined, windowEnd:
   const alerted = Object.fromEntries(Object.entries(progress?.alerted ?? {}).filter(([, time]) => time >= oldest));
   const previous = progress?.watermark ? Date.parse(progress.watermark) : Number.NEGATIVE_INFINITY;
   // Never backwards: a run "as of" an earlier time must not make later windows re-read what was already covered.
-  const watermark = new Date(Math.max(previous, windowEnd.getTime())).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const watermark = toCloudTrailTime(new Date(Math.max(previous, windowEnd.getTime())));
   return { watermark, alerted };
 }
 

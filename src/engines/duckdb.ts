@@ -272,25 +272,50 @@ export class DuckDbEngine implements QueryEngine {
   }
 
   /**
-   * One read statement over a batch of files. Besides the events of the window it inserts one marker
-   * row per JSON document read (Records prepended with NULL), which is how a file that yields no
-   * document at all (truncated gzip) or one without a `Records` array is told apart from a file
-   * whose events are simply all outside the window.
+   * One read statement over a batch of files: the events of the window, and the records without an
+   * eventTime (to be counted). The Records list is unnested as it is: any list expression around it
+   * (a marker row prepended per document, say) copies every list and was measured to make the whole
+   * load about 40% slower. Files that yield no row are examined afterwards (see `#emptyFileReasons`).
    */
   async #readBatch(load: LoadPlan, files: readonly LogFile[], maxObjectBytes = DEFAULT_MAX_OBJECT_BYTES): Promise<void> {
     const fileList = `[${files.map((file) => quoteLiteral(file.path)).join(', ')}]`;
     await this.#connection.run(
       `INSERT INTO _load
-       SELECT ${load.projection}, f.account, f.region, f.id AS _file, r IS NULL AS _marker, j.records_missing AS _records_missing
+       SELECT ${load.projection}, f.account, f.region, f.id AS _file
        FROM (
-         SELECT unnest(list_prepend(NULL, coalesce(Records, []))) AS r, Records IS NULL AS records_missing, filename
+         SELECT unnest(Records) AS r, filename
          FROM read_json(${fileList}, columns = {Records: '${load.recordType}[]'},
                         filename = true, format = 'auto', maximum_object_size = ${maxObjectBytes})
        ) j
        JOIN _files f ON f.path = j.filename
-       WHERE r IS NULL OR r.eventTime IS NULL OR (r.eventTime >= ? AND r.eventTime < ?)`,
+       WHERE r.eventTime IS NULL OR (r.eventTime >= ? AND r.eventTime < ?)`,
       [load.start, load.end],
     );
+  }
+
+  /**
+   * Why files that were read without an error but gave no row are unusable, if they are: no JSON
+   * document at all (a gzip truncated before its first record), or JSON without a `Records` array. A
+   * file whose events all fall outside the window is fine. These are few (mostly the day folders at the
+   * window's edges), so reading them a second time — only whether `Records` is there — costs little.
+   */
+  async #emptyFileReasons(files: readonly LogFile[], ids: readonly number[]): Promise<Map<number, string>> {
+    const reasons = new Map<number, string>();
+    if (ids.length === 0) return reasons;
+    const fileList = `[${ids.map((id) => quoteLiteral(files[id]!.path)).join(', ')}]`;
+    const documents = await this.#connection.runAndReadAll(
+      `SELECT f.id, bool_or(j.Records IS NULL) AS records_missing
+       FROM read_json(${fileList}, columns = {Records: 'JSON'}, filename = true, format = 'auto',
+                      maximum_object_size = ${LARGE_MAX_OBJECT_BYTES}) j
+       JOIN _files f ON f.path = j.filename
+       GROUP BY f.id`,
+    );
+    const found = new Map(documents.getRowsJS().map((row) => [Number(row[0]), row[1] === true]));
+    for (const id of ids) {
+      if (!found.has(id)) reasons.set(id, 'no JSON document could be read (empty or truncated file)');
+      else if (found.get(id)) reasons.set(id, 'JSON without a "Records" array (expected {"Records": [...]})');
+    }
+    return reasons;
   }
 
   async loadWindow(input: WindowInput): Promise<WindowStats> {
@@ -325,7 +350,7 @@ export class DuckDbEngine implements QueryEngine {
     // An empty read fixes the staging table's column types from the same projection the loads use.
     await c.run(
       `CREATE OR REPLACE TEMP TABLE _load AS
-       SELECT ${load.projection}, ''::VARCHAR AS account, ''::VARCHAR AS region, 0::INTEGER AS _file, false AS _marker, false AS _records_missing
+       SELECT ${load.projection}, ''::VARCHAR AS account, ''::VARCHAR AS region, 0::INTEGER AS _file
        FROM (SELECT NULL::${load.recordType} AS r) WHERE false`,
     );
 
@@ -334,19 +359,13 @@ export class DuckDbEngine implements QueryEngine {
     const readMs = performance.now() - started;
 
     const skipped: SkippedFile[] = [];
-    const markers = await c.runAndReadAll('SELECT _file, bool_or(_records_missing) FROM _load WHERE _marker GROUP BY _file');
-    const documents = new Map(markers.getRowsJS().map((row) => [Number(row[0]), row[1] === true]));
+    const withRows = new Set((await c.runAndReadAll('SELECT DISTINCT _file FROM _load')).getRowsJS().map((row) => Number(row[0])));
+    const silent = [...files.keys()].filter((id) => !failures.has(id) && !withRows.has(id));
+    const emptyReasons = await this.#emptyFileReasons(files, silent);
     const skippedIds: number[] = [];
     files.forEach((file, id) => {
       const failure = failures.get(id);
-      const reason =
-        failure !== undefined
-          ? explainReadError(failure, file)
-          : !documents.has(id)
-            ? 'no JSON document could be read (empty or truncated file)'
-            : documents.get(id)
-              ? 'JSON without a "Records" array (expected {"Records": [...]})'
-              : undefined;
+      const reason = failure !== undefined ? explainReadError(failure, file) : emptyReasons.get(id);
       if (reason) {
         skipped.push({ path: file.key, reason });
         skippedIds.push(id);
@@ -354,10 +373,10 @@ export class DuckDbEngine implements QueryEngine {
     });
 
     const tidyStarted = performance.now();
-    const [withoutTime] = (await c.runAndReadAll('SELECT count(*) FROM _load WHERE NOT _marker AND eventtime IS NULL')).getRowsJS()[0] ?? [];
-    // Markers have served; events of a file that turned out unusable must not count (e.g. a file
-    // whose second document is broken); records without a time belong to no window.
-    await c.run(`DELETE FROM _load WHERE _marker OR eventtime IS NULL OR list_contains([${skippedIds.join(',')}]::INTEGER[], _file)`);
+    const unusable = `list_contains([${skippedIds.join(',')}]::INTEGER[], _file)`;
+    const [withoutTime] = (await c.runAndReadAll(`SELECT count(*) FROM _load WHERE eventtime IS NULL AND NOT ${unusable}`)).getRowsJS()[0] ?? [];
+    // Events of a file that turned out unusable must not count; records without a time belong to no window.
+    await c.run(`DELETE FROM _load WHERE eventtime IS NULL OR ${unusable}`);
     // CloudTrail may deliver an event twice: keep the first row per eventID. Only IDs seen more than
     // once are ranked, and rows are deleted in place: no second copy of the window.
     const removed = await c.run(
@@ -368,7 +387,7 @@ export class DuckDbEngine implements QueryEngine {
            WHERE eventid IN (SELECT eventid FROM _load GROUP BY eventid HAVING count(*) > 1))
          WHERE n > 1)`,
     );
-    await c.run('CREATE VIEW cloudtrail_window AS SELECT * EXCLUDE (_file, _marker, _records_missing) FROM _load');
+    await c.run('CREATE VIEW cloudtrail_window AS SELECT * EXCLUDE (_file) FROM _load');
     const counts = await c.runAndReadAll(
       `SELECT count(*) AS events,
               count(*) FILTER (WHERE eventcategory = 'Data') AS data_events,

@@ -76,7 +76,6 @@ export class LocalStateStore implements StateStore {
       // Our pid but not held by us: a previous life of this process id (PID 1 in a restarted container).
       if (owner.pid === process.pid) return !heldLocks.has(this.#lock);
       return !isAlive(owner.pid);
-      return false;
     } catch {
       // Vanished or half-written: the owner is finishing or died while creating it; let the next attempt decide.
       return false;

@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile, readdir } from 'node:fs/promises';
+import { EventEmitter } from 'node:events';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runDaemon } from '../../src/daemon/run-daemon.js';
 import { CLI, runCli } from '../support/cli.js';
-import { tempDir } from '../support/fixtures.js';
+import { ManualClock } from '../support/daemon.js';
+import { silentLog, tempDir } from '../support/fixtures.js';
 import { deliver, outboxMails, rootRecord, writeJobConfig } from '../support/root-alert.js';
 
 const A = '111111111111';
@@ -20,30 +23,47 @@ function runProcess(args: string[], env: Record<string, string> = {}): Promise<{
   });
 }
 
-/** Resolves with the first JSON log line of `child` for which `match` is true. */
-function logLine(child: ChildProcess, match: (entry: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    const onData = (data: Buffer) => {
-      buffer += data.toString();
-      const lines = buffer.split('\n');
-      buffer = lines.pop() ?? '';
-      for (const line of lines) {
-        try {
-          const entry = JSON.parse(line) as Record<string, unknown>;
-          if (match(entry)) {
-            child.stderr!.off('data', onData);
-            resolve(entry);
-            return;
-          }
-        } catch {
-          // not a log line
-        }
+/**
+ * Collects every JSON log line of `child` from the start; `find` resolves with the first one, already seen or
+ * still to come, for which `match` is true. (Lines that arrive in one chunk together must not be lost between
+ * two waits: the daemon logs "listening" and "job started" in the same tick.)
+ */
+function logLines(child: ChildProcess): { find(match: (entry: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> } {
+  const seen: Record<string, unknown>[] = [];
+  const waiting: { match: (entry: Record<string, unknown>) => boolean; resolve: (entry: Record<string, unknown>) => void; reject: (error: Error) => void }[] = [];
+  let buffer = '';
+  let closed = false;
+  child.stderr!.on('data', (data: Buffer) => {
+    buffer += data.toString();
+    const lines = buffer.split('\n');
+    buffer = lines.pop() ?? '';
+    for (const line of lines) {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue; // not a log line
       }
-    };
-    child.stderr!.on('data', onData);
-    child.once('close', () => reject(new Error('the daemon exited before the expected log line')));
+      seen.push(entry);
+      for (const w of waiting.filter((x) => x.match(entry))) {
+        waiting.splice(waiting.indexOf(w), 1);
+        w.resolve(entry);
+      }
+    }
   });
+  child.once('close', () => {
+    closed = true;
+    for (const w of waiting.splice(0)) w.reject(new Error('the daemon exited before the expected log line'));
+  });
+  return {
+    find: (match) =>
+      new Promise((resolve, reject) => {
+        const found = seen.find(match);
+        if (found) resolve(found);
+        else if (closed) reject(new Error('the daemon exited before the expected log line'));
+        else waiting.push({ match, resolve, reject });
+      }),
+  };
 }
 
 async function alertSetup() {
@@ -143,9 +163,10 @@ describe('trailwarden daemon (a real process)', () => {
     });
 
     // Act: wait until it listens and the catch-up run has started; then SIGTERM while it runs.
-    const listening = await logLine(child, (e) => e.msg === 'daemon started; health endpoint listening');
+    const logs = logLines(child);
+    const listening = await logs.find((e) => e.msg === 'daemon started; health endpoint listening');
     const url = String(listening.url);
-    await logLine(child, (e) => e.msg === 'job started' && e.job === 'weekly');
+    await logs.find((e) => e.msg === 'job started' && e.job === 'weekly');
     const whileRunning = await fetch(url);
     const body = (await whileRunning.json()) as { jobs: { name: string; running: unknown; next_run: string }[] };
     const healthcheck = await runProcessScript(path.resolve('scripts/healthcheck.mjs'), { TRAILWARDEN_HEALTH_URL: url });
@@ -162,6 +183,35 @@ describe('trailwarden daemon (a real process)', () => {
     const state = JSON.parse(await readFile(path.join(dir, 'out', 'state', 'state.json'), 'utf8'));
     expect(state.jobs.weekly.last_success.scheduled_for).not.toBe(t);
     expect(await outboxMails(path.join(dir, 'out', 'outbox'))).toHaveLength(1);
+  });
+
+  it('a second signal exits at once (143 for SIGTERM); the first still lets the running job finish and resolves 0', async () => {
+    // Prepare: a report that catches up on start, signals from an emitter, and exit() recorded instead of done.
+    const { dir } = await alertSetup();
+    const config = await writeJobConfig(dir, ['weekly: { type: report, schedule: "0 8 * * 1", timezone: Europe/Berlin }']);
+    const t = '2026-11-09T07:00:00.000Z';
+    await mkdir(path.join(dir, 'out', 'state'), { recursive: true });
+    await writeFile(
+      path.join(dir, 'out', 'state', 'state.json'),
+      JSON.stringify({ schema: 'trailwarden.state/v1', jobs: { weekly: { last_success: { scheduled_for: t, started_at: t, finished_at: t, result: 'success', summary: 'old' } } } }),
+    );
+    const signals = new EventEmitter();
+    const listening = new Promise<void>((resolve) => signals.on('newListener', (event) => event === 'SIGINT' && resolve()));
+    const exits: number[] = [];
+    const daemon = runDaemon({ configFile: config, clock: new ManualClock('2026-11-23T12:00:00Z'), signals, exit: (code) => exits.push(code) }, silentLog);
+
+    // Act: the daemon is up (its catch-up run started with it); two signals in a row.
+    await listening;
+    signals.emit('SIGTERM', 'SIGTERM');
+    signals.emit('SIGTERM', 'SIGTERM');
+    const exitsRightAway = [...exits];
+    const code = await daemon;
+
+    // Assess
+    expect(exitsRightAway).toEqual([143]);
+    expect(code).toBe(0);
+    const state = JSON.parse(await readFile(path.join(dir, 'out', 'state', 'state.json'), 'utf8'));
+    expect(state.jobs.weekly.last_success.scheduled_for).toBe('2026-11-23T07:00:00.000Z');
   });
 
   it('refuses to start with a bad schedule, naming the key', async () => {

@@ -196,4 +196,21 @@ describe('DuckDB engine over a local CloudTrail tree', () => {
     expect(stats).toMatchObject({ events: 0, filesRead: 0, filesSkipped: [] });
     expect((await engine.query('SELECT count(*) FROM cloudtrail_window', [])).rows).toEqual([['0']]);
   });
+
+  it('counts a file whose events all fall outside the window as read, and an empty Records array as valid JSON', async () => {
+    // Prepare: files in the window's edge folders (the day before its start, the day after its end)
+    // whose events are all outside it, a delivery with no events, and one file with events inside.
+    const root = await tempDir();
+    await writeLogFile(root, { day: '2026/11/15', records: [record({ eventTime: '2026-11-15T23:00:00Z' })] });
+    await writeLogFile(root, { day: '2026/11/24', records: [record({ eventTime: '2026-11-23T00:00:05Z' }), record({ eventTime: '2026-11-23T01:00:00Z' })] });
+    await writeLogFile(root, { day: '2026/11/20', records: [] });
+    await writeLogFile(root, { day: '2026/11/20', records: [record({ eventTime: '2026-11-20T10:00:00Z', eventID: 'inside' })] });
+
+    // Act
+    const { stats, engine } = await load(root);
+
+    // Assess
+    expect(stats).toMatchObject({ events: 1, filesRead: 4, filesSkipped: [], recordsWithoutTime: 0 });
+    expect((await engine.query('SELECT eventid FROM cloudtrail_window', [])).rows).toEqual([['inside']]);
+  });
 });

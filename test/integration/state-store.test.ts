@@ -51,6 +51,22 @@ describe('local state store', () => {
     expect(JSON.parse(await readFile(file, 'utf8')).jobs.root.alert.watermark).toBe('2026-11-23T10:15:00Z');
   });
 
+  it('after losing a conflict, a long-lived process builds on what the other one stored instead of failing forever', async () => {
+    // Prepare: a daemon's handle, and a `run --job` beside it that records the alert's progress.
+    const file = path.join(await tempDir(), 'state.json');
+    const daemon = await StateHandle.open(new LocalStateStore({ path: file }));
+    const oneShot = await StateHandle.open(new LocalStateStore({ path: file }));
+    await oneShot.updateJob('root', (j) => ({ ...j, alert: { watermark: '2026-11-23T10:15:00Z', alerted: { e1: '2026-11-23T10:02:00Z' } } }));
+    // Act: the daemon's next write loses; the one after it must go through.
+    await expect(daemon.updateJob('weekly', (j) => ({ ...j, last_run: stateWith('lost').jobs.weekly!.last_run }))).rejects.toBeInstanceOf(StateConflictError);
+    await daemon.updateJob('weekly', (j) => ({ ...j, last_run: stateWith('recorded').jobs.weekly!.last_run }));
+    // Assess: both processes' work is in the file, and the daemon sees the alert's progress.
+    const stored = JSON.parse(await readFile(file, 'utf8'));
+    expect(stored.jobs.weekly.last_run.summary).toBe('recorded');
+    expect(stored.jobs.root.alert.alerted).toEqual({ e1: '2026-11-23T10:02:00Z' });
+    expect(daemon.job('root').alert?.watermark).toBe('2026-11-23T10:15:00Z');
+  });
+
   it('names the file and what it expected when the file is corrupt', async () => {
     const file = path.join(await tempDir(), 'state.json');
     await writeFile(file, '{"schema": "trailwarden.state/v1", "jobs": {"weekly": {"last_run": 42}}}');
