@@ -12,7 +12,7 @@ import type { StateHandle } from '../state/handle.js';
 import { VERSION } from '../version.js';
 import { CronSchedule } from './cron.js';
 import type { DaemonJob } from './scheduler.js';
-import { crashPoint } from './test-hooks.js';
+import { crashPoint, testGate } from './test-hooks.js';
 
 export interface JobDependencies {
   readonly configFile: string;
@@ -33,6 +33,7 @@ export async function buildJob(name: string, config: JobConfig, deps: JobDepende
       schedule,
       catchUp: true,
       async run(context) {
+        await testGate();
         // As of the slot, not of the moment the timer fired: a caught-up report covers exactly the missed week.
         const outcome = await runOnce({ configFile: deps.configFile, setup, asOf: context.scheduledFor, now: context.now }, log.child({ job: name }));
         return { summary: `${outcome.report.subject} (evidence: ${outcome.evidenceLocation}; mail: ${outcome.mail.location})` };

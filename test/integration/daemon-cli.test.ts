@@ -155,7 +155,11 @@ describe('trailwarden daemon (a real process)', () => {
       path.join(dir, 'out', 'state', 'state.json'),
       JSON.stringify({ schema: 'trailwarden.state/v1', jobs: { weekly: { last_success: { scheduled_for: t, started_at: t, finished_at: t, result: 'success', summary: 'old' } } } }),
     );
-    const child = spawn(process.execPath, [CLI, 'daemon'], { env: { ...process.env, TRAILWARDEN_CONFIG: config, TRAILWARDEN_LOG_LEVEL: 'info' } });
+    // The catch-up run waits at its start until the gate file exists: it is certainly running while we look.
+    const gate = path.join(dir, 'release-the-job');
+    const child = spawn(process.execPath, [CLI, 'daemon'], {
+      env: { ...process.env, TRAILWARDEN_CONFIG: config, TRAILWARDEN_LOG_LEVEL: 'info', NODE_ENV: 'test', TRAILWARDEN_TEST_JOB_GATE: gate },
+    });
     const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => {
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -170,7 +174,10 @@ describe('trailwarden daemon (a real process)', () => {
     const whileRunning = await fetch(url);
     const body = (await whileRunning.json()) as { jobs: { name: string; running: unknown; next_run: string }[] };
     const healthcheck = await runProcessScript(path.resolve('scripts/healthcheck.mjs'), { TRAILWARDEN_HEALTH_URL: url });
+    // SIGTERM while the job is held, then let it go: the daemon must wait for it before exiting.
     child.kill('SIGTERM');
+    const stopping = await logs.find((e) => typeof e.msg === 'string' && e.msg.startsWith('stopping'));
+    await writeFile(gate, '');
     const { code, stderr } = await exited;
 
     // Assess
@@ -178,6 +185,7 @@ describe('trailwarden daemon (a real process)', () => {
     expect(body.jobs.find((j) => j.name === 'weekly')?.running).toMatchObject({ scheduled_for: expect.stringMatching(/T07:00:00.000Z$/) });
     expect(body.jobs.find((j) => j.name === 'root')?.next_run).toMatch(/-01-01T00:00:00.000Z$/);
     expect(healthcheck).toBe(0);
+    expect(JSON.stringify(stopping.running)).toContain('weekly');
     expect(code).toBe(0);
     expect(stderr).toContain('daemon stopped');
     const state = JSON.parse(await readFile(path.join(dir, 'out', 'state', 'state.json'), 'utf8'));
