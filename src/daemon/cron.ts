@@ -5,8 +5,9 @@
  * module adds what node-cron lacks: the previous slot before an instant, and the next one after *any* instant
  * (node-cron's own `getNextRun` reads the system clock).
  *
- * Daylight-saving time: a wall-clock time that does not exist that day (the spring-forward gap) has no slot;
- * a wall-clock time that happens twice (the fall-back fold) has one slot, the first.
+ * Daylight-saving time, as cron does it: a job at every hour fires at every real instant that matches (both
+ * passes of a repeated hour); a job at fixed hours fires once in a repeated hour, and a time of the skipped
+ * hour runs shifted by the change.
  */
 import { createTask, parse, validateDetailed, type ScheduledTask } from 'node-cron';
 
@@ -128,33 +129,48 @@ export class CronSchedule {
     return this.#matcher.match(instant);
   }
 
-  /** The slots of one local calendar day, ascending. */
+  /**
+   * The slots of one local calendar day, ascending. Daylight-saving changes follow cron's own rule: a job
+   * that runs every hour (`*` in the hour field, e.g. the root alert every 15 minutes) fires at every real
+   * instant whose wall-clock time matches — both passes of a repeated hour, nothing in the skipped one — so
+   * it never goes silent for longer than its interval. A job at fixed hours fires once in a repeated hour
+   * (the first pass), and a time it names in the skipped hour runs shifted by the change (02:30 → 03:30)
+   * rather than not at all that day.
+   */
   #slotsOfDay(year: number, month: number, day: number, hourFilter: (hour: number) => boolean): number[] {
     const date = new Date(Date.UTC(year, month - 1, day));
     if (!this.#months.has(month)) return [];
     if (this.#days && !this.#days.has(day)) return [];
     if (this.#weekdays && !this.#weekdays.has(date.getUTCDay())) return [];
-    const slots: number[] = [];
+    const everyHour = this.#hours.length === 24;
+    const slots = new Set<number>();
     for (const hour of this.#hours) {
       if (!hourFilter(hour)) continue;
       for (const minute of this.#minutes) {
         for (const second of this.#seconds) {
           const naive = Date.UTC(year, month - 1, day, hour, minute, second);
-          // The offsets before and after cover both sides of a DST change; the earlier instant wins a fold.
-          const candidates = [...new Set([naive - offsetAt(naive - OFFSET_SAMPLE_MS, this.timeZone), naive - offsetAt(naive + OFFSET_SAMPLE_MS, this.timeZone)])].sort((a, b) => a - b);
-          for (const instant of candidates) {
+          // The offsets before and after cover both sides of a DST change; in a fold both are real instants.
+          const before = naive - offsetAt(naive - OFFSET_SAMPLE_MS, this.timeZone);
+          const after = naive - offsetAt(naive + OFFSET_SAMPLE_MS, this.timeZone);
+          const candidates = [...new Set([before, after])].sort((a, b) => a - b);
+          const real = candidates.filter((instant) => {
             const p = localParts(instant, this.timeZone);
-            // Not this wall-clock time at all: it falls in the spring-forward gap.
-            if (p.day !== day || p.hour !== hour || p.minute !== minute || p.second !== second) continue;
-            if (this.#matcher.match(new Date(instant))) {
-              slots.push(instant);
-              break;
-            }
+            return p.day === day && p.hour === hour && p.minute === minute && p.second === second;
+          });
+          if (real.length === 0) {
+            // The spring-forward gap: no instant has this wall-clock time. With the offset from before the
+            // change it lands just after the gap, shifted by the change. The day filters above decided the day;
+            // day tokens only node-cron understands (e.g. "L") leave the gap slot out rather than guess.
+            if (!everyHour && this.#days !== undefined && this.#weekdays !== undefined) slots.add(before);
+            continue;
+          }
+          for (const instant of everyHour ? real : real.slice(0, 1)) {
+            if (this.#matcher.match(new Date(instant))) slots.add(instant);
           }
         }
       }
     }
-    return slots;
+    return [...slots].sort((a, b) => a - b);
   }
 
   /** The first slot strictly after `after`, or undefined when there is none within 30 years. */

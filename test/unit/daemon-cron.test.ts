@@ -35,13 +35,33 @@ describe('CronSchedule: slots of a cron expression in a time zone', () => {
     expect(iso(seconds.next(new Date('2026-11-23T10:07:31Z')))).toBe('2026-11-23T10:07:40.000Z');
   });
 
-  it('skips a wall-clock time that does not exist (spring-forward gap) and fires once in a fold', () => {
+  it('runs a fixed-hour time of the skipped hour shifted by the change, and a repeated hour once', () => {
     const nightly = new CronSchedule('30 2 * * *', 'Europe/Berlin');
-    // 28 March 2027: 02:00 → 03:00, no 02:30 that day.
-    expect(iso(nightly.next(new Date('2027-03-27T02:00:00Z')))).toBe('2027-03-29T00:30:00.000Z');
+    // 28 March 2027: 02:00 CET → 03:00 CEST, no 02:30 that day: it runs at 03:30 CEST (01:30Z), not never.
+    expect(iso(nightly.next(new Date('2027-03-27T02:00:00Z')))).toBe('2027-03-28T01:30:00.000Z');
+    expect(iso(nightly.next(new Date('2027-03-28T01:30:00Z')))).toBe('2027-03-29T00:30:00.000Z');
+    expect(iso(nightly.previous(new Date('2027-03-28T12:00:00Z')))).toBe('2027-03-28T01:30:00.000Z');
     // 31 October 2027: 02:30 happens twice (CEST then CET); the first is the slot, the second is not.
     expect(iso(nightly.next(new Date('2027-10-30T02:00:00Z')))).toBe('2027-10-31T00:30:00.000Z');
     expect(iso(nightly.next(new Date('2027-10-31T00:30:00Z')))).toBe('2027-11-01T01:30:00.000Z');
+  });
+
+  it('keeps a job of every hour within its interval through both changes: both passes of a repeated hour, nothing invented', () => {
+    // Prepare
+    const alert = new CronSchedule('*/15 * * * *', 'Europe/Berlin');
+    const slotsBetween = (from: string, to: string) => {
+      const slots: string[] = [];
+      for (let at = alert.next(new Date(from)); at && at < new Date(to); at = alert.next(at)) slots.push(at.toISOString());
+      return slots;
+    };
+
+    // Act: the fold (31 Oct 2027, 02:00-02:59 twice) and the gap (28 Mar 2027, 02:00-02:59 never).
+    const fold = slotsBetween('2027-10-30T23:59:00Z', '2027-10-31T02:01:00Z');
+    const gap = slotsBetween('2027-03-28T00:29:00Z', '2027-03-28T01:31:00Z');
+
+    // Assess: every 15 real minutes, with no hole and no duplicate, through both.
+    expect(fold).toEqual(Array.from({ length: 9 }, (_, i) => new Date(Date.parse('2027-10-31T00:00:00Z') + i * 900_000).toISOString()));
+    expect(gap).toEqual(['2027-03-28T00:30:00.000Z', '2027-03-28T00:45:00.000Z', '2027-03-28T01:00:00.000Z', '2027-03-28T01:15:00.000Z', '2027-03-28T01:30:00.000Z']);
   });
 
   it('fires at the first occurrence of a fold in zones ahead of UTC+12 too', () => {
