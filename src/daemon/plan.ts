@@ -56,7 +56,8 @@ export interface HealthReport {
   readonly jobs: readonly JobHealth[];
 }
 
-function iso(date: Date): string {
+/** How the state and the health endpoint write instants: ISO-8601 with milliseconds, UTC. */
+export function iso(date: Date): string {
   return date.toISOString();
 }
 

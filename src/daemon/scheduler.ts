@@ -4,7 +4,7 @@ import type { StateHandle } from '../state/handle.js';
 import type { JobRunRecord } from '../state/types.js';
 import type { Clock } from './clock.js';
 import type { CronSchedule } from './cron.js';
-import { catchUpSlot, healthReport, type HealthReport } from './plan.js';
+import { catchUpSlot, healthReport, iso, type HealthReport } from './plan.js';
 
 /** Why a job runs. */
 export type RunReason = 'schedule' | 'catch-up' | 'manual';
@@ -31,10 +31,6 @@ export interface DaemonJob {
   /** Report jobs catch up on a slot missed while the daemon was down; the root alert's watermark covers gaps itself. */
   readonly catchUp: boolean;
   run(context: JobContext): Promise<JobOutcome>;
-}
-
-function iso(date: Date): string {
-  return date.toISOString();
 }
 
 /**
