@@ -1,5 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import type { Command, Option } from 'commander';
+import { InvalidArgumentError, type Command, type Option } from 'commander';
 import type { Logger } from 'pino';
 import type { TrailwardenConfig } from '../config/schema.js';
 import { loadSetup } from '../config/load.js';
@@ -40,7 +40,7 @@ function athenaSections(config: TrailwardenConfig) {
  * configured ones are used; when either is missing they are discovered from the bucket's folders.
  * The partitioned layout discovers every existing day folder.
  */
-export async function planAthenaSetup(config: TrailwardenConfig, s3: S3Client): Promise<AthenaSetupPlan> {
+export async function planAthenaSetup(config: TrailwardenConfig, s3: S3Client, options: { since?: string } = {}): Promise<AthenaSetupPlan> {
   const { engine, source } = athenaSections(config);
   const target: CloudTrailTableTarget = {
     database: engine.database,
@@ -63,7 +63,7 @@ export async function planAthenaSetup(config: TrailwardenConfig, s3: S3Client): 
     }
     return { layout: 'projection', statements: [projectionTableDdl(target, accounts, regions)], accounts, regions, discovered, partitions: 0 };
   }
-  const partitions = await discoverDayPartitions(s3, target, scope);
+  const partitions = await discoverDayPartitions(s3, target, { ...scope, since: options.since });
   return {
     layout: 'partitioned',
     statements: [partitionedTableDdl(target), ...addPartitionStatements(target, partitions)],
@@ -75,17 +75,17 @@ export async function planAthenaSetup(config: TrailwardenConfig, s3: S3Client): 
 }
 
 /** Prints the plan's DDL; with `apply`, runs each statement through the engine's Athena client code. */
-export async function setupAthena(config: TrailwardenConfig, options: { apply: boolean }, log: Logger, write: (text: string) => void): Promise<AthenaSetupPlan> {
+export async function setupAthena(config: TrailwardenConfig, options: { apply: boolean; since?: string }, log: Logger, write: (text: string) => void): Promise<AthenaSetupPlan> {
   const { engine, source } = athenaSections(config);
   const settings = athenaClientSettings(engine, source);
   const s3 = new S3Client(settings.s3);
   try {
-    const plan = await planAthenaSetup(config, s3);
+    const plan = await planAthenaSetup(config, s3, { since: options.since });
     const origin = plan.discovered ? 'found in the bucket' : 'from the config';
     write(`-- trailwarden setup athena: ${plan.layout} layout for ${engine.database}.${engine.table}\n`);
     write(`-- accounts (${origin}): ${plan.accounts.join(', ') || 'none'}\n-- regions (${origin}): ${plan.regions.join(', ') || 'none'}\n`);
     if (plan.layout === 'projection') write('-- the account and region enums are fixed in the DDL: re-run setup when accounts or regions are added\n');
-    else write(`-- ${plan.partitions} day folder(s) found; re-run setup (or schedule it) to add new days\n`);
+    else write(`-- ${plan.partitions} day folder(s) found${options.since ? ` on or after ${options.since}` : ''}; re-run setup (or schedule it, with --since yesterday) to add new days\n`);
     write(`\n${plan.statements.join(';\n\n')};\n`);
     if (!options.apply) return plan;
 
@@ -104,6 +104,12 @@ export async function setupAthena(config: TrailwardenConfig, options: { apply: b
   }
 }
 
+function sinceOption(value: string): string {
+  const day = value.replaceAll('-', '/');
+  if (!/^\d{4}\/\d{2}\/\d{2}$/.test(day)) throw new InvalidArgumentError('expected a day as YYYY/MM/DD (or YYYY-MM-DD)');
+  return day;
+}
+
 /** `trailwarden setup athena [--apply]`, registered on the CLI's program; `configOption` is the shared --config option. */
 export function registerSetupAthena(program: Command, configOption: () => Option): void {
   const setup = program.commands.find((c) => c.name() === 'setup') ?? program.command('setup').description('create what a backend needs before the first run');
@@ -112,8 +118,9 @@ export function registerSetupAthena(program: Command, configOption: () => Option
     .description('print (and with --apply run) the DDL of the CloudTrail table for engine athena: partition projection, or a partitioned table with every day folder found in the bucket')
     .addOption(configOption())
     .option('--apply', 'run the statements in Athena (workgroup and output location from the config)')
-    .action(async (options: { config: string; apply?: boolean }) => {
+    .option('--since <day>', 'partitioned layout: only add day folders on or after this day (YYYY/MM/DD), e.g. yesterday in a daily job', sinceOption)
+    .action(async (options: { config: string; apply?: boolean; since?: string }) => {
       const { loaded } = await loadSetup(options.config);
-      await setupAthena(loaded.config, { apply: options.apply ?? false }, createLogger(), (text) => process.stdout.write(text));
+      await setupAthena(loaded.config, { apply: options.apply ?? false, since: options.since }, createLogger(), (text) => process.stdout.write(text));
     });
 }

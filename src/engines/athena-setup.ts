@@ -210,6 +210,8 @@ async function folders(s3: S3Client, bucket: string, prefix: string): Promise<st
 export interface DiscoveryScope {
   readonly accounts?: readonly string[];
   readonly regions?: readonly string[];
+  /** Only day folders on or after this day (`YYYY/MM/DD`): a daily run adds the new days without listing years of old ones. */
+  readonly since?: string;
 }
 
 /** The accounts and regions that have a `CloudTrail/` folder in the bucket. */
@@ -233,9 +235,11 @@ export async function discoverDayPartitions(s3: S3Client, target: CloudTrailTabl
   for (const account of accounts) {
     for (const region of regions) {
       const base = `${root}${account}/CloudTrail/${region}/`;
-      for (const year of (await folders(s3, target.bucket, base)).filter((y) => /^\d{4}$/.test(y))) {
-        for (const month of (await folders(s3, target.bucket, `${base}${year}/`)).filter((m) => /^\d{2}$/.test(m))) {
-          for (const day of (await folders(s3, target.bucket, `${base}${year}/${month}/`)).filter((d) => /^\d{2}$/.test(d))) {
+      // Folder names compare as the days they name, so whole years and months before `since` are never listed.
+      const since = scope.since ?? '';
+      for (const year of (await folders(s3, target.bucket, base)).filter((y) => /^\d{4}$/.test(y) && y >= since.slice(0, 4))) {
+        for (const month of (await folders(s3, target.bucket, `${base}${year}/`)).filter((m) => /^\d{2}$/.test(m) && `${year}/${m}` >= since.slice(0, 7))) {
+          for (const day of (await folders(s3, target.bucket, `${base}${year}/${month}/`)).filter((d) => /^\d{2}$/.test(d) && `${year}/${month}/${d}` >= since)) {
             found.push({ account, region, day: `${year}/${month}/${day}` });
           }
         }

@@ -56,6 +56,16 @@ describe('setup athena', () => {
     expect(found.map((p) => `${p.account}/${p.region}/${p.day}`).sort()).toEqual(DAYS.map((d) => d.join('/')).sort());
   });
 
+  it('with since, finds only the day folders on or after that day (a daily run adds the new days)', async () => {
+    const target = { database: 'd', table: 't', bucket: BUCKET, prefix: 'trail/', projectionStart: '2020/01/01' };
+
+    const fromNov = await discoverDayPartitions(s3.newClient(), target, { since: '2026/11/01' });
+    const fromLastDay = await discoverDayPartitions(s3.newClient(), target, { since: '2026/11/02' });
+
+    expect(fromNov.map((p) => `${p.account}/${p.region}/${p.day}`).sort()).toEqual(DAYS.filter((d) => d[2] >= '2026/11/01').map((d) => d.join('/')).sort());
+    expect(fromLastDay.map((p) => `${p.account}/${p.region}/${p.day}`)).toEqual(['222222222222/us-east-1/2026/11/02']);
+  });
+
   it('prints the projection DDL with the accounts and regions found in the bucket', async () => {
     const dir = await tempDir('trailwarden-setup-');
 
