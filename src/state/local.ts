@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { StateConflictError, StateError } from '../core/errors.js';
@@ -16,10 +16,12 @@ export interface LocalStateOptions {
 interface LockOwner {
   readonly pid: number;
   readonly host: string;
+  /** Unique per acquisition: a release removes the lock only while it is still this one. */
+  readonly token: string;
 }
 
-/** Lock files this process holds right now: a lock with our pid that is not among them is a previous life's. */
-const heldLocks = new Set<string>();
+/** Lock files this process holds right now, with their tokens: a lock with our pid not among them is a previous life's. */
+const heldLocks = new Map<string, string>();
 
 function isAlive(pid: number): boolean {
   try {
@@ -66,37 +68,69 @@ export class LocalStateStore implements StateStore {
     return { state: parseState(bytes, this.#file), version: contentVersion(bytes) };
   }
 
-  /** True when the lock was left by a writer that can no longer be writing. */
-  async #lockIsStale(): Promise<boolean> {
+  /** The lock file's inode when it was left by a writer that can no longer be writing; undefined otherwise. */
+  async #staleLock(): Promise<number | undefined> {
     try {
       const info = await stat(this.#lock);
-      if (Date.now() - info.mtimeMs > this.#staleLockMs) return true;
+      if (Date.now() - info.mtimeMs > this.#staleLockMs) return info.ino;
       const owner = JSON.parse(await readFile(this.#lock, 'utf8')) as LockOwner;
-      if (owner.host !== os.hostname()) return false;
+      if (owner.host !== os.hostname()) return undefined;
       // Our pid but not held by us: a previous life of this process id (PID 1 in a restarted container).
-      if (owner.pid === process.pid) return !heldLocks.has(this.#lock);
-      return !isAlive(owner.pid);
+      if (owner.pid === process.pid) return heldLocks.has(this.#lock) ? undefined : info.ino;
+      return isAlive(owner.pid) ? undefined : info.ino;
     } catch {
       // Vanished or half-written: the owner is finishing or died while creating it; let the next attempt decide.
-      return false;
+      return undefined;
     }
   }
 
-  async #acquireLock(): Promise<void> {
+  /**
+   * Removes a stale lock without removing a live one. Breakers take turns under a second lock file, and
+   * each removes the lock only when, checked again under it, it is still the very file (inode) judged stale:
+   * two writers that both found it stale can't remove the lock the first of them has taken since.
+   */
+  async #breakStaleLock(staleIno: number): Promise<void> {
+    const breaker = `${this.#lock}.break`;
+    try {
+      await writeFileExclusive(breaker, String(process.pid));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // Another writer is breaking it right now; a breaker that died mid-way (milliseconds) is cleared once old.
+      const info = await stat(breaker).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs > this.#staleLockMs) await rm(breaker, { force: true });
+      return;
+    }
+    try {
+      const current = await stat(this.#lock).catch(() => undefined);
+      if (current?.ino === staleIno) await rm(this.#lock, { force: true });
+    } finally {
+      await rm(breaker, { force: true });
+    }
+  }
+
+  /** The lock's token, once taken. */
+  async #acquireLock(): Promise<string> {
     await mkdir(path.dirname(this.#file), { recursive: true });
+    const token = randomBytes(8).toString('hex');
     for (let attempt = 0; attempt < 2; attempt += 1) {
       try {
-        const handle = await open(this.#lock, 'wx');
-        heldLocks.add(this.#lock);
-        await handle.writeFile(JSON.stringify({ pid: process.pid, host: os.hostname() } satisfies LockOwner));
-        await handle.close();
-        return;
+        // Written in full under a private name, then linked into place: the lock appears whole or not at all.
+        const draft = `${this.#lock}.new-${token}`;
+        await writeFileExclusive(draft, JSON.stringify({ pid: process.pid, host: os.hostname(), token } satisfies LockOwner));
+        try {
+          await link(draft, this.#lock);
+        } finally {
+          await rm(draft, { force: true });
+        }
+        heldLocks.set(this.#lock, token);
+        return token;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
           throw new StateError(`cannot lock the state file ${this.#file}: ${(error as Error).message}`, { cause: error });
         }
-        if (attempt === 0 && (await this.#lockIsStale())) {
-          await rm(this.#lock, { force: true });
+        const staleIno = attempt === 0 ? await this.#staleLock() : undefined;
+        if (staleIno !== undefined) {
+          await this.#breakStaleLock(staleIno);
           continue;
         }
       }
@@ -108,7 +142,7 @@ export class LocalStateStore implements StateStore {
 
   async write(state: DaemonState, expectedVersion: string | undefined): Promise<string> {
     const bytes = serializeState(state);
-    await this.#acquireLock();
+    const token = await this.#acquireLock();
     try {
       const current = await this.#readBytes();
       const currentVersion = current ? contentVersion(current) : undefined;
@@ -134,8 +168,23 @@ export class LocalStateStore implements StateStore {
       }
       return contentVersion(bytes);
     } finally {
-      await rm(this.#lock, { force: true });
-      heldLocks.delete(this.#lock);
+      await this.#releaseLock(token);
     }
+  }
+
+  /** Removes the lock only while it is still ours (a stale-lock breaker may have replaced it meanwhile). */
+  async #releaseLock(token: string): Promise<void> {
+    heldLocks.delete(this.#lock);
+    const owner = await readFile(this.#lock, 'utf8').then((text) => JSON.parse(text) as LockOwner, () => undefined);
+    if (owner?.token === token) await rm(this.#lock, { force: true });
+  }
+}
+
+async function writeFileExclusive(file: string, text: string): Promise<void> {
+  const handle = await open(file, 'wx');
+  try {
+    await handle.writeFile(text);
+  } finally {
+    await handle.close();
   }
 }

@@ -83,6 +83,21 @@ describe('local state store', () => {
     await new LocalStateStore({ path: file }).write(stateWith('after crash'), undefined);
     expect((await new LocalStateStore({ path: file }).read()).state).toEqual(stateWith('after crash'));
   });
+
+  it('lets exactly one of many writers take over a killed writer\'s lock: breaking a stale lock never removes a live one', async () => {
+    // Prepare: a lock left by a dead process, and eight writers that all find it stale at once.
+    const file = path.join(await tempDir(), 'state.json');
+    await writeFile(`${file}.lock`, JSON.stringify({ pid: 2 ** 30, host: (await import('node:os')).hostname(), token: 'dead' }));
+    const writers = Array.from({ length: 8 }, () => new LocalStateStore({ path: file }));
+    // Act
+    const results = await Promise.allSettled(writers.map((store, i) => store.write(stateWith(`writer ${i}`), undefined)));
+    // Assess: one winner, the rest refused (none silently overwrote the winner), and no lock or stray file left.
+    const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+    expect(won).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(StateConflictError);
+    expect((await new LocalStateStore({ path: file }).read()).state).toEqual(stateWith(`writer ${won[0]}`));
+    expect(await readdir(path.dirname(file))).toEqual(['state.json']);
+  });
 });
 
 describe('s3 state store (s3rver)', () => {
