@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -6,7 +5,7 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { record, tempDir, writeLogFile } from '../support/fixtures.js';
-import { selfSignedCert, SES_TEST_ENV, startSesPeer, startSmtpPeer, type SesPeer } from '../support/mail-peers.js';
+import { addresses, sha256, selfSignedCert, SES_TEST_ENV, startSesPeer, startSmtpPeer, type SesPeer } from '../support/mail-peers.js';
 import { awsEnv, startS3 } from '../support/s3.js';
 
 const AS_OF = '2026-11-23T08:00:00Z';
@@ -40,15 +39,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await ses.stop();
 });
-
-function sha256(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-function addresses(field: ParsedMail['to']): string[] {
-  const list = Array.isArray(field) ? field : field ? [field] : [];
-  return list.flatMap((a) => a.value.map((v) => v.address ?? ''));
-}
 
 async function writeConfig(dir: string, mail: string): Promise<string> {
   const file = path.join(dir, 'trailwarden.yaml');

@@ -1,12 +1,11 @@
-import { createHash } from 'node:crypto';
-import { simpleParser, type ParsedMail } from 'mailparser';
+import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, MailError } from '../../src/core/errors.js';
 import { createMailTransport } from '../../src/mail/index.js';
 import { buildReportMail } from '../../src/mail/report-mail.js';
 import { SesTransport } from '../../src/mail/ses.js';
 import { ReportRenderer } from '../../src/render/report.js';
-import { selfSignedCert, startSesPeer, startSmtpPeer, type SesPeer } from '../support/mail-peers.js';
+import { addresses, sha256, selfSignedCert, startSesPeer, startSmtpPeer, type SesPeer } from '../support/mail-peers.js';
 import { HOSTILE_AGENT, sampleReport } from '../support/mail-report.js';
 
 const FROM = 'trailwarden <tw@example.com>';
@@ -22,15 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await ses.stop();
 });
-
-function sha256(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-function addresses(field: ParsedMail['to']): string[] {
-  const list = Array.isArray(field) ? field : field ? [field] : [];
-  return list.flatMap((a) => a.value.map((v) => v.address ?? ''));
-}
 
 async function reportMail(runId: string, options: { rows?: number; attachMaxBytes?: number; link?: (name: string) => Promise<string | undefined> } = {}) {
   const { report, csvs } = sampleReport(runId, options.rows);

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,11 +7,22 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import sesLocal from 'aws-ses-v2-local';
+import type { ParsedMail } from 'mailparser';
 import { SMTPServer, type SMTPServerAuthentication, type SMTPServerSession } from 'smtp-server';
 import { startFlakyProxy, type FlakyProxy } from './flaky-proxy.js';
 import { tempDir } from './fixtures.js';
 
 /** Dummy credentials for the local SES peer (it checks that a SigV4 header is present, not what it says). */
+export function sha256(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** The addresses of a parsed To/Cc field. */
+export function addresses(field: ParsedMail['to']): string[] {
+  const list = Array.isArray(field) ? field : field ? [field] : [];
+  return list.flatMap((a) => a.value.map((v) => v.address ?? ''));
+}
+
 export const SES_TEST_ENV = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' } as const;
 
 /** An e-mail as aws-ses-v2-local stores it (`GET /store`). */
