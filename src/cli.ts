@@ -162,6 +162,7 @@ export function buildProgram(): Command {
           'Open the report in a browser, or the .eml file in a mail client. To run on your own logs:',
           '  aws s3 sync s3://<your-cloudtrail-bucket>/AWSLogs ./my-logs/AWSLogs',
           '  npx trailwarden run --logs ./my-logs --out ./out',
+          'On a schedule: add jobs to the config and run `npx trailwarden daemon`; on AWS (Athena, S3, SES): config/examples/aws.yaml.',
           'Settings: config/trailwarden.yaml (see README.md).',
           '',
         ].join('\n'),
