@@ -3,13 +3,17 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { createArchive } from './archive/index.js';
 import { loadSetup, type LoadedConfig, type Setup } from './config/load.js';
+import type { TrailwardenConfig } from './config/schema.js';
 import { ConfigError } from './core/errors.js';
-import { floorToSecond } from './core/time.js';
+import { compactTime, floorToSecond } from './core/time.js';
 import { createEngine } from './engines/index.js';
+import type { QueryEngine } from './engines/types.js';
 import { createMailTransport } from './mail/index.js';
+import type { MailTransport } from './mail/types.js';
 import { ReportRenderer } from './render/report.js';
 import { runReport, type RunOutcome } from './run-report.js';
 import { createSource } from './source/index.js';
+import type { LogSource } from './source/types.js';
 import { PACKAGE_ROOT, VERSION } from './version.js';
 
 /** The embedded default configuration: DuckDB, a local archive folder and an outbox folder. */
@@ -26,12 +30,13 @@ export interface RunOptions {
   readonly now?: Date;
   /** The config and checks, already loaded and validated (the daemon loads them once, at start). */
   readonly setup?: Setup;
+  /** The report templates, already compiled (the daemon compiles them once, at start). */
+  readonly renderer?: ReportRenderer;
 }
 
 /** A run id that sorts by time and never repeats: `20261124T080000Z-1a2b3c4d`. */
 export function newRunId(now: Date): string {
-  const stamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z').replaceAll('-', '').replaceAll(':', '');
-  return `${stamp}-${randomBytes(4).toString('hex')}`;
+  return `${compactTime(now)}-${randomBytes(4).toString('hex')}`;
 }
 
 /** Applies the CLI's path flags on top of the validated config (CLI paths are relative to the working directory). */
@@ -83,21 +88,35 @@ export async function closeBackends(log: Logger, ...backends: readonly ({ readon
   }
 }
 
+/** The backends every job's run reads and sends with (a report run adds its archive). */
+export interface JobBackends {
+  readonly mail: MailTransport;
+  readonly engine: QueryEngine;
+  readonly source: LogSource;
+}
+
+/**
+ * Builds a run's mail transport, engine and log source; the caller closes them with `closeBackends`.
+ * Mail comes first: a missing SMTP credential variable is a configuration error before the engine starts.
+ */
+export async function openJobBackends(config: TrailwardenConfig, log: Logger): Promise<JobBackends> {
+  const mail = createMailTransport(config.mail);
+  const engine = await createEngine(config.engine, log, { source: config.source }).catch(async (error: unknown) => {
+    await closeBackends(log, mail);
+    throw error;
+  });
+  return { mail, engine, source: createSource(config.source, { log }) };
+}
+
 /** Composition root: config → backends → one report run. Every backend is closed whatever happens. */
 export async function runOnce(options: RunOptions, log: Logger): Promise<RunOutcome> {
   const setup = options.setup ?? (await loadSetup(options.configFile));
   const { config, digest } = withCliPaths(setup.loaded, options);
   const now = options.now ?? new Date();
   const asOf = floorToSecond(options.asOf ?? now);
-  const renderer = await ReportRenderer.load();
-  // Before the engine starts: a missing SMTP credential variable is a configuration error, not a late failure.
-  const mail = createMailTransport(config.mail);
+  const renderer = options.renderer ?? (await ReportRenderer.load());
   const runId = newRunId(now);
-  const engine = await createEngine(config.engine, log, { source: config.source }).catch(async (error: unknown) => {
-    await closeBackends(log, mail);
-    throw error;
-  });
-  const source = createSource(config.source, { log });
+  const { mail, engine, source } = await openJobBackends(config, log);
   const archive = createArchive(config.archive, { log });
   try {
     return await runReport(
@@ -124,7 +143,6 @@ export async function runOnce(options: RunOptions, log: Logger): Promise<RunOutc
       },
     );
   } finally {
-    await engine.close();
-    await closeBackends(log, source, archive, mail);
+    await closeBackends(log, engine, source, archive, mail);
   }
 }

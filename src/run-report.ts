@@ -226,6 +226,7 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
         const built = await buildReportMail({
           report,
           renderer,
+          rendered,
           from: request.mailFrom,
           to: request.mailTo,
           csvs,

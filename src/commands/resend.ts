@@ -7,6 +7,7 @@ import type { ArchivedRun, EvidenceArchive } from '../archive/types.js';
 import { loadSetup } from '../config/load.js';
 import { ArchiveError } from '../core/errors.js';
 import type { Report } from '../core/report.js';
+import { compactTime } from '../core/time.js';
 import { createLogger } from '../logger.js';
 import { createMailTransport } from '../mail/index.js';
 import { buildReportMail, type EvidenceCsv } from '../mail/report-mail.js';
@@ -35,10 +36,6 @@ export interface ResendBackends {
   readonly mail: MailTransport;
   readonly renderer: ReportRenderer;
   readonly log: Logger;
-}
-
-function compactTime(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replaceAll('-', '').replaceAll(':', '');
 }
 
 async function readManifest(run: ArchivedRun, runId: string): Promise<ManifestView> {

@@ -89,7 +89,8 @@ export async function setupAthena(config: TrailwardenConfig, options: { apply: b
     write(`\n${plan.statements.join(';\n\n')};\n`);
     if (!options.apply) return plan;
 
-    const runner = await AthenaEngine.create(athenaEngineOptions(engine, source), settings, log, { removeLeftovers: false });
+    // The S3 client above is shared (and destroyed below); the engine builds and owns only its Athena client.
+    const runner = await AthenaEngine.create(athenaEngineOptions(engine, source), { athena: settings.athena, s3 }, log, { removeLeftovers: false });
     try {
       for (const [index, statement] of plan.statements.entries()) {
         const { queryExecutionId } = await runner.runStatement(statement, `setup-${plan.layout}-${index}`);

@@ -282,7 +282,7 @@ export const DaemonConfig = z
         port: z.number().int().min(0).max(65_535).default(8080),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 8080 }),
+      .prefault({}),
     /** On SIGTERM/SIGINT, a running job gets this long to finish before the daemon exits. */
     shutdown_grace_seconds: z.number().int().min(0).max(3600).default(120),
   })
@@ -301,7 +301,8 @@ export const TrailwardenConfig = z
     report: ReportConfig.default({ preview_rows: 10 }),
     state: StateConfig.default({ kind: 'local', path: '../out/state/state.json' }),
     jobs: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'expected a job name: a-z, 0-9, _ and -'), JobConfig).default({}),
-    daemon: DaemonConfig.default({ health: { host: '127.0.0.1', port: 8080 }, shutdown_grace_seconds: 120 }),
+    // prefault: {} is parsed, so the defaults stay written once, in DaemonConfig.
+    daemon: DaemonConfig.prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {

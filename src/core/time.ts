@@ -16,6 +16,11 @@ export function toCloudTrailTime(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** The CloudTrail time without separators, `YYYYMMDDTHHMMSSZ`: for ids and names that sort by time. */
+export function compactTime(date: Date): string {
+  return toCloudTrailTime(date).replaceAll('-', '').replaceAll(':', '');
+}
+
 /** Parses an ISO-8601 time with an explicit zone (or a bare date, taken as UTC midnight); whole seconds. */
 export function parseAsOf(text: string): Date | undefined {
   const trimmed = text.trim();

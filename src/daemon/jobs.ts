@@ -1,13 +1,11 @@
 import type { Logger } from 'pino';
-import { closeBackends, newRunId, runOnce } from '../app.js';
+import { closeBackends, newRunId, openJobBackends, runOnce } from '../app.js';
 import { rootAlertSql, rootCheckFrom } from '../alert/query.js';
 import { AlertRenderer } from '../alert/render.js';
 import { runRootAlert } from '../alert/run-alert.js';
 import type { Setup } from '../config/load.js';
 import type { JobConfig } from '../config/schema.js';
-import { createEngine } from '../engines/index.js';
-import { createMailTransport } from '../mail/index.js';
-import { createSource } from '../source/index.js';
+import { ReportRenderer } from '../render/report.js';
 import type { StateHandle } from '../state/handle.js';
 import { VERSION } from '../version.js';
 import { CronSchedule } from './cron.js';
@@ -27,6 +25,8 @@ export async function buildJob(name: string, config: JobConfig, deps: JobDepende
   const { setup, log } = deps;
   const settings = setup.loaded.config;
   if (config.type === 'report') {
+    // Compiled once, like the alert's templates: a daemon runs for months.
+    const renderer = await ReportRenderer.load();
     return {
       name,
       type: config.type,
@@ -35,7 +35,7 @@ export async function buildJob(name: string, config: JobConfig, deps: JobDepende
       async run(context) {
         await testGate();
         // As of the slot, not of the moment the timer fired: a caught-up report covers exactly the missed week.
-        const outcome = await runOnce({ configFile: deps.configFile, setup, asOf: context.scheduledFor, now: context.now }, log.child({ job: name }));
+        const outcome = await runOnce({ configFile: deps.configFile, setup, renderer, asOf: context.scheduledFor, now: context.now }, log.child({ job: name }));
         return { summary: `${outcome.report.subject} (evidence: ${outcome.evidenceLocation}; mail: ${outcome.mail.location})` };
       },
     };
@@ -50,12 +50,7 @@ export async function buildJob(name: string, config: JobConfig, deps: JobDepende
     async run(context) {
       const jobLog = log.child({ job: name });
       // Built per run, like the report's: nothing (DuckDB memory, connections) is held between runs.
-      const mail = createMailTransport(settings.mail);
-      const engine = await createEngine(settings.engine, jobLog, { source: settings.source }).catch(async (error: unknown) => {
-        await closeBackends(jobLog, mail);
-        throw error;
-      });
-      const source = createSource(settings.source, { log: jobLog });
+      const { mail, engine, source } = await openJobBackends(settings, jobLog);
       try {
         const outcome = await runRootAlert(
           { source, engine, mail, renderer, state: deps.state, log: jobLog, checkpoint: crashPoint },
@@ -75,8 +70,7 @@ export async function buildJob(name: string, config: JobConfig, deps: JobDepende
           summary: `${outcome.alerted} new root event(s) of ${outcome.rootEvents} in ${outcome.windowStart} → ${outcome.windowEnd}${mails ? ` (${mails})` : ''}${outcome.filesSkipped ? `; ${outcome.filesSkipped} file(s) unreadable` : ''}`,
         };
       } finally {
-        await engine.close();
-        await closeBackends(jobLog, source, mail);
+        await closeBackends(jobLog, engine, source, mail);
       }
     },
   };

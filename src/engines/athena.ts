@@ -18,7 +18,7 @@ import { CLOUDTRAIL_COLUMNS, type CloudTrailColumn } from '../core/cloudtrail-ta
 import { formatBytes } from '../core/cost.js';
 import { EngineError, QueryFailedError, QueryTimeoutError, ScanBudgetError } from '../core/errors.js';
 import type { ParamValue, QueryResult, SkippedFile, WindowStats } from '../core/model.js';
-import { deliveryDaysFor, toCloudTrailTime } from '../core/time.js';
+import { compactTime, deliveryDaysFor, toCloudTrailTime } from '../core/time.js';
 import type { LogFile } from '../source/types.js';
 import type { QueryContext, QueryEngine, WindowInput } from './types.js';
 
@@ -62,7 +62,7 @@ const TABLE_STAMP = /^trailwarden_window_(\d{4})(\d{2})(\d{2})t(\d{2})(\d{2})(\d
 export function windowTableName(runId: string, startedAt: Date): string {
   const name = `${TABLE_PREFIX}${runId.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 100)}`;
   if (windowTableTime(name) !== undefined) return name;
-  const stamp = toCloudTrailTime(startedAt).replaceAll('-', '').replaceAll(':', '').toLowerCase();
+  const stamp = compactTime(startedAt).toLowerCase();
   return `${TABLE_PREFIX}${stamp}_${createHash('sha256').update(runId).digest('hex').slice(0, 16)}`;
 }
 
@@ -437,7 +437,7 @@ FROM (
   }
 
   async loadWindow(input: WindowInput): Promise<WindowStats> {
-    this.#runId = input.runId ?? `${toCloudTrailTime(new Date(this.#now())).replaceAll('-', '').replaceAll(':', '')}-${randomBytes(4).toString('hex')}`;
+    this.#runId = input.runId ?? `${compactTime(new Date(this.#now()))}-${randomBytes(4).toString('hex')}`;
     const windowBytes = input.files.reduce((sum, file) => sum + file.bytes, 0);
     const budget = this.#options.scanBudgetBytes;
     if (budget !== undefined && windowBytes > budget) {

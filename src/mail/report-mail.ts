@@ -1,5 +1,5 @@
 import { withEvidenceLinks, type Report } from '../core/report.js';
-import type { ReportRenderer } from '../render/report.js';
+import type { RenderedReport, ReportRenderer } from '../render/report.js';
 import type { MailAttachment, MailMessage } from './types.js';
 
 /** One check's CSV evidence as archived: its file name, its bytes. */
@@ -14,6 +14,8 @@ export interface ReportMailInput {
   /** The report model as archived (report.json): no links. */
   readonly report: Report;
   readonly renderer: ReportRenderer;
+  /** `report` as already rendered for the archive (report.html / report.txt); default: rendered here. */
+  readonly rendered?: RenderedReport;
   readonly from: string;
   readonly to: readonly string[];
   /** Every CSV of the run. */
@@ -60,5 +62,5 @@ export async function buildReportMail(input: ReportMailInput): Promise<ReportMai
     return { message: linked, evidence: 'linked', csvBytes };
   }
   const attachments: MailAttachment[] = input.csvs.map((csv) => ({ filename: csv.name, content: csv.content, contentType: 'text/csv; charset=utf-8' }));
-  return { message: { ...base, ...renderer.render(report), attachments, withoutAttachments: linked }, evidence: 'attached', csvBytes };
+  return { message: { ...base, ...(input.rendered ?? renderer.render(report)), attachments, withoutAttachments: linked }, evidence: 'attached', csvBytes };
 }
