@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { CheckOverride } from '../core/catalog.js';
+import * as layout from '../core/cloudtrail-layout.js';
 
-const ACCOUNT_ID = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
-const REGION = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as us-east-1');
-const ORGANIZATION_ID = z.string().regex(/^o-[a-z0-9]{10,32}$/, 'expected an organization id such as o-a1b2c3d4e5');
+const ACCOUNT_ID = z.string().regex(layout.ACCOUNT_ID, 'expected a 12-digit AWS account id');
+const REGION = z.string().regex(layout.REGION, 'expected an AWS region such as us-east-1');
+const ORGANIZATION_ID = z.string().regex(layout.ORGANIZATION_ID, 'expected an organization id such as o-a1b2c3d4e5');
 const MAILBOX = z
   .string()
   .regex(/^([^<>]*<)?[^\s@<>]+@[^\s@<>]+(>)?$/, 'expected an e-mail address, optionally as "Name <address>"');

@@ -33,6 +33,7 @@ import {
   type UserIdentity,
 } from './events.js';
 import { computeTruth, type Truth } from './truth.js';
+import { digestKey, logFileName, logKey } from '../core/cloudtrail-layout.js';
 
 export type { CheckTruth, Truth } from './truth.js';
 export type { TruthEvent } from './events.js';
@@ -1855,23 +1856,18 @@ function noiseEvent(acct: AccountActors, pools: SlotPools, region: string, ms: n
 
 const MARKER = '.trailwarden-demo';
 
-/** `AWSLogs/<account>` or, for the organization trail, `AWSLogs/<o-id>/<account>`. */
-function accountPrefix(account: string): string {
-  return account === DEMO_ACCOUNTS[1] ? `AWSLogs/${DEMO_ORGANIZATION_ID}/${account}` : `AWSLogs/${account}`;
+/** The second account's logs come from the organization trail: `AWSLogs/<o-id>/<account>/…`. */
+function organizationOf(account: string): string | undefined {
+  return account === DEMO_ACCOUNTS[1] ? DEMO_ORGANIZATION_ID : undefined;
 }
 
 function datePath(ms: number): string {
   return ctTime(ms).slice(0, 10).replaceAll('-', '/');
 }
 
-/** `yyyymmddThhmmZ` (log files) or `yyyymmddThhmmssZ` (digests). */
-function stamp(ms: number, seconds: boolean): string {
-  const t = ctTime(ms).replace(/[-:]/g, '');
-  return seconds ? t : `${t.slice(0, 13)}Z`;
-}
 
-function logKey(account: string, region: string, deliveryMs: number, suffix: string, ext: string): string {
-  return `${accountPrefix(account)}/CloudTrail/${region}/${datePath(deliveryMs)}/${account}_CloudTrail_${region}_${stamp(deliveryMs, false)}_${suffix}${ext}`;
+function deliveryKey(account: string, region: string, deliveryMs: number, suffix: string, ext: string): string {
+  return logKey({ organizationId: organizationOf(account), account, region, day: datePath(deliveryMs), name: logFileName(account, region, new Date(deliveryMs), suffix, ext) });
 }
 
 /** Writes files with a few compressions in flight, so zlib's thread pool works while the next file is built. */
@@ -1926,7 +1922,7 @@ async function prepareOutDir(outDir: string): Promise<void> {
 
 function digestJson(account: string, region: string, key: string, startMs: number, endMs: number, logFile: { key: string; sha256: string; oldest: string; newest: string }, rng: Rng): string {
   const previousEnd = startMs;
-  const previousKey = `${accountPrefix(account)}/CloudTrail-Digest/${region}/${datePath(previousEnd)}/${account}_CloudTrail-Digest_${region}_${TRAIL_NAME}_${region}_${stamp(previousEnd, true)}.json.gz`;
+  const previousKey = digestKey({ organizationId: organizationOf(account), account, region }, TRAIL_NAME, new Date(previousEnd));
   return JSON.stringify({
     awsAccountId: account,
     digestStartTime: ctTime(startMs),
@@ -1995,13 +1991,13 @@ function planDelivery(account: string, region: string, records: readonly CloudTr
   const delivery: Delivery = {
     account,
     region,
-    key: logKey(account, region, deliveryMs, rng.alnum(16), plain ? '.json' : '.json.gz'),
+    key: deliveryKey(account, region, deliveryMs, rng.alnum(16), plain ? '.json' : '.json.gz'),
     json: JSON.stringify({ Records: records }),
     plain,
     corrupt: tags.has('corrupt'),
   };
   if (tags.has('duplicate')) {
-    delivery.duplicateKey = logKey(account, region, deliveryMs + rng.between(60, 300) * SECOND_MS, rng.alnum(16), '.json.gz');
+    delivery.duplicateKey = deliveryKey(account, region, deliveryMs + rng.between(60, 300) * SECOND_MS, rng.alnum(16), '.json.gz');
   }
   if (tags.has('digest')) {
     // The digest's hour ends after this delivery, so it lists it.
@@ -2027,10 +2023,10 @@ async function writeDelivery(writer: TreeWriter, d: Delivery): Promise<void> {
   if (d.digest) {
     const { startMs, oldest, newest, rng } = d.digest;
     const endMs = startMs + HOUR_MS;
-    const digestKey = `${accountPrefix(d.account)}/CloudTrail-Digest/${d.region}/${datePath(endMs)}/${d.account}_CloudTrail-Digest_${d.region}_${TRAIL_NAME}_${d.region}_${stamp(endMs, true)}.json.gz`;
+    const digestFile = digestKey({ organizationId: organizationOf(d.account), account: d.account, region: d.region }, TRAIL_NAME, new Date(endMs));
     const sha256 = createHash('sha256').update(gz).digest('hex');
-    const body = digestJson(d.account, d.region, digestKey, startMs, endMs, { key: d.key, sha256, oldest, newest }, rng);
-    await writer.put(digestKey, await gzip(body, { level: 1 }));
+    const body = digestJson(d.account, d.region, digestFile, startMs, endMs, { key: d.key, sha256, oldest, newest }, rng);
+    await writer.put(digestFile, await gzip(body, { level: 1 }));
   }
 }
 

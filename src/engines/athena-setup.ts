@@ -7,6 +7,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { listAllPages } from '../aws/s3-client.js';
+import { ACCOUNT_ID, awsLogsPrefix, REGION, trailFolder } from '../core/cloudtrail-layout.js';
 import { SourceError } from '../core/errors.js';
 
 /** Where the CloudTrail logs are and what to call the table. */
@@ -30,8 +31,6 @@ export interface DayPartition {
   readonly day: string;
 }
 
-const ACCOUNT = /^\d{12}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
 /** A Hive/Athena DDL string literal. */
 function literal(text: string): string {
@@ -113,7 +112,7 @@ OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'`;
 
 /** `s3://bucket/<prefix>AWSLogs/[<o-id>/]`: everything below is per account. */
 function awsLogsRoot(target: CloudTrailTableTarget): string {
-  return `s3://${target.bucket}/${target.prefix}AWSLogs/${target.organizationId ? `${target.organizationId}/` : ''}`;
+  return `s3://${target.bucket}/${awsLogsPrefix(target)}`;
 }
 
 function tableName(target: CloudTrailTableTarget): string {
@@ -122,11 +121,11 @@ function tableName(target: CloudTrailTableTarget): string {
 
 /** A day folder's location: only `CloudTrail/` (never `CloudTrail-Digest/` or `CloudTrail-Insight/`). */
 export function dayFolderLocation(target: CloudTrailTableTarget, partition: DayPartition): string {
-  return `${awsLogsRoot(target)}${partition.account}/CloudTrail/${partition.region}/${partition.day}/`;
+  return `${awsLogsRoot(target)}${trailFolder(partition.account, partition.region, partition.day)}`;
 }
 
 function checkScope(accounts: readonly string[], regions: readonly string[]): void {
-  const bad = [...accounts.filter((a) => !ACCOUNT.test(a)), ...regions.filter((r) => !REGION.test(r))];
+  const bad = [...accounts.filter((a) => !ACCOUNT_ID.test(a)), ...regions.filter((r) => !REGION.test(r))];
   if (accounts.length === 0 || regions.length === 0) throw new SourceError('partition projection needs at least one account and one region (configure source.accounts / source.regions, or let setup discover them)');
   if (bad.length > 0) throw new SourceError(`not an account id or region: ${bad.join(', ')}`);
 }
@@ -149,7 +148,7 @@ export function projectionTableDdl(target: CloudTrailTableTarget, accounts: read
     ['projection.timestamp.interval', '1'],
     ['projection.timestamp.interval.unit', 'DAYS'],
     ['projection.timestamp.range', `${target.projectionStart},NOW`],
-    ['storage.location.template', `${awsLogsRoot(target)}\${account}/CloudTrail/\${region}/\${timestamp}`],
+    ['storage.location.template', `${awsLogsRoot(target)}${trailFolder('${account}', '${region}')}\${timestamp}`],
   ];
   return `CREATE EXTERNAL TABLE IF NOT EXISTS ${tableName(target)} (
 ${CLOUDTRAIL_TABLE_COLUMNS}
@@ -190,7 +189,7 @@ export function addPartitionStatements(target: CloudTrailTableTarget, partitions
     bytes = Buffer.byteLength(head);
   };
   for (const p of partitions) {
-    if (!ACCOUNT.test(p.account) || !REGION.test(p.region) || !/^\d{4}\/\d{2}\/\d{2}$/.test(p.day)) throw new SourceError(`not a CloudTrail day folder: ${p.account}/${p.region}/${p.day}`);
+    if (!ACCOUNT_ID.test(p.account) || !REGION.test(p.region) || !/^\d{4}\/\d{2}\/\d{2}$/.test(p.day)) throw new SourceError(`not a CloudTrail day folder: ${p.account}/${p.region}/${p.day}`);
     const clause = `  PARTITION (account=${literal(p.account)}, region=${literal(p.region)}, \`timestamp\`=${literal(p.day)}) LOCATION ${literal(dayFolderLocation(target, p))}`;
     const size = Buffer.byteLength(clause) + 1;
     if (clauses.length >= perStatement || bytes + size > maxBytes) flush();
@@ -216,11 +215,11 @@ export interface DiscoveryScope {
 
 /** The accounts and regions that have a `CloudTrail/` folder in the bucket. */
 export async function discoverAccountsAndRegions(s3: S3Client, target: CloudTrailTableTarget, scope: DiscoveryScope = {}): Promise<{ accounts: string[]; regions: string[] }> {
-  const root = `${target.prefix}AWSLogs/${target.organizationId ? `${target.organizationId}/` : ''}`;
-  const accounts = (await folders(s3, target.bucket, root)).filter((a) => ACCOUNT.test(a) && (!scope.accounts || scope.accounts.includes(a)));
+  const root = awsLogsPrefix(target);
+  const accounts = (await folders(s3, target.bucket, root)).filter((a) => ACCOUNT_ID.test(a) && (!scope.accounts || scope.accounts.includes(a)));
   const regions = new Set<string>();
   for (const account of accounts) {
-    for (const region of await folders(s3, target.bucket, `${root}${account}/CloudTrail/`)) {
+    for (const region of await folders(s3, target.bucket, `${root}${trailFolder(account)}`)) {
       if (REGION.test(region) && (!scope.regions || scope.regions.includes(region))) regions.add(region);
     }
   }
@@ -229,12 +228,12 @@ export async function discoverAccountsAndRegions(s3: S3Client, target: CloudTrai
 
 /** Every existing `<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>/` folder, as partitions, sorted. */
 export async function discoverDayPartitions(s3: S3Client, target: CloudTrailTableTarget, scope: DiscoveryScope = {}): Promise<DayPartition[]> {
-  const root = `${target.prefix}AWSLogs/${target.organizationId ? `${target.organizationId}/` : ''}`;
+  const root = awsLogsPrefix(target);
   const { accounts, regions } = await discoverAccountsAndRegions(s3, target, scope);
   const found: DayPartition[] = [];
   for (const account of accounts) {
     for (const region of regions) {
-      const base = `${root}${account}/CloudTrail/${region}/`;
+      const base = `${root}${trailFolder(account, region)}`;
       // Folder names compare as the days they name, so whole years and months before `since` are never listed.
       const since = scope.since ?? '';
       for (const year of (await folders(s3, target.bucket, base)).filter((y) => /^\d{4}$/.test(y) && y >= since.slice(0, 4))) {

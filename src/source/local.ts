@@ -3,7 +3,7 @@ import path from 'node:path';
 import { SourceError } from '../core/errors.js';
 import type { SkippedFile } from '../core/model.js';
 import { deliveryDaysFor, type TimeWindow } from '../core/time.js';
-import { ACCOUNT_FOLDER, logFileSkipReason, ORGANIZATION_FOLDER, SKIP_REASONS, TRAIL_FOLDER } from './layout.js';
+import { ACCOUNT_ID, logFileSkipReason, logKey, ORGANIZATION_ID, SKIP_REASONS, TRAIL_FOLDER } from '../core/cloudtrail-layout.js';
 import type { LogFile, LogSource, SourceListing } from './types.js';
 
 export interface LocalSourceOptions {
@@ -64,14 +64,14 @@ export class LocalLogSource implements LogSource {
     );
   }
 
-  /** `[accountFolder, account, keyPrefix]` for both the plain and the organization-trail layouts. */
-  async #accountFolders(awsLogs: string): Promise<[string, string, string][]> {
-    const found: [string, string, string][] = [];
+  /** `[accountFolder, account, organizationId]` for both the plain and the organization-trail layouts. */
+  async #accountFolders(awsLogs: string): Promise<[string, string, string | undefined][]> {
+    const found: [string, string, string | undefined][] = [];
     for (const name of await listDir(awsLogs)) {
-      if (ACCOUNT_FOLDER.test(name)) found.push([path.join(awsLogs, name), name, `AWSLogs/${name}`]);
-      else if (ORGANIZATION_FOLDER.test(name)) {
+      if (ACCOUNT_ID.test(name)) found.push([path.join(awsLogs, name), name, undefined]);
+      else if (ORGANIZATION_ID.test(name)) {
         for (const account of await listDir(path.join(awsLogs, name))) {
-          if (ACCOUNT_FOLDER.test(account)) found.push([path.join(awsLogs, name, account), account, `AWSLogs/${name}/${account}`]);
+          if (ACCOUNT_ID.test(account)) found.push([path.join(awsLogs, name, account), account, name]);
         }
       }
     }
@@ -83,7 +83,7 @@ export class LocalLogSource implements LogSource {
     const days = deliveryDaysFor(window);
     const files: LogFile[] = [];
     const skipped: SkippedFile[] = [];
-    for (const [accountDir, account, keyPrefix] of await this.#accountFolders(awsLogs)) {
+    for (const [accountDir, account, organizationId] of await this.#accountFolders(awsLogs)) {
       const trailDir = path.join(accountDir, TRAIL_FOLDER);
       for (const region of await listDir(trailDir)) {
         if (this.#options.regions && !this.#options.regions.includes(region)) continue;
@@ -97,7 +97,7 @@ export class LocalLogSource implements LogSource {
             throw new SourceError(`cannot list ${dayDir}`, { cause: error });
           }
           for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-            const key = `${keyPrefix}/${TRAIL_FOLDER}/${region}/${day}/${entry.name}`;
+            const key = logKey({ organizationId, account, region, day, name: entry.name });
             const filePath = path.join(dayDir, entry.name);
             // stat follows symbolic links; a dangling link or a special file is reported, not ignored.
             const info = await stat(filePath).catch(() => undefined);

@@ -11,7 +11,7 @@ import type { AwsClientConfig } from '../config/schema.js';
 import { describeError, SourceError } from '../core/errors.js';
 import type { SkippedFile } from '../core/model.js';
 import { deliveryDaysFor, type TimeWindow } from '../core/time.js';
-import { ACCOUNT_FOLDER, logFileSkipReason, ORGANIZATION_FOLDER, REGION_FOLDER, TRAIL_FOLDER } from './layout.js';
+import { ACCOUNT_ID, awsLogsPrefix, logFileSkipReason, ORGANIZATION_ID, REGION, trailFolder } from '../core/cloudtrail-layout.js';
 import type { ListOptions, LogFile, LogSource, SourceListing } from './types.js';
 
 /** Options of the CloudTrail-bucket source; the config's `source` section with `kind: s3` maps onto them. */
@@ -32,10 +32,10 @@ export interface S3SourceOptions extends S3ClientChoice {
   readonly log?: Logger;
 }
 
-/** An account's folder in the bucket: `<prefix>AWSLogs/[<o-id>/]<account>/`. */
+/** An account in the bucket: its folder is `<root><account>/`, `root` being `<prefix>AWSLogs/[<o-id>/]`. */
 interface AccountRoot {
   readonly account: string;
-  readonly keyPrefix: string;
+  readonly root: string;
 }
 
 /** One object of a day folder that can be a delivery file. */
@@ -116,22 +116,22 @@ export class S3LogSource implements LogSource {
   /** The account folders to read, discovered with delimited listings unless the config names them. */
   async #accountRoots(): Promise<AccountRoot[]> {
     const { prefix, organizationId, accounts } = this.#options;
-    const awsLogs = `${prefix}AWSLogs/`;
+    const awsLogs = awsLogsPrefix({ prefix });
     const wanted = (account: string) => !accounts || accounts.includes(account);
-    if (organizationId && accounts) return accounts.map((account) => ({ account, keyPrefix: `${awsLogs}${organizationId}/${account}/` }));
+    if (organizationId && accounts) return accounts.map((account) => ({ account, root: awsLogsPrefix({ prefix, organizationId }) }));
     const roots: AccountRoot[] = [];
     const organizations: string[] = [];
     if (organizationId) organizations.push(organizationId);
     else {
       const top = await this.#listFolder(awsLogs);
       for (const name of top.folders) {
-        if (ACCOUNT_FOLDER.test(name) && wanted(name)) roots.push({ account: name, keyPrefix: `${awsLogs}${name}/` });
-        else if (ORGANIZATION_FOLDER.test(name)) organizations.push(name);
+        if (ACCOUNT_ID.test(name) && wanted(name)) roots.push({ account: name, root: awsLogs });
+        else if (ORGANIZATION_ID.test(name)) organizations.push(name);
       }
     }
     for (const organization of organizations) {
-      for (const name of (await this.#listFolder(`${awsLogs}${organization}/`)).folders) {
-        if (ACCOUNT_FOLDER.test(name) && wanted(name)) roots.push({ account: name, keyPrefix: `${awsLogs}${organization}/${name}/` });
+      for (const name of (await this.#listFolder(awsLogsPrefix({ prefix, organizationId: organization }))).folders) {
+        if (ACCOUNT_ID.test(name) && wanted(name)) roots.push({ account: name, root: awsLogsPrefix({ prefix, organizationId: organization }) });
       }
     }
     if (roots.length === 0) {
@@ -146,14 +146,14 @@ export class S3LogSource implements LogSource {
     const roots = await this.#accountRoots();
     const regionFolders = await mapLimit(roots, this.#concurrency, async (root) => {
       // Region-shaped folders only: a folder name becomes part of a cache path, so `..` and the like are never followed.
-      const regions = this.#options.regions ?? (await this.#listFolder(`${root.keyPrefix}${TRAIL_FOLDER}/`)).folders.filter((f) => REGION_FOLDER.test(f));
+      const regions = this.#options.regions ?? (await this.#listFolder(`${root.root}${trailFolder(root.account)}`)).folders.filter((f) => REGION.test(f));
       return regions.map((region) => ({ ...root, region }));
     });
     const dayFolders = regionFolders.flat().flatMap((folder) => days.map((day) => ({ ...folder, day })));
 
     // Only the window's day folders are listed, one delimited listing each: sub-folders are not descended into.
-    const listed = await mapLimit(dayFolders, this.#concurrency, async ({ account, keyPrefix, region, day }) => {
-      const dayPrefix = `${keyPrefix}${TRAIL_FOLDER}/${region}/${day}/`;
+    const listed = await mapLimit(dayFolders, this.#concurrency, async ({ account, root, region, day }) => {
+      const dayPrefix = `${root}${trailFolder(account, region, day)}`;
       const objects: ListedObject[] = [];
       const skipped: SkippedFile[] = [];
       for (const object of (await this.#listFolder(dayPrefix)).objects) {

@@ -31,6 +31,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DuckDBInstance, LIST, VARCHAR, listValue, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { parseLogKey } from '../../src/core/cloudtrail-layout.js';
 import { CLOUDTRAIL_COLUMNS } from '../../src/core/cloudtrail-table.js';
 import { projection, recordType, TRINO_SHIMS } from '../../src/engines/duckdb.js';
 
@@ -221,7 +222,6 @@ interface SourceFile {
   readonly bytes: number;
 }
 
-const KEY_SHAPE = /^AWSLogs\/(?:o-[a-z0-9]{10,32}\/)?(\d{12})\/CloudTrail\/([a-z0-9-]+)\/(\d{4}\/\d{2}\/\d{2})\/[^/]+$/;
 
 async function treeFiles(dir: string, bucket: string, prefix: string): Promise<SourceFile[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
@@ -230,9 +230,9 @@ async function treeFiles(dir: string, bucket: string, prefix: string): Promise<S
     if (!entry.isFile()) continue;
     const full = path.join(entry.parentPath, entry.name);
     const rel = path.relative(dir, full).split(path.sep).join('/');
-    const m = KEY_SHAPE.exec(rel);
-    if (!m) continue;
-    files.push({ path: full, s3Path: `s3://${bucket}/${prefix}${rel}`, account: m[1]!, region: m[2]!, day: m[3]!, bytes: (await stat(full)).size });
+    const key = parseLogKey(rel);
+    if (!key) continue;
+    files.push({ path: full, s3Path: `s3://${bucket}/${prefix}${rel}`, account: key.account, region: key.region, day: key.day, bytes: (await stat(full)).size });
   }
   return files.sort((a, b) => a.s3Path.localeCompare(b.s3Path));
 }
