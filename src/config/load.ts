@@ -4,7 +4,6 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { applyOverrides, parseCheck, zodProblems, type Check } from '../core/catalog.js';
 import { CheckDefinitionError, ConfigError } from '../core/errors.js';
-import { jobConfigProblems } from '../daemon/config-check.js';
 import { TrailwardenConfig } from './schema.js';
 
 /** A validated configuration with every path made absolute, and where it came from. */
@@ -65,8 +64,6 @@ export async function loadSetup(file: string): Promise<Setup> {
   if (!parsed.success) problems.push(...zodProblems('key', parsed.error).map((p) => p.replace(/^key: /, '')));
   const baseDir = path.dirname(absolute);
   const config = parsed.success ? resolvePaths(parsed.data, baseDir) : undefined;
-  // Cron expressions and time zones: checked here so that a bad schedule fails at start, with its key.
-  if (config) problems.push(...jobConfigProblems(config.jobs));
 
   // The check files are validated even when the config is not, so that one pass shows everything.
   const { checks: catalog, problems: checkProblems, ids } = await readCatalog(config?.checks.path ?? path.resolve(baseDir, rawChecksPath(raw)));

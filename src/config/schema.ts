@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CheckOverride } from '../core/catalog.js';
 import * as layout from '../core/cloudtrail-layout.js';
+import { scheduleProblems } from '../core/cron.js';
 
 const ACCOUNT_ID = z.string().regex(layout.ACCOUNT_ID, 'expected a 12-digit AWS account id');
 const REGION = z.string().regex(layout.REGION, 'expected an AWS region such as us-east-1');
@@ -271,7 +272,14 @@ export const RootAlertJobConfig = z
 export type ReportJobConfig = z.infer<typeof ReportJobConfig>;
 export type RootAlertJobConfig = z.infer<typeof RootAlertJobConfig>;
 
-export const JobConfig = z.discriminatedUnion('type', [ReportJobConfig, RootAlertJobConfig]);
+/** The schema can't judge a cron expression or a time zone: node-cron and the time-zone database do, at load, with the key. */
+function checkSchedule(job: { schedule: string; timezone: string }, ctx: z.RefinementCtx): void {
+  const found = scheduleProblems(job.schedule, job.timezone);
+  if (found.schedule) ctx.addIssue({ code: 'custom', path: ['schedule'], message: found.schedule });
+  if (found.timezone) ctx.addIssue({ code: 'custom', path: ['timezone'], message: found.timezone });
+}
+
+export const JobConfig = z.discriminatedUnion('type', [ReportJobConfig.superRefine(checkSchedule), RootAlertJobConfig.superRefine(checkSchedule)]);
 export type JobConfig = z.infer<typeof JobConfig>;
 
 export const DaemonConfig = z

@@ -8,7 +8,7 @@ import type { JobConfig } from '../config/schema.js';
 import { ReportRenderer } from '../render/report.js';
 import type { StateHandle } from '../state/handle.js';
 import { VERSION } from '../version.js';
-import { CronSchedule } from './cron.js';
+import { CronSchedule } from '../core/cron.js';
 import type { DaemonJob } from './scheduler.js';
 import { crashPoint, testGate } from './test-hooks.js';
 

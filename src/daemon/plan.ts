@@ -3,7 +3,7 @@
  * catch up on start, and whether each job is healthy.
  */
 import type { JobRunRecord } from '../state/types.js';
-import type { CronSchedule } from './cron.js';
+import type { CronSchedule } from '../core/cron.js';
 
 /**
  * The slot a report job must catch up on when the daemon starts: its last slot at or before `now`, when the

@@ -3,7 +3,7 @@ import { describeError, StateError } from '../core/errors.js';
 import type { StateHandle } from '../state/handle.js';
 import type { JobRunRecord } from '../state/types.js';
 import type { Clock } from './clock.js';
-import type { CronSchedule } from './cron.js';
+import type { CronSchedule } from '../core/cron.js';
 import { catchUpSlot, healthReport, iso, type HealthReport } from './plan.js';
 
 /** Why a job runs. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSetup } from '../../src/config/load.js';
 import { ConfigError } from '../../src/core/errors.js';
-import { CronSchedule, scheduleProblems } from '../../src/daemon/cron.js';
+import { CronSchedule, scheduleProblems } from '../../src/core/cron.js';
 import { catchUpSlot } from '../../src/daemon/plan.js';
 import { tempDir } from '../support/fixtures.js';
 

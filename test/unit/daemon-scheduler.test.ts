@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { CronSchedule } from '../../src/daemon/cron.js';
+import { CronSchedule } from '../../src/core/cron.js';
 import { healthReport } from '../../src/daemon/plan.js';
 import { Scheduler, type DaemonJob, type JobContext } from '../../src/daemon/scheduler.js';
 import { onShutdownSignals } from '../../src/daemon/signals.js';
