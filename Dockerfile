@@ -31,6 +31,6 @@ VOLUME ["/config", "/data"]
 # The daemon's health endpoint (daemon.health, loopback:8080 by default); node does the request, slim has no curl.
 # Set TRAILWARDEN_HEALTH_URL when you change daemon.health.port.
 HEALTHCHECK --interval=60s --timeout=10s --start-period=30s --retries=3 CMD ["node", "/app/scripts/healthcheck.mjs"]
-ENTRYPOINT ["node", "/app/dist/cli.js"]
+ENTRYPOINT ["node", "/app/bin/trailwarden.js"]
 # The long-running scheduler; for one-shot runs (Kubernetes CronJob…): `run --job <name>`.
 CMD ["daemon"]

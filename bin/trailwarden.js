@@ -1,3 +1,5 @@
 #!/usr/bin/env node
-// Runs the built CLI (dist/ is built by `npm install` through the prepare script).
-import '../dist/cli.js';
+// The entry point: runs the built CLI (dist/ is built by `npm install` through the prepare script).
+import { main } from '../dist/cli.js';
+
+process.exitCode = await main(process.argv);

@@ -1,46 +1,43 @@
+/**
+ * The composition root: a validated configuration in, the backends a command needs out, built on first use
+ * from the registry (the only place that knows which kinds exist), and closed together — backends first, then
+ * the SDK clients they were handed. Commands and daemon jobs open one `Backends` per run: a daemon lives for
+ * months, and nothing (DuckDB memory, connections) is kept between its runs.
+ */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { createArchive } from './archive/index.js';
-import { loadSetup, type LoadedConfig, type Setup } from './config/load.js';
+import type { ArchivedRun, EvidenceArchive } from './archive/types.js';
+import { AwsClients, type AwsClientOverrides } from './aws/clients.js';
+import type { LoadedConfig } from './config/load.js';
 import type { TrailwardenConfig } from './config/schema.js';
-import { ConfigError } from './core/errors.js';
-import { compactTime, floorToSecond } from './core/time.js';
-import { createEngine } from './engines/index.js';
+import { ArchiveError, ConfigError } from './core/errors.js';
+import { compactTime } from './core/time.js';
 import type { QueryEngine } from './engines/types.js';
-import { createMailTransport } from './mail/index.js';
 import type { MailTransport } from './mail/types.js';
-import { ReportRenderer } from './render/report.js';
-import { runReport, type RunOutcome } from './run-report.js';
-import { createSource } from './source/index.js';
+import { ARCHIVE_READERS, ARCHIVES, build, ENGINES, MAIL_TRANSPORTS, SOURCES, STATE_STORES, type BackendContext } from './registry.js';
 import type { LogSource } from './source/types.js';
-import { PACKAGE_ROOT, VERSION } from './version.js';
+import type { StateStore } from './state/types.js';
+import { PACKAGE_ROOT } from './version.js';
 
 /** The embedded default configuration: DuckDB, a local archive folder and an outbox folder. */
 export const DEFAULT_CONFIG_FILE = path.join(PACKAGE_ROOT, 'config', 'trailwarden.yaml');
-
-export interface RunOptions {
-  readonly configFile: string;
-  /** `--logs`: a local CloudTrail tree, instead of the config's source. */
-  readonly logs?: string;
-  /** `--out`: receives `archive/` and `outbox/`, instead of the config's archive and mail folders. */
-  readonly out?: string;
-  /** `--as-of`; defaults to `now`. */
-  readonly asOf?: Date;
-  readonly now?: Date;
-  /** The config and checks, already loaded and validated (the daemon loads them once, at start). */
-  readonly setup?: Setup;
-  /** The report templates, already compiled (the daemon compiles them once, at start). */
-  readonly renderer?: ReportRenderer;
-}
 
 /** A run id that sorts by time and never repeats: `20261124T080000Z-1a2b3c4d`. */
 export function newRunId(now: Date): string {
   return `${compactTime(now)}-${randomBytes(4).toString('hex')}`;
 }
 
+/** The CLI's path flags: a local CloudTrail tree, and a folder for `archive/` and `outbox/`. */
+export interface CliPaths {
+  /** `--logs`: a local CloudTrail tree, instead of the config's source. */
+  readonly logs?: string;
+  /** `--out`: receives `archive/` and `outbox/`, instead of the config's archive and mail folders. */
+  readonly out?: string;
+}
+
 /** Applies the CLI's path flags on top of the validated config (CLI paths are relative to the working directory). */
-export function withCliPaths(loaded: LoadedConfig, options: Pick<RunOptions, 'logs' | 'out'>): LoadedConfig {
+export function withCliPaths(loaded: LoadedConfig, options: CliPaths): LoadedConfig {
   let config = loaded.config;
   if (options.logs) {
     // Athena reads the bucket through its table; a local tree is for the embedded engine only.
@@ -60,25 +57,23 @@ export function withCliPaths(loaded: LoadedConfig, options: Pick<RunOptions, 'lo
   return { ...loaded, config };
 }
 
-/** A path as one shell word. */
-function shellWord(value: string): string {
-  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+/** What a root may be given instead of building it: SDK clients, the environment and TLS options (tests). */
+export interface BackendOptions {
+  readonly clients?: AwsClientOverrides;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly smtpTls?: BackendContext['smtpTls'];
 }
 
-/** The exact command that re-sends a run's e-mail with the same configuration and `--out`. */
-export function resendCommand(runId: string, options: Pick<RunOptions, 'configFile' | 'out'>): string {
-  const words = ['trailwarden', 'resend', runId];
-  if (path.resolve(options.configFile) !== DEFAULT_CONFIG_FILE) words.push('--config', shellWord(path.resolve(options.configFile)));
-  if (options.out) words.push('--out', shellWord(path.resolve(options.out)));
-  return words.join(' ');
+interface Closable {
+  readonly kind: string;
+  close?(): Promise<void>;
 }
 
 /**
- * Closes backends after a run, whatever happened: a daemon builds them for every run and lives for months,
- * so their SDK clients and connections must not pile up. A failing close is logged, never thrown over the
- * run's own outcome.
+ * Closes backends, whatever happened: a failing close is logged, never thrown over the run's own outcome, and
+ * never keeps the others open.
  */
-export async function closeBackends(log: Logger, ...backends: readonly ({ readonly kind: string; close?(): Promise<void> } | undefined)[]): Promise<void> {
+export async function closeBackends(log: Logger, ...backends: readonly (Closable | undefined)[]): Promise<void> {
   for (const backend of backends) {
     try {
       await backend?.close?.();
@@ -88,61 +83,81 @@ export async function closeBackends(log: Logger, ...backends: readonly ({ readon
   }
 }
 
-/** The backends every job's run reads and sends with (a report run adds its archive). */
-export interface JobBackends {
-  readonly mail: MailTransport;
-  readonly engine: QueryEngine;
-  readonly source: LogSource;
+/** The backends of one configuration, built on first use and closed together. */
+export class Backends {
+  readonly config: TrailwardenConfig;
+  readonly #context: BackendContext;
+  readonly #clients: AwsClients;
+  readonly #opened: Closable[] = [];
+  #source?: LogSource;
+  #engine?: Promise<QueryEngine>;
+  #archive?: EvidenceArchive;
+  #mail?: MailTransport;
+  #state?: StateStore;
+
+  constructor(config: TrailwardenConfig, log: Logger, options: BackendOptions = {}) {
+    this.config = config;
+    this.#clients = new AwsClients(options.clients);
+    this.#context = { log, clients: this.#clients, env: options.env, smtpTls: options.smtpTls, source: config.source };
+  }
+
+  #opens<T extends Closable>(backend: T): T {
+    this.#opened.push(backend);
+    return backend;
+  }
+
+  source(): LogSource {
+    return (this.#source ??= this.#opens(build(SOURCES, this.config.source, this.#context)));
+  }
+
+  /** The query engine; `setup athena` asks for one that leaves other runs' window tables alone. */
+  engine(options: { removeLeftovers?: boolean } = {}): Promise<QueryEngine> {
+    this.#engine ??= build(ENGINES, this.config.engine, { ...this.#context, ...options }).then((engine) => this.#opens(engine));
+    return this.#engine;
+  }
+
+  archive(): EvidenceArchive {
+    return (this.#archive ??= this.#opens(build(ARCHIVES, this.config.archive, this.#context)));
+  }
+
+  /** The mail transport. Configuration problems (a missing credential variable) surface here: ask for it first. */
+  mail(): MailTransport {
+    return (this.#mail ??= this.#opens(build(MAIL_TRANSPORTS, this.config.mail, this.#context)));
+  }
+
+  state(): StateStore {
+    return (this.#state ??= build(STATE_STORES, this.config.state, this.#context));
+  }
+
+  /** A run folder by its location (a path, or an s3:// URL), read by whichever archive kind knows such locations. */
+  archivedRunAt(location: string): ArchivedRun {
+    for (const read of Object.values(ARCHIVE_READERS)) {
+      const run = read(location, this.config.archive, this.#context);
+      if (run) return run;
+    }
+    throw new ArchiveError(`${location}: no archive kind reads run folders there (expected a folder, or s3://bucket/prefix/yyyy/mm/dd/<run-id>/)`);
+  }
+
+  /** The S3 client for the config section's settings, owned by this root (`setup athena` lists the bucket with it). */
+  s3Client(settings: Parameters<AwsClients['s3']>[0]): ReturnType<AwsClients['s3']> {
+    return this.#clients.s3(settings);
+  }
+
+  /** Closes every backend built (newest first), then the SDK clients. */
+  async close(): Promise<void> {
+    await this.#engine?.catch(() => undefined);
+    await closeBackends(this.#context.log, ...this.#opened.reverse());
+    this.#opened.length = 0;
+    this.#clients.destroy();
+  }
 }
 
-/**
- * Builds a run's mail transport, engine and log source; the caller closes them with `closeBackends`.
- * Mail comes first: a missing SMTP credential variable is a configuration error before the engine starts.
- */
-export async function openJobBackends(config: TrailwardenConfig, log: Logger): Promise<JobBackends> {
-  const mail = createMailTransport(config.mail);
-  const engine = await createEngine(config.engine, log, { source: config.source }).catch(async (error: unknown) => {
-    await closeBackends(log, mail);
-    throw error;
-  });
-  return { mail, engine, source: createSource(config.source, { log }) };
-}
-
-/** Composition root: config → backends → one report run. Every backend is closed whatever happens. */
-export async function runOnce(options: RunOptions, log: Logger): Promise<RunOutcome> {
-  const setup = options.setup ?? (await loadSetup(options.configFile));
-  const { config, digest } = withCliPaths(setup.loaded, options);
-  const now = options.now ?? new Date();
-  const asOf = floorToSecond(options.asOf ?? now);
-  const renderer = options.renderer ?? (await ReportRenderer.load());
-  const runId = newRunId(now);
-  const { mail, engine, source } = await openJobBackends(config, log);
-  const archive = createArchive(config.archive, { log });
+/** Opens the backends of `config` for `work`, and closes them whatever happens. */
+export async function withBackends<T>(config: TrailwardenConfig, log: Logger, work: (backends: Backends) => Promise<T>, options: BackendOptions = {}): Promise<T> {
+  const backends = new Backends(config, log, options);
   try {
-    return await runReport(
-      {
-        source,
-        engine,
-        archive,
-        mail,
-        renderer,
-        log,
-      },
-      {
-        runId,
-        asOf,
-        now,
-        checks: setup.checks,
-        configDigest: digest,
-        toolVersion: VERSION,
-        previewRows: config.report.preview_rows,
-        mailFrom: config.mail.from,
-        mailTo: config.mail.to,
-        attachMaxBytes: config.mail.attach_max_bytes,
-        resendCommand: resendCommand(runId, options),
-      },
-    );
+    return await work(backends);
   } finally {
-    await closeBackends(log, engine, source, archive, mail);
+    await backends.close();
   }
 }

@@ -2,9 +2,8 @@ import { ArchiveError } from '../core/errors.js';
 
 /**
  * The archive layout every backend shares: `<root>/<yyyy>/<mm>/<dd>/<run-id>/<file>`, the date being the
- * report's as-of date (UTC), and `manifest.json` written last.
+ * report's as-of date (UTC), and `manifest.json` (core/manifest.ts) written last.
  */
-export const MANIFEST = 'manifest.json';
 
 /** `[yyyy, mm, dd]` of `date` in UTC. */
 export function datePath(date: Date): [string, string, string] {

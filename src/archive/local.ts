@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ArchiveError } from '../core/errors.js';
-import { assertEvidenceName, assertRunId, datePath, MANIFEST } from './layout.js';
-import type { ArchivedRun, EvidenceArchive, RunFolder, StoredFile } from './types.js';
+import { MANIFEST_FILE } from '../core/manifest.js';
+import { assertEvidenceName, assertRunId, datePath } from './layout.js';
+import type { ArchivedRun, EvidenceArchive, RunFolder, StoredBytes, StoredFile } from './types.js';
 
 export interface LocalArchiveOptions {
   readonly path: string;
@@ -16,6 +17,42 @@ async function folders(dir: string, pattern: RegExp): Promise<string[]> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw new ArchiveError(`cannot list ${dir}`, { cause: error });
+  }
+}
+
+/** A run folder on local disk, read back. */
+export class LocalArchivedRun implements ArchivedRun {
+  readonly location: string;
+
+  constructor(dir: string) {
+    this.location = path.resolve(dir);
+  }
+
+  locationOf(name: string): string {
+    return path.join(this.location, name);
+  }
+
+  async read(name: string): Promise<StoredBytes | undefined> {
+    assertEvidenceName(name);
+    try {
+      return { bytes: await readFile(this.locationOf(name)) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new ArchiveError(`cannot read ${this.locationOf(name)}`, { cause: error });
+    }
+  }
+
+  async names(): Promise<string[]> {
+    try {
+      return (await readdir(this.location)).sort();
+    } catch (error) {
+      throw new ArchiveError(`cannot list ${this.location}`, { cause: error });
+    }
+  }
+
+  // A local file has no link a mail reader could open: the report names its path instead.
+  async link(): Promise<undefined> {
+    return undefined;
   }
 }
 
@@ -71,21 +108,10 @@ export class LocalArchive implements EvidenceArchive {
         for (const day of await folders(path.join(this.#root, year, month), /^\d{2}$/)) {
           const dir = path.join(this.#root, year, month, day, runId);
           if (!(await stat(dir).catch(() => undefined))?.isDirectory()) continue;
-          if (!(await stat(path.join(dir, MANIFEST)).catch(() => undefined))?.isFile()) {
-            throw new ArchiveError(`run ${runId} at ${dir} is incomplete: it has no ${MANIFEST} (the run did not finish), so it is not a finished run`);
+          if (!(await stat(path.join(dir, MANIFEST_FILE)).catch(() => undefined))?.isFile()) {
+            throw new ArchiveError(`run ${runId} at ${dir} is incomplete: it has no ${MANIFEST_FILE} (the run did not finish), so it is not a finished run`);
           }
-          return {
-            location: dir,
-            read: async (name) => {
-              assertEvidenceName(name);
-              try {
-                return await readFile(path.join(dir, name));
-              } catch (error) {
-                throw new ArchiveError(`cannot read ${path.join(dir, name)}`, { cause: error });
-              }
-            },
-            link: async () => undefined,
-          };
+          return new LocalArchivedRun(dir);
         }
       }
     }

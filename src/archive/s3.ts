@@ -13,9 +13,9 @@ import type { Logger } from 'pino';
 import { listAllPages, resolveS3Client, type S3ClientChoice } from '../aws/s3-client.js';
 import type { AwsClientConfig } from '../config/schema.js';
 import { ArchiveError, describeError } from '../core/errors.js';
-import { assertRunId, assertEvidenceName, datePath, MANIFEST } from './layout.js';
-import type { ArchivedRun, EvidenceArchive, RunFolder, StoredFile } from './types.js';
-import type { RunFiles, StoredBytes } from './verify.js';
+import { MANIFEST_FILE } from '../core/manifest.js';
+import { assertRunId, assertEvidenceName, datePath } from './layout.js';
+import type { ArchivedRun, EvidenceArchive, RunFolder, StoredBytes, StoredFile } from './types.js';
 
 /** Options of the S3 evidence archive; the config's `archive` section with `kind: s3` maps onto them. */
 export interface S3ArchiveOptions extends S3ClientChoice {
@@ -68,21 +68,24 @@ async function listAll(client: S3Client, bucket: string, prefix: string, delimit
  * One run folder in S3, read back object by object (for `trailwarden verify s3://…` and re-sending a report).
  * Reads ask S3 for the stored SHA-256 too, so S3 itself checks the bytes it returns where it keeps one.
  */
-export class S3RunFiles implements RunFiles {
+export class S3ArchivedRun implements ArchivedRun {
   readonly location: string;
   readonly #client: S3Client;
   readonly #bucket: string;
   readonly #runPrefix: string;
+  readonly #linkSeconds: number;
 
-  constructor(client: S3Client, bucket: string, runPrefix: string) {
+  constructor(client: S3Client, bucket: string, runPrefix: string, linkSeconds = MAX_LINK_SECONDS) {
     this.#client = client;
     this.#bucket = bucket;
     this.#runPrefix = runPrefix.endsWith('/') ? runPrefix : `${runPrefix}/`;
+    this.#linkSeconds = linkSeconds;
     this.location = `s3://${bucket}/${this.#runPrefix}`;
   }
 
-  /** `s3://bucket/prefix/yyyy/mm/dd/run-id/` → its parts. */
-  static parseLocation(location: string): { bucket: string; runPrefix: string } {
+  /** `s3://bucket/prefix/yyyy/mm/dd/run-id/` → its parts; undefined for anything that is not an s3:// URL. */
+  static parseLocation(location: string): { bucket: string; runPrefix: string } | undefined {
+    if (!location.startsWith('s3://')) return undefined;
     const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+?)\/?$/.exec(location);
     if (!match) throw new ArchiveError(`${location}: expected a run folder in S3 such as s3://my-bucket/trailwarden/2026/11/23/<run-id>/`);
     return { bucket: match[1]!, runPrefix: `${match[2]!}/` };
@@ -113,8 +116,8 @@ export class S3RunFiles implements RunFiles {
     }
   }
 
-  async link(name: string, expiresIn: number): Promise<string> {
-    return getSignedUrl(this.#client, new GetObjectCommand({ Bucket: this.#bucket, Key: `${this.#runPrefix}${name}` }), { expiresIn });
+  async link(name: string): Promise<string> {
+    return getSignedUrl(this.#client, new GetObjectCommand({ Bucket: this.#bucket, Key: `${this.#runPrefix}${name}` }), { expiresIn: this.#linkSeconds });
   }
 }
 
@@ -161,12 +164,12 @@ export class S3Archive implements EvidenceArchive {
     if ((existing.KeyCount ?? existing.Contents?.length ?? 0) > 0) {
       throw new ArchiveError(`cannot create the run folder ${this.#url(runPrefix)}: it already holds objects and evidence is never overwritten`);
     }
-    const files = new S3RunFiles(this.#client, this.#options.bucket, runPrefix);
+    const files = new S3ArchivedRun(this.#client, this.#options.bucket, runPrefix, this.#linkSeconds);
     return {
       location: files.location,
       locationOf: (name) => files.locationOf(name),
       write: (name, content) => this.#write(runPrefix, name, content),
-      link: (name) => files.link(name, this.#linkSeconds),
+      link: (name) => files.link(name),
     };
   }
 
@@ -238,19 +241,10 @@ export class S3Archive implements EvidenceArchive {
       const runPrefix = `${prefix}${day}/${runId}/`;
       const { keys } = await listAll(this.#client, bucket, runPrefix);
       if (keys.length === 0) return undefined;
-      if (!keys.includes(`${runPrefix}${MANIFEST}`)) {
-        throw new ArchiveError(`run ${runId} at ${this.#url(runPrefix)} is incomplete: it has no ${MANIFEST} (the run did not finish), so it is not a finished run`);
+      if (!keys.includes(`${runPrefix}${MANIFEST_FILE}`)) {
+        throw new ArchiveError(`run ${runId} at ${this.#url(runPrefix)} is incomplete: it has no ${MANIFEST_FILE} (the run did not finish), so it is not a finished run`);
       }
-      const files = new S3RunFiles(this.#client, bucket, runPrefix);
-      return {
-        location: files.location,
-        read: async (name) => {
-          const stored = await files.read(name);
-          if (!stored) throw new ArchiveError(`${files.locationOf(name)}: no such object in run ${runId}`);
-          return stored.bytes;
-        },
-        link: (name) => files.link(name, this.#linkSeconds),
-      };
+      return new S3ArchivedRun(this.#client, bucket, runPrefix, this.#linkSeconds);
     };
 
     try {

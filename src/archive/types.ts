@@ -16,10 +16,26 @@ export interface RunFolder {
   link(name: string): Promise<string | undefined>;
 }
 
-/** A finished run folder, read back (e.g. to re-send its e-mail). */
+/** A file read back from a run folder. */
+export interface StoredBytes {
+  readonly bytes: Buffer;
+  /** The SHA-256 (hex) the store itself keeps for the object, where it keeps one (S3 with checksums). */
+  readonly storedSha256?: string;
+}
+
+/**
+ * A run folder, read back: the one interface `resend`, `verify` and any later reader use, whatever archive
+ * holds it. What its files mean is the manifest's business (`core/manifest.ts`), not the store's.
+ */
 export interface ArchivedRun {
+  /** Where the folder is, for people (a path or an s3:// URL). */
   readonly location: string;
-  read(name: string): Promise<Buffer>;
+  locationOf(name: string): string;
+  /** The file's bytes; undefined when it is missing. */
+  read(name: string): Promise<StoredBytes | undefined>;
+  /** Every file name in the folder, sorted. */
+  names(): Promise<string[]>;
+  /** A link a mail reader can open (a presigned GET URL for S3); undefined where the archive has none (local). */
   link(name: string): Promise<string | undefined>;
 }
 
@@ -29,7 +45,10 @@ export interface EvidenceArchive {
   describe(): string;
   /** Creates `<yyyy>/<mm>/<dd>/<runId>/` for the report date; fails if that folder already exists. */
   openRun(runId: string, reportDate: Date): Promise<RunFolder>;
-  /** The run folder of `runId`, wherever its date puts it; undefined when there is none. */
+  /**
+   * The finished run folder of `runId`, wherever its date puts it; undefined when there is none. A folder
+   * without a manifest is an unfinished run: an error, never returned as a finished one.
+   */
   findRun(runId: string): Promise<ArchivedRun | undefined>;
   /** Releases what the backend holds (an SDK client it built itself, a connection); optional. */
   close?(): Promise<void>;

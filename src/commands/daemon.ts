@@ -1,12 +1,10 @@
-import type { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { runDaemon } from '../daemon/run-daemon.js';
 import { createLogger } from '../logger.js';
+import { configOption } from './options.js';
 
-/**
- * `trailwarden daemon`: registered on the CLI's program; `configOption` is the CLI's shared --config option
- * (which also reads TRAILWARDEN_CONFIG). `run --job <name>` lives on the `run` command (see runJobOnce).
- */
-export function registerDaemon(program: Command, configOption: () => Option): void {
+/** `trailwarden daemon`. `run --job <name>` lives on the `run` command (see runJobOnce). */
+export function registerDaemon(program: Command): void {
   program
     .command('daemon')
     .description('run the configured jobs (jobs.<name>) on their cron schedules until SIGTERM/SIGINT, with a health endpoint')

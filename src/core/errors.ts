@@ -92,6 +92,17 @@ export class ArchiveError extends TrailwardenError {
   }
 }
 
+/** A run's manifest.json is not a valid trailwarden manifest: every problem, each with its key. */
+export class ManifestError extends ArchiveError {
+  override readonly code = 'MANIFEST_INVALID';
+  readonly problems: readonly string[];
+
+  constructor(where: string, problems: readonly string[], options?: { cause?: unknown }) {
+    super(`${where}: not a valid trailwarden manifest: ${problems.join('; ')}`, options);
+    this.problems = problems;
+  }
+}
+
 /** The report could not be handed to the mail transport. */
 export class MailError extends TrailwardenError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
-import { closeBackends, newRunId, openJobBackends, runOnce } from '../app.js';
+import { newRunId, withBackends } from '../app.js';
 import { rootAlertSql, rootCheckFrom } from '../alert/query.js';
 import { AlertRenderer } from '../alert/render.js';
-import { runRootAlert } from '../alert/run-alert.js';
+import { runOnce } from '../flows/report.js';
+import { runRootAlert } from '../flows/root-alert.js';
 import type { Setup } from '../config/load.js';
 import type { JobConfig } from '../config/schema.js';
 import { ReportRenderer } from '../render/report.js';
@@ -50,10 +51,12 @@ export async function buildJob(name: string, config: JobConfig, deps: JobDepende
     async run(context) {
       const jobLog = log.child({ job: name });
       // Built per run, like the report's: nothing (DuckDB memory, connections) is held between runs.
-      const { mail, engine, source } = await openJobBackends(settings, jobLog);
-      try {
+      return withBackends(settings, jobLog, async (backends) => {
+        // Mail first: a missing SMTP credential variable is a configuration error before the engine starts.
+        const mail = backends.mail();
+        const engine = await backends.engine();
         const outcome = await runRootAlert(
-          { source, engine, mail, renderer, state: deps.state, log: jobLog, checkpoint: crashPoint },
+          { source: backends.source(), engine, mail, renderer, state: deps.state, log: jobLog, checkpoint: crashPoint },
           {
             jobName: name,
             settings: config,
@@ -69,9 +72,7 @@ export async function buildJob(name: string, config: JobConfig, deps: JobDepende
         return {
           summary: `${outcome.alerted} new root event(s) of ${outcome.rootEvents} in ${outcome.windowStart} → ${outcome.windowEnd}${mails ? ` (${mails})` : ''}${outcome.filesSkipped ? `; ${outcome.filesSkipped} file(s) unreadable` : ''}`,
         };
-      } finally {
-        await closeBackends(jobLog, engine, source, mail);
-      }
+      });
     },
   };
 }

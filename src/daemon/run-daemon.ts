@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
+import { Backends, withBackends } from '../app.js';
 import { setLogger } from 'node-cron';
 import { loadSetup } from '../config/load.js';
 import { ConfigError, JobFailedError } from '../core/errors.js';
 import { floorToSecond } from '../core/time.js';
 import { StateHandle } from '../state/handle.js';
-import { createStateStore } from '../state/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { startHealthServer } from './health-server.js';
 import { buildJob, buildJobs } from './jobs.js';
@@ -43,7 +43,9 @@ export async function runDaemon(options: DaemonOptions, log: Logger): Promise<nu
   if (Object.keys(config.jobs).length === 0) {
     throw new ConfigError(setup.loaded.file, ['jobs: no jobs configured; add e.g. jobs.weekly: { type: report, schedule: "0 8 * * 1", timezone: Europe/Berlin } (see README.md, "Running on a schedule")']);
   }
-  const state = await StateHandle.open(createStateStore(config.state));
+  // The state lives as long as the daemon; each job run opens (and closes) backends of its own.
+  const lifetime = new Backends(config, log);
+  const state = await StateHandle.open(lifetime.state());
   const jobs = await buildJobs({ configFile: options.configFile, setup, state, log });
   const scheduler = new Scheduler({ jobs, clock, state, log });
   const health = await startHealthServer({ host: config.daemon.health.host, port: config.daemon.health.port, report: () => scheduler.health() });
@@ -69,6 +71,7 @@ export async function runDaemon(options: DaemonOptions, log: Logger): Promise<nu
   const interrupted = await scheduler.drain(graceMs);
   if (interrupted.length > 0) log.warn({ interrupted }, 'grace period over: exiting with these jobs still running (not recorded as successful; a report catches up on the next start)');
   await health.close();
+  await lifetime.close();
   log.info({}, 'daemon stopped');
   return 0;
 }
@@ -93,10 +96,12 @@ export async function runJobOnce(options: RunJobOptions, log: Logger): Promise<s
     const known = Object.keys(setup.loaded.config.jobs);
     throw new ConfigError('--job', [`no job "${options.job}" in ${setup.loaded.file} (configured: ${known.length > 0 ? known.join(', ') : 'none; add jobs.<name>'})`]);
   }
-  const state = await StateHandle.open(createStateStore(setup.loaded.config.state));
-  const job = await buildJob(options.job, jobConfig, { configFile: options.configFile, setup, state, log });
-  const now = clock.now();
-  const record = await runAndRecord(job, { scheduledFor: floorToSecond(options.asOf ?? now), now, reason: 'manual' }, state, clock, log);
+  const record = await withBackends(setup.loaded.config, log, async (lifetime) => {
+    const state = await StateHandle.open(lifetime.state());
+    const job = await buildJob(options.job, jobConfig, { configFile: options.configFile, setup, state, log });
+    const now = clock.now();
+    return runAndRecord(job, { scheduledFor: floorToSecond(options.asOf ?? now), now, reason: 'manual' }, state, clock, log);
+  });
   if (record.result === 'failure') throw new JobFailedError(`job ${options.job} failed: ${record.summary}`);
   return record.summary;
 }

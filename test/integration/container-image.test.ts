@@ -22,7 +22,7 @@ describe('the container image, assembled without Docker', () => {
   let app: string;
   let config: string;
   const env = () => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? root, NODE_ENV: 'production', TRAILWARDEN_CONFIG: config, TRAILWARDEN_LOG_LEVEL: 'info' });
-  const cli = (args: string[]) => exec(process.execPath, [path.join(app, 'dist', 'cli.js'), ...args], { cwd: root, env: env() });
+  const cli = (args: string[]) => exec(process.execPath, [path.join(app, 'bin', 'trailwarden.js'), ...args], { cwd: root, env: env() });
 
   beforeAll(async () => {
     // Prepare: the image's runtime tree, by the image's script. This is the slow part (a real npm install).
@@ -60,7 +60,7 @@ describe('the container image, assembled without Docker', () => {
   it("runs the image's CMD (daemon): its HEALTHCHECK script passes, and SIGTERM stops it with status 0", async () => {
     // Prepare: a free port instead of the image's 8080.
     await writeFile(config, (await readFile(config, 'utf8')).replace('port: 8080', 'port: 0'));
-    const daemon = spawn(process.execPath, [path.join(app, 'dist', 'cli.js'), 'daemon'], { cwd: root, env: env() });
+    const daemon = spawn(process.execPath, [path.join(app, 'bin', 'trailwarden.js'), 'daemon'], { cwd: root, env: env() });
     let stderr = '';
     const url = await new Promise<string>((resolve, reject) => {
       daemon.stderr.on('data', (d: Buffer) => {

@@ -1,24 +1,34 @@
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, MailError } from '../../src/core/errors.js';
-import { createMailTransport } from '../../src/mail/index.js';
+import { AwsClients } from '../../src/aws/clients.js';
+import type { MailConfig } from '../../src/config/schema.js';
+import { build, MAIL_TRANSPORTS, type BackendContext } from '../../src/registry.js';
 import { buildReportMail } from '../../src/mail/report-mail.js';
 import { SesTransport } from '../../src/mail/ses.js';
 import { ReportRenderer } from '../../src/render/report.js';
 import { addresses, sha256, selfSignedCert, startSesPeer, startSmtpPeer, type SesPeer } from '../support/mail-peers.js';
 import { HOSTILE_AGENT, sampleReport } from '../support/mail-report.js';
+import { silentLog } from '../support/fixtures.js';
 
 const FROM = 'trailwarden <tw@example.com>';
 const TO = ['security@example.com', 'audit@example.com'];
 
 let renderer: ReportRenderer;
 let ses: SesPeer;
+const clients = new AwsClients();
+
+/** A mail transport as the composition root builds it from a config section. */
+function createMailTransport(config: MailConfig, context: Pick<BackendContext, 'env' | 'smtpTls'> = {}) {
+  return build(MAIL_TRANSPORTS, config, { log: silentLog, clients, ...context });
+}
 
 beforeAll(async () => {
   renderer = await ReportRenderer.load();
   ses = await startSesPeer();
 });
 afterAll(async () => {
+  clients.destroy();
   await ses.stop();
 });
 

@@ -4,8 +4,10 @@ import path from 'node:path';
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LocalArchive } from '../../src/archive/local.js';
-import { S3Archive, S3RunFiles, type S3ArchiveOptions } from '../../src/archive/s3.js';
-import { verifyRun } from '../../src/archive/verify.js';
+import { S3Archive, S3ArchivedRun, type S3ArchiveOptions } from '../../src/archive/s3.js';
+import { serializeManifest } from '../../src/core/manifest.js';
+import { verifyRun } from '../../src/flows/verify.js';
+import { manifestOf } from '../support/manifest.js';
 import { ArchiveError } from '../../src/core/errors.js';
 import { startFlakyProxy, type FlakyProxy } from '../support/flaky-proxy.js';
 import { silentLog, tempDir } from '../support/fixtures.js';
@@ -143,7 +145,7 @@ describe('S3 evidence archive', () => {
 
     // Assess
     expect(found?.location).toBe(`s3://${bucket}/trailwarden/2026/10/02/${oldReport}/`);
-    expect((await found!.read('a.csv')).toString()).toBe(CSV);
+    expect((await found!.read('a.csv'))?.bytes.toString()).toBe(CSV);
     expect(await (await fetch((await found!.link('a.csv'))!)).text()).toBe(CSV);
     expect(missing).toBeUndefined();
     expect(incomplete).toBeInstanceOf(ArchiveError);
@@ -222,8 +224,8 @@ describe('S3 evidence archive', () => {
     const runId = newRunId();
     const folder = await archive.openRun(runId, AS_OF);
     const files = [await folder.write('a.csv', CSV), await folder.write('b.csv', 'x\n1\n'), await folder.write('c.csv', 'y\n')];
-    await folder.write('manifest.json', JSON.stringify({ run_id: runId, as_of: '2026-11-23T08:00:00Z', files }));
-    const runFiles = new S3RunFiles(client, bucket, `trailwarden/2026/11/23/${runId}/`);
+    await folder.write('manifest.json', serializeManifest(manifestOf(runId, files)));
+    const runFiles = new S3ArchivedRun(client, bucket, `trailwarden/2026/11/23/${runId}/`);
     const intact = await verifyRun(runFiles);
     await s3.put(bucket, `trailwarden/2026/11/23/${runId}/b.csv`, 'x\n2\n');
     await s3.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: `trailwarden/2026/11/23/${runId}/c.csv` }));
@@ -262,7 +264,7 @@ describe('local evidence archive, new members', () => {
     // Assess
     expect(await finished.link('a.csv')).toBeUndefined();
     expect(found?.location).toBe(path.join(root, '2026', '10', '02', '20261123T090000Z-00000001'));
-    expect((await found!.read('a.csv')).toString()).toBe(CSV);
+    expect((await found!.read('a.csv'))?.bytes.toString()).toBe(CSV);
     expect(await found!.link('a.csv')).toBeUndefined();
     expect(missing).toBeUndefined();
     expect(incomplete).toBeInstanceOf(ArchiveError);

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-export const CLI = path.resolve('dist/cli.js');
+export const CLI = path.resolve('bin/trailwarden.js');
 
 export interface CliResult {
   code: number;
@@ -12,7 +12,7 @@ export interface CliResult {
 
 /** Runs the real, built CLI (`npm test` builds it first) as a user would. */
 export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" (npm test does it for you)`);
+  if (!existsSync(path.resolve('dist/cli.js'))) throw new Error('dist/cli.js is missing: run "npm run build" (npm test does it for you)');
   return new Promise((resolve) => {
     execFile(
       process.execPath,

@@ -1,20 +1,25 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { EvidenceArchive, StoredFile } from './archive/types.js';
-import type { Check } from './core/catalog.js';
-import { columnsUsedBy } from './core/cloudtrail-table.js';
-import { describeError, MailError } from './core/errors.js';
-import { checkError, evaluate, unjudgeableReason, type Finding } from './core/evaluate.js';
-import type { WindowStats } from './core/model.js';
-import { checkWindow, resolveParameters, runWindow } from './core/params.js';
-import { buildReport, type Report } from './core/report.js';
-import { toCloudTrailTime } from './core/time.js';
-import type { QueryEngine } from './engines/types.js';
-import { buildReportMail, type EvidenceCsv } from './mail/report-mail.js';
-import type { MailTransport, SentMail } from './mail/types.js';
-import { toCsv } from './render/csv.js';
-import type { ReportRenderer } from './render/report.js';
-import type { LogSource } from './source/types.js';
+import { newRunId, withBackends, withCliPaths, type CliPaths } from '../app.js';
+import { loadSetup, type Setup } from '../config/load.js';
+import { VERSION } from '../version.js';
+import { resendCommand } from './resend.js';
+import type { EvidenceArchive, StoredFile } from '../archive/types.js';
+import type { Check } from '../core/catalog.js';
+import { columnsUsedBy } from '../core/cloudtrail-table.js';
+import { describeError, MailError } from '../core/errors.js';
+import { checkError, evaluate, unjudgeableReason, type Finding } from '../core/evaluate.js';
+import type { WindowStats } from '../core/model.js';
+import { resolveParameters, runWindow } from '../core/params.js';
+import { buildManifest, MANIFEST_FILE, serializeManifest } from '../core/manifest.js';
+import { buildReport, type Report } from '../core/report.js';
+import { floorToSecond, toCloudTrailTime } from '../core/time.js';
+import type { QueryEngine } from '../engines/types.js';
+import { buildReportMail, type EvidenceCsv } from '../mail/report-mail.js';
+import type { MailTransport, SentMail } from '../mail/types.js';
+import { toCsv } from '../render/csv.js';
+import { ReportRenderer } from '../render/report.js';
+import type { LogSource } from '../source/types.js';
 
 /** The backends a run uses, built by the composition root (app.ts). */
 export interface RunBackends {
@@ -167,54 +172,23 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
   stored.push(await folder.write('report.json', `${JSON.stringify(report, null, 2)}\n`));
 
   // Written last: a folder with a manifest holds a complete run.
-  const findingsById = new Map(findings.map((f) => [f.checkId, f]));
-  const manifest = {
-    schema: 'trailwarden.manifest/v1',
-    run_id: request.runId,
-    tool: { name: 'trailwarden', version: request.toolVersion },
-    as_of: toCloudTrailTime(request.asOf),
-    generated_at: toCloudTrailTime(request.now),
-    window: { start: toCloudTrailTime(window.start), end: toCloudTrailTime(window.end) },
-    config_digest: `sha256:${request.configDigest}`,
+  const manifest = buildManifest({
+    runId: request.runId,
+    toolVersion: request.toolVersion,
+    asOf: request.asOf,
+    generatedAt: request.now,
+    window,
+    configDigest: request.configDigest,
     source: source.describe(),
     engine: engine.kind,
-    // What the run's queries scanned and its estimated Athena price (null for engines that don't bill by scan).
-    scanned_bytes: report.cost?.scannedBytes ?? null,
-    estimated_cost_usd: report.cost ? Number(report.cost.costUsd.toFixed(6)) : null,
-    verdict: report.verdict,
-    stats: {
-      events: stats.events,
-      duplicates_removed: stats.duplicates,
-      files_read: stats.filesRead,
-      files_skipped: stats.filesSkipped,
-      records_without_time: stats.recordsWithoutTime,
-      data_events: stats.dataEvents,
-      accounts: stats.accounts,
-      regions: stats.regions,
-    },
-    checks: request.checks.map((check) => {
-      const finding = findingsById.get(check.id);
-      const checkWin = checkWindow(check, request.asOf);
-      const csv = stored.find((file) => file.name === `${check.id}.csv`);
-      return {
-        id: check.id,
-        title: check.title,
-        severity: finding?.severity ?? check.severity,
-        status: finding?.status ?? 'error',
-        observed: finding?.observed ?? null,
-        threshold: finding?.threshold ?? null,
-        reason: finding?.reason ?? '',
-        rows: finding?.result?.rows.length ?? null,
-        window: { start: toCloudTrailTime(checkWin.start), end: toCloudTrailTime(checkWin.end) },
-        query_sha256: sha256(check.sql),
-        scanned_bytes: finding?.result?.scannedBytes ?? null,
-        options: check.optionValues,
-        file: csv ? { name: csv.name, bytes: csv.bytes, sha256: csv.sha256 } : null,
-      };
-    }),
+    report,
+    stats,
+    checks: request.checks,
+    findings,
     files: stored,
-  };
-  await folder.write('manifest.json', `${JSON.stringify(manifest, null, 2)}\n`);
+    sha256,
+  });
+  await folder.write(MANIFEST_FILE, serializeManifest(manifest));
   log.info({ phase: 'write report', ms: Math.round(performance.now() - reportStarted), files: stored.length + 1, location: folder.location }, 'write report');
 
   let sent: SentMail;
@@ -255,4 +229,47 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     csvLocations,
     mail: sent,
   };
+}
+
+/** One report run as a command or a job asks for it: the config, the CLI's paths, the window's end. */
+export interface RunOptions extends CliPaths {
+  readonly configFile: string;
+  /** `--as-of`; defaults to `now`. */
+  readonly asOf?: Date;
+  readonly now?: Date;
+  /** The config and checks, already loaded and validated (the daemon loads them once, at start). */
+  readonly setup?: Setup;
+  /** The report templates, already compiled (the daemon compiles them once, at start). */
+  readonly renderer?: ReportRenderer;
+}
+
+/** Config → backends → one report run. Every backend is closed whatever happens. */
+export async function runOnce(options: RunOptions, log: Logger): Promise<RunOutcome> {
+  const setup = options.setup ?? (await loadSetup(options.configFile));
+  const { config, digest } = withCliPaths(setup.loaded, options);
+  const now = options.now ?? new Date();
+  const asOf = floorToSecond(options.asOf ?? now);
+  const renderer = options.renderer ?? (await ReportRenderer.load());
+  const runId = newRunId(now);
+  return withBackends(config, log, async (backends) => {
+    // Mail first: a missing SMTP credential variable is a configuration error before the engine starts.
+    const mail = backends.mail();
+    const engine = await backends.engine();
+    return runReport(
+      { source: backends.source(), engine, archive: backends.archive(), mail, renderer, log },
+      {
+        runId,
+        asOf,
+        now,
+        checks: setup.checks,
+        configDigest: digest,
+        toolVersion: VERSION,
+        previewRows: config.report.preview_rows,
+        mailFrom: config.mail.from,
+        mailTo: config.mail.to,
+        attachMaxBytes: config.mail.attach_max_bytes,
+        resendCommand: resendCommand(runId, options),
+      },
+    );
+  });
 }

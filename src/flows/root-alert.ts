@@ -6,8 +6,8 @@ import type { QueryEngine } from '../engines/types.js';
 import type { MailTransport } from '../mail/types.js';
 import type { LogSource } from '../source/types.js';
 import type { StateHandle } from '../state/handle.js';
-import { advanceWatermark, alertSubject, alertWindows, batchesByAccount, markAlerted, rootEventsFrom, unalerted } from './model.js';
-import { alertView, type AlertRenderer } from './render.js';
+import { advanceWatermark, alertSubject, alertWindows, batchesByAccount, markAlerted, rootEventsFrom, unalerted } from '../alert/model.js';
+import { alertView, type AlertRenderer } from '../alert/render.js';
 
 /** What an alert run uses, built by the composition root. */
 export interface AlertBackends {

@@ -1,0 +1,52 @@
+import { AthenaClient, type AthenaClientConfig } from '@aws-sdk/client-athena';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { SESv2Client, type SESv2ClientConfig } from '@aws-sdk/client-sesv2';
+
+/** Ready SDK clients to use instead of building them (tests point them at local peers). */
+export interface AwsClientOverrides {
+  readonly s3?: S3Client;
+  readonly athena?: AthenaClient;
+  readonly ses?: SESv2Client;
+}
+
+/**
+ * The SDK clients of one composition root: built on first use from the settings a config section gives, one per
+ * distinct settings (the archive and the state in one bucket share a client), and destroyed together when the
+ * root closes. Credentials are never set here: the SDK's default provider chain finds them.
+ */
+export class AwsClients {
+  readonly #overrides: AwsClientOverrides;
+  readonly #built = new Map<string, S3Client | AthenaClient | SESv2Client>();
+
+  constructor(overrides: AwsClientOverrides = {}) {
+    this.#overrides = overrides;
+  }
+
+  #get<T extends S3Client | AthenaClient | SESv2Client>(service: string, settings: object, build: () => T): T {
+    const key = `${service} ${JSON.stringify(settings)}`;
+    let client = this.#built.get(key) as T | undefined;
+    if (!client) {
+      client = build();
+      this.#built.set(key, client);
+    }
+    return client;
+  }
+
+  s3(settings: S3ClientConfig): S3Client {
+    return this.#overrides.s3 ?? this.#get('s3', settings, () => new S3Client(settings));
+  }
+
+  athena(settings: AthenaClientConfig): AthenaClient {
+    return this.#overrides.athena ?? this.#get('athena', settings, () => new AthenaClient(settings));
+  }
+
+  ses(settings: SESv2ClientConfig): SESv2Client {
+    return this.#overrides.ses ?? this.#get('ses', settings, () => new SESv2Client(settings));
+  }
+
+  /** Destroys the clients built here; handed-in ones belong to whoever handed them in. */
+  destroy(): void {
+    for (const client of this.#built.values()) client.destroy();
+    this.#built.clear();
+  }
+}

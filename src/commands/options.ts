@@ -1,0 +1,32 @@
+import { InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_CONFIG_FILE } from '../app.js';
+import { parseAsOf } from '../core/time.js';
+import type { RunOutcome } from '../flows/report.js';
+
+/** `--config <file>` (or TRAILWARDEN_CONFIG), shared by every command. */
+export function configOption(): Option {
+  return new Option('-c, --config <file>', 'configuration file (YAML)').env('TRAILWARDEN_CONFIG').default(DEFAULT_CONFIG_FILE);
+}
+
+/** Parses `--as-of`. */
+export function asOfOption(value: string): Date {
+  const date = parseAsOf(value);
+  if (!date) throw new InvalidArgumentError('expected an ISO-8601 time such as 2026-11-23T08:00:00Z (or a date, 2026-11-23)');
+  return date;
+}
+
+/** The run summary on stdout: where the report, evidence and e-mail are, and one line per check. */
+export function printOutcome(outcome: RunOutcome): void {
+  const { report } = outcome;
+  const lines = [
+    `trailwarden: ${report.subject.replace('[trailwarden] ', '')}`,
+    `  events:   ${report.events} in ${report.windowStart} → ${report.windowEnd} from ${report.filesRead} files` +
+      (report.filesSkipped.length > 0 ? `; ${report.filesSkipped.length} file(s) could not be read (see the report)` : ''),
+    `  report:   ${outcome.reportLocation}`,
+    `  evidence: ${outcome.evidenceLocation} (${Object.keys(outcome.csvLocations).length} CSV files, manifest.json)`,
+    `  email:    ${outcome.mail.location}`,
+    '',
+    ...report.sections.map((s) => `  ${s.status.toUpperCase().padEnd(5)} ${s.severity.padEnd(8)} ${s.id}: ${s.reason}`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}

@@ -1,0 +1,187 @@
+/**
+ * `manifest.json`: what a run was and the SHA-256 of every file it archived, written last, so that its presence
+ * means the run is complete. One schema serves the run that builds it and every reader after it (`resend`,
+ * `verify`, an auditor's script): a manifest that doesn't match it is reported key by key, never half-read.
+ */
+import { z } from 'zod';
+import { Severity, type Check } from './catalog.js';
+import type { Finding } from './evaluate.js';
+import { ManifestError } from './errors.js';
+import type { WindowStats } from './model.js';
+import { checkWindow } from './params.js';
+import type { Report } from './report.js';
+import { toCloudTrailTime, type TimeWindow } from './time.js';
+
+/** The file name, in every run folder. */
+export const MANIFEST_FILE = 'manifest.json';
+/** Bumped when a field changes meaning or goes away; readers refuse versions they don't know. */
+export const MANIFEST_SCHEMA = 'trailwarden.manifest/v1';
+
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 digest (64 hex characters)');
+const Time = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/, 'expected a UTC time such as 2026-11-23T08:00:00Z');
+const Window = z.object({ start: Time, end: Time }).strict();
+
+/** A file of the run folder, as the archive stored it. */
+export const ManifestFile = z
+  .object({
+    /** A plain file name inside the run folder. */
+    name: z.string().regex(/^[^/\\]+$/, 'expected a plain file name').refine((name) => !name.startsWith('.'), 'expected a plain file name'),
+    bytes: z.number().int().min(0),
+    sha256: Sha256,
+  })
+  .strict();
+export type ManifestFile = z.infer<typeof ManifestFile>;
+
+export const ManifestCheck = z
+  .object({
+    id: z.string(),
+    title: z.string(),
+    severity: Severity,
+    status: z.enum(['pass', 'fail', 'info', 'error']),
+    observed: z.number().nullable(),
+    threshold: z.string().nullable(),
+    reason: z.string(),
+    /** Result rows; null when the check errored (it has no result and no CSV). */
+    rows: z.number().int().min(0).nullable(),
+    window: Window,
+    query_sha256: Sha256,
+    scanned_bytes: z.number().nullable(),
+    options: z.record(z.string(), z.unknown()),
+    file: ManifestFile.nullable(),
+  })
+  .strict();
+export type ManifestCheck = z.infer<typeof ManifestCheck>;
+
+export const Manifest = z
+  .object({
+    schema: z.literal(MANIFEST_SCHEMA),
+    run_id: z.string().min(1),
+    tool: z.object({ name: z.literal('trailwarden'), version: z.string() }).strict(),
+    as_of: Time,
+    generated_at: Time,
+    window: Window,
+    config_digest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex characters>'),
+    source: z.string(),
+    engine: z.string(),
+    /** What the run's queries scanned, and its estimated price; null for engines that don't bill by scan. */
+    scanned_bytes: z.number().nullable(),
+    estimated_cost_usd: z.number().nullable(),
+    verdict: z.enum(['fail', 'error', 'pass']),
+    stats: z
+      .object({
+        events: z.number().int().min(0),
+        duplicates_removed: z.number().int().min(0),
+        files_read: z.number().int().min(0),
+        files_skipped: z.array(z.object({ path: z.string(), reason: z.string() }).strict()),
+        records_without_time: z.number().int().min(0),
+        data_events: z.number().int().min(0),
+        accounts: z.array(z.string()),
+        regions: z.array(z.string()),
+      })
+      .strict(),
+    checks: z.array(ManifestCheck),
+    /** Every file of the run folder but the manifest itself. */
+    files: z.array(ManifestFile),
+  })
+  .strict();
+export type Manifest = z.infer<typeof Manifest>;
+
+/** What a finished run hands over to be recorded. */
+export interface ManifestInput {
+  readonly runId: string;
+  readonly toolVersion: string;
+  readonly asOf: Date;
+  readonly generatedAt: Date;
+  readonly window: TimeWindow;
+  /** SHA-256 (hex) of the configuration file's bytes. */
+  readonly configDigest: string;
+  readonly source: string;
+  readonly engine: string;
+  readonly report: Pick<Report, 'verdict' | 'cost'>;
+  readonly stats: WindowStats;
+  readonly checks: readonly Check[];
+  readonly findings: readonly Finding[];
+  /** Every file already written to the run folder. */
+  readonly files: readonly ManifestFile[];
+  /** SHA-256 (hex) of a text, for the checks' query digests; the core has no crypto of its own. */
+  readonly sha256: (text: string) => string;
+}
+
+/** The manifest of a finished run. Key order is the file's order: auditors diff manifests. */
+export function buildManifest(input: ManifestInput): Manifest {
+  const findingsById = new Map(input.findings.map((f) => [f.checkId, f]));
+  const { stats, report } = input;
+  return {
+    schema: MANIFEST_SCHEMA,
+    run_id: input.runId,
+    tool: { name: 'trailwarden', version: input.toolVersion },
+    as_of: toCloudTrailTime(input.asOf),
+    generated_at: toCloudTrailTime(input.generatedAt),
+    window: { start: toCloudTrailTime(input.window.start), end: toCloudTrailTime(input.window.end) },
+    config_digest: `sha256:${input.configDigest}`,
+    source: input.source,
+    engine: input.engine,
+    scanned_bytes: report.cost?.scannedBytes ?? null,
+    estimated_cost_usd: report.cost ? Number(report.cost.costUsd.toFixed(6)) : null,
+    verdict: report.verdict,
+    stats: {
+      events: stats.events,
+      duplicates_removed: stats.duplicates,
+      files_read: stats.filesRead,
+      files_skipped: stats.filesSkipped.map((s) => ({ path: s.path, reason: s.reason })),
+      records_without_time: stats.recordsWithoutTime,
+      data_events: stats.dataEvents,
+      accounts: [...stats.accounts],
+      regions: [...stats.regions],
+    },
+    checks: input.checks.map((check) => {
+      const finding = findingsById.get(check.id);
+      const window = checkWindow(check, input.asOf);
+      const csv = input.files.find((file) => file.name === `${check.id}.csv`);
+      return {
+        id: check.id,
+        title: check.title,
+        severity: finding?.severity ?? check.severity,
+        status: finding?.status ?? 'error',
+        observed: finding?.observed ?? null,
+        threshold: finding?.threshold ?? null,
+        reason: finding?.reason ?? '',
+        rows: finding?.result?.rows.length ?? null,
+        window: { start: toCloudTrailTime(window.start), end: toCloudTrailTime(window.end) },
+        query_sha256: input.sha256(check.sql),
+        scanned_bytes: finding?.result?.scannedBytes ?? null,
+        options: { ...check.optionValues },
+        file: csv ? { name: csv.name, bytes: csv.bytes, sha256: csv.sha256 } : null,
+      };
+    }),
+    files: input.files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })),
+  };
+}
+
+/** The manifest's bytes as archived: two-space JSON and a final newline. */
+export function serializeManifest(manifest: Manifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+/**
+ * Reads a manifest back. `where` names it in errors (a path or an s3:// URL); every problem is listed with its
+ * key. A manifest of another schema version is refused rather than guessed at.
+ */
+export function parseManifest(text: string, where: string): Manifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ManifestError(where, ['not valid JSON'], { cause: error });
+  }
+  const parsed = Manifest.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const schema = typeof raw === 'object' && raw !== null ? (raw as { schema?: unknown }).schema : undefined;
+  if (schema !== MANIFEST_SCHEMA) {
+    throw new ManifestError(where, [`schema: expected "${MANIFEST_SCHEMA}", found ${JSON.stringify(schema) ?? 'nothing'} (not a trailwarden manifest, or one this version does not know)`]);
+  }
+  throw new ManifestError(
+    where,
+    parsed.error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(top level)'}: ${issue.message}`),
+  );
+}
