@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     const started = performance.now();
     const temp = `${BENCH_DIR}.tmp`;
     await rm(temp, { recursive: true, force: true });
-    const result = await generateDemo({ outDir: temp, targetEvents: EVENTS, withTruth: false });
+    const result = await generateDemo({ outDir: temp, targetEvents: EVENTS });
     await writeFile(path.join(temp, 'bench-info.json'), JSON.stringify({ unreadableFiles: result.unreadableFiles }));
     await rename(temp, BENCH_DIR);
     process.stdout.write(`  ${result.events} events in ${result.files} files, ${((performance.now() - started) / 1000).toFixed(1)} s\n`);

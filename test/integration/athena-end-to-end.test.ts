@@ -2,10 +2,11 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_AS_OF, generateDemo, type DemoResult } from '../../src/demo/generate.js';
+import { DEMO_AS_OF } from '../../src/demo/generate.js';
 import { neutraliseCell } from '../../src/render/csv.js';
 import { startAthenaServer, type AthenaServer } from '../support/athena-server.js';
 import { runCli } from '../support/cli.js';
+import { generateDemoWithTruth, type DemoWithTruth } from '../support/demo-with-truth.js';
 import { tempDir } from '../support/fixtures.js';
 import { awsEnv, startS3, type LocalS3 } from '../support/s3.js';
 
@@ -27,7 +28,7 @@ interface Manifest {
 const TRAIL_BUCKET = 'acme-org-cloudtrail';
 const WORK_BUCKET = 'athena-work';
 
-let demo: DemoResult;
+let demo: DemoWithTruth;
 let s3: LocalS3;
 let athena: AthenaServer;
 
@@ -83,7 +84,7 @@ async function leftovers(): Promise<{ tables: string[]; objects: string[] }> {
 
 beforeAll(async () => {
   const logs = await tempDir('trailwarden-athena-e2e-logs-');
-  demo = await generateDemo({ outDir: logs });
+  demo = await generateDemoWithTruth({ outDir: logs });
   s3 = await startS3();
   await s3.createBucket(TRAIL_BUCKET);
   await s3.createBucket(WORK_BUCKET);

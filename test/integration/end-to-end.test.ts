@@ -4,9 +4,11 @@ import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { simpleParser } from 'mailparser';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { computeTruth, DEMO_AS_OF, generateDemo, type DemoResult } from '../../src/demo/generate.js';
+import { DEMO_AS_OF } from '../../src/demo/generate.js';
 import { neutraliseCell } from '../../src/render/csv.js';
 import { runCli } from '../support/cli.js';
+import { computeTruth } from '../support/demo-truth.js';
+import { generateDemoWithTruth, type DemoWithTruth } from '../support/demo-with-truth.js';
 import { tempDir } from '../support/fixtures.js';
 
 interface Manifest {
@@ -20,7 +22,7 @@ interface Manifest {
   files: { name: string; bytes: number; sha256: string }[];
 }
 
-let demo: DemoResult;
+let demo: DemoWithTruth;
 let logs: string;
 
 async function runFolders(out: string): Promise<string[]> {
@@ -43,7 +45,7 @@ function asCsvRows(truth: { columns: string[]; rows: string[][] }): string[][] {
 
 beforeAll(async () => {
   logs = await tempDir('trailwarden-e2e-logs-');
-  demo = await generateDemo({ outDir: logs });
+  demo = await generateDemoWithTruth({ outDir: logs });
 });
 
 describe('trailwarden run on generated CloudTrail logs', () => {

@@ -4,9 +4,10 @@ import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
-import { DEMO_AS_OF, generateDemo, type DemoResult } from '../../src/demo/generate.js';
+import { DEMO_AS_OF } from '../../src/demo/generate.js';
 import { neutraliseCell } from '../../src/render/csv.js';
 import { runCli } from '../support/cli.js';
+import { generateDemoWithTruth, type DemoWithTruth } from '../support/demo-with-truth.js';
 import { startFlakyProxy, type FlakyProxy } from '../support/flaky-proxy.js';
 import { tempDir } from '../support/fixtures.js';
 import { awsEnv, startS3, type LocalS3 } from '../support/s3.js';
@@ -31,7 +32,7 @@ const RUN_DAY = 'evidence/2026/11/23/';
 
 let s3: LocalS3;
 let proxy: FlakyProxy;
-let demo: DemoResult;
+let demo: DemoWithTruth;
 let config: string;
 let outbox: string;
 
@@ -55,7 +56,7 @@ beforeAll(async () => {
   s3 = await startS3();
   proxy = await startFlakyProxy(s3.endpoint);
   const logs = await tempDir('trailwarden-s3-e2e-logs-');
-  demo = await generateDemo({ outDir: logs });
+  demo = await generateDemoWithTruth({ outDir: logs });
   await s3.createBucket(LOGS_BUCKET);
   await s3.uploadTree(LOGS_BUCKET, path.join(logs, 'AWSLogs'), 'AWSLogs/');
   await s3.createBucket(EVIDENCE_BUCKET);

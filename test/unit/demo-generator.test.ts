@@ -6,9 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { toTruthEvent, type TruthEvent } from '../../src/demo/events.js';
-import { DEMO_AS_OF, computeTruth, generateDemo, type CheckTruth, type DemoResult } from '../../src/demo/generate.js';
-import { CHECK_LOOKBACK_DAYS } from '../../src/demo/truth.js';
+import { DEMO_AS_OF } from '../../src/demo/generate.js';
+import { toTruthEvent, type TruthEvent } from '../support/demo-truth-event.js';
+import { CHECK_LOOKBACK_DAYS, computeTruth, type CheckTruth } from '../support/demo-truth.js';
+import { generateDemoWithTruth, type DemoWithTruth } from '../support/demo-with-truth.js';
 
 const CHECKS_DIR = fileURLToPath(new URL('../../config/checks/', import.meta.url));
 const DAY = 86_400_000;
@@ -85,11 +86,11 @@ function selectedNames(sql: string): string[] {
 }
 
 let dir = '';
-let demo: DemoResult;
+let demo: DemoWithTruth;
 
 beforeAll(async () => {
   dir = await tempDir();
-  demo = await generateDemo({ outDir: dir, targetEvents: 5000 });
+  demo = await generateDemoWithTruth({ outDir: dir, targetEvents: 5000 });
 }, 60_000);
 
 afterAll(async () => {
@@ -103,8 +104,8 @@ describe('demo generator', () => {
     const other = await tempDir();
 
     // Act
-    await generateDemo({ outDir: again, targetEvents: 5000 });
-    await generateDemo({ outDir: other, targetEvents: 5000, seed: 7 });
+    await generateDemoWithTruth({ outDir: again, targetEvents: 5000 });
+    await generateDemoWithTruth({ outDir: other, targetEvents: 5000, seed: 7 });
 
     // Assess
     const first = await sha256s(dir);

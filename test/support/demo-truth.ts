@@ -2,14 +2,16 @@
  * Ground truth for the demo data: what every check in `config/checks/` must return for a given as-of
  * time, computed in plain TypeScript from the events the generator wrote. It deliberately shares no code
  * with the SQL engines, so a bug in the engine, the SQL shims or the window loading shows up as a
- * difference instead of being reproduced on both sides.
+ * difference instead of being reproduced on both sides. A test oracle: it lives with the tests, and the
+ * shipped `src/` never imports it.
  *
  * Each function below mirrors one `query.sql`; keep them in step with those files (a unit test compares
  * the column names and lookbacks with the files on disk).
  */
-import { DAY_MS, ctTime, parseIsoSeconds, type TruthEvent } from './events.js';
+import { DAY_MS, ctTime, parseIsoSeconds } from '../../src/demo/time.js';
+import type { TruthEvent } from './demo-truth-event.js';
 
-export type { TruthEvent } from './events.js';
+export type { TruthEvent } from './demo-truth-event.js';
 
 /** One check's expected result: every value a string, SQL NULL as ''. */
 export interface CheckTruth {
