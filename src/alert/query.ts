@@ -1,8 +1,6 @@
 import type { Check } from '../core/catalog.js';
 import { ConfigError } from '../core/errors.js';
-
-/** The check whose SQL defines "root activity" (CIS 4.3) for the report and the alert alike. */
-export const ROOT_CHECK_ID = 'root_activity_7d';
+import { ROOT_CHECK_ID, rootAlertProblems } from '../core/root-alert-contract.js';
 
 /**
  * The alert's query: the root_activity_7d check's own SQL, unchanged (so the report and the alert can never
@@ -35,13 +33,13 @@ LEFT JOIN assume_root_keys k ON k.access_key_id = w.useridentity.accesskeyid
 ORDER BY r.event_time, r.event_id`;
 }
 
-/** The root check from the catalog (before overrides: disabling it in the report must not disable the alert). */
+/**
+ * The root check from the catalog (before overrides: disabling it in the report must not disable the alert).
+ * The configuration's load already refused a catalogue that breaks the contract; this is the last line.
+ */
 export function rootCheckFrom(catalog: readonly Check[], jobKey: string): Check {
+  const problems = rootAlertProblems(catalog, jobKey);
   const check = catalog.find((c) => c.id === ROOT_CHECK_ID);
-  if (!check) throw new ConfigError(jobKey, [`the root alert reuses the check ${ROOT_CHECK_ID}, which is missing from the checks folder`]);
-  const expected = ['window_start', 'window_end'];
-  if (check.parameters.join(',') !== expected.join(',')) {
-    throw new ConfigError(jobKey, [`the root alert binds [${expected.join(', ')}] to ${ROOT_CHECK_ID}'s query, whose parameters are [${check.parameters.join(', ')}]`]);
-  }
+  if (problems.length > 0 || !check) throw new ConfigError(jobKey, problems);
   return check;
 }

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { applyOverrides, parseCheck, zodProblems, type Check } from '../core/catalog.js';
 import { CheckDefinitionError, ConfigError } from '../core/errors.js';
+import { rootAlertProblems } from '../core/root-alert-contract.js';
+import { CheckSqlParser, checkSqlProblems } from './check-sql.js';
 import { TrailwardenConfig } from './schema.js';
 
 /** A validated configuration with every path made absolute, and where it came from. */
@@ -76,6 +78,10 @@ export async function loadSetup(file: string): Promise<Setup> {
     const applied = applyOverrides(catalog, overrides, 'checks.overrides');
     problems.push(...applied.problems);
     checks = applied.checks;
+    // The alert reads the root check's result by column name: a catalogue that breaks that is a config error.
+    for (const [name, job] of Object.entries(config.jobs)) {
+      if (job.type === 'root_alert') problems.push(...rootAlertProblems(catalog, `jobs.${name}`));
+    }
   }
   if (problems.length > 0 || !config) throw new ConfigError(absolute, problems);
   return {
@@ -105,6 +111,8 @@ export async function readCatalog(dir: string): Promise<{ checks: Check[]; probl
   const folders = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
   const checks: Check[] = [];
   const problems: string[] = [];
+  const parser = await CheckSqlParser.open();
+  try {
   for (const folder of folders) {
     const yamlPath = path.join(dir, folder, 'check.yaml');
     const sqlPath = path.join(dir, folder, 'query.sql');
@@ -115,7 +123,13 @@ export async function readCatalog(dir: string): Promise<{ checks: Check[]; probl
     }
     const result = parseCheck(folder, { yamlPath, yamlText, sqlPath, sqlText: await readOptional(sqlPath) });
     problems.push(...result.problems);
-    if (result.check) checks.push(result.check);
+    if (!result.check) continue;
+    const sqlProblems = checkSqlProblems(sqlPath, await parser.parse(result.check.sql), result.check.columns);
+    problems.push(...sqlProblems);
+    if (sqlProblems.length === 0) checks.push(result.check);
+  }
+  } finally {
+    parser.close();
   }
   if (folders.length === 0) problems.push(`${dir}: no check folders found`);
   return { checks, problems, ids: folders };

@@ -13,6 +13,7 @@ export function severityRank(severity: Severity): number {
 }
 
 const CHECK_ID = /^[a-z][a-z0-9_]*$/;
+const COLUMN_NAME = /^[a-z_][a-z0-9_]*$/;
 
 /** How a check's result is judged. `info` checks report without passing or failing. */
 export const Evaluation = z.discriminatedUnion('kind', [
@@ -50,6 +51,14 @@ export const CheckDefinition = z
     lookback_days: z.number().int().min(1).max(366),
     /** Names bound, in order, to the query's `?` placeholders. */
     parameters: z.array(z.string()).default([]),
+    /**
+     * The result's columns, in order: the CSV header auditors rely on, and what code that reads a result (the
+     * root alert) may depend on. Checked against the query when the catalogue loads, and against every result.
+     */
+    columns: z
+      .array(z.string().regex(COLUMN_NAME, 'expected a column name: lower-case letters, digits and _'))
+      .min(1)
+      .refine((names) => new Set(names).size === names.length, 'expected each column once'),
     options: z.record(z.string().regex(CHECK_ID), CheckOption).default({}),
     evaluation: Evaluation,
     remediation: z.string().optional(),
@@ -101,6 +110,12 @@ export function parseCheck(
       problems.push(`${files.yamlPath}: parameters.${index}: unknown parameter "${name}" (expected one of ${[...known].join(', ')})`);
     }
   });
+  if (definition.evaluation.kind === 'threshold' && definition.evaluation.metric.startsWith('sum:')) {
+    const summed = definition.evaluation.metric.slice('sum:'.length);
+    if (!definition.columns.includes(summed)) {
+      problems.push(`${files.yamlPath}: evaluation.metric: sums column "${summed}", which is not one of columns (${definition.columns.join(', ')})`);
+    }
+  }
   if (files.sqlText === undefined) {
     problems.push(`${files.sqlPath}: missing (every check needs a query.sql beside its check.yaml)`);
   } else {

@@ -41,6 +41,10 @@ function observe(metric: string, result: QueryResult): number | string {
 /** Judges a check's result against its threshold. Pure. */
 export function evaluate(check: Check, result: QueryResult): Finding {
   const base = { checkId: check.id, title: check.title, severity: check.severity };
+  // The declared columns are a contract (CSV header, the root alert's reads): a result of another shape is not judged.
+  if (result.columns.join(',') !== check.columns.join(',')) {
+    return checkError(check, `the query returned the columns (${result.columns.join(', ')}), but check.yaml declares (${check.columns.join(', ')})`);
+  }
   const rows = result.rows.length;
   if (check.evaluation.kind === 'info') {
     return { ...base, status: 'info', observed: rows, threshold: null, reason: `${rows} row(s); informational, no threshold`, result };

@@ -12,6 +12,7 @@ const root: Check = {
   severity: 'critical',
   lookback_days: 7,
   parameters: [],
+  columns: ['event_time', 'user_agent'],
   options: {},
   evaluation: { kind: 'threshold', metric: 'row_count', fail_above: 0 },
   references: [],

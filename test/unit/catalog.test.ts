@@ -1,7 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadCatalog } from '../../src/config/load.js';
+import { loadCatalog, loadSetup, readCatalog } from '../../src/config/load.js';
+import { ConfigError } from '../../src/core/errors.js';
+import { tempDir } from '../support/fixtures.js';
 import { applyOverrides, parseCheck, type Check } from '../../src/core/catalog.js';
 import { countPlaceholders } from '../../src/core/sql.js';
 
@@ -14,6 +16,7 @@ description: Something
 severity: high
 lookback_days: 7
 parameters: [window_start, window_end]
+columns: [eventname]
 evaluation: { kind: threshold, metric: row_count, fail_above: 0 }
 `;
 const VALID_SQL = 'SELECT eventname FROM cloudtrail_window WHERE eventtime >= ? AND eventtime < ?';
@@ -140,5 +143,68 @@ describe('applyOverrides', () => {
     expect(problems.join('\n')).toContain('checks.overrides.no_such_check: no check with this id');
     expect(problems.join('\n')).toContain('checks.overrides.roles_active_7d.fail_above: this check is informational');
     expect(problems.join('\n')).toContain('checks.overrides.role_actions_30d.options.colour: unknown option');
+  });
+});
+
+/** A checks folder with one check `my_check` of these files. */
+async function checksFolder(yamlText: string, sqlText: string): Promise<string> {
+  const dir = await tempDir('trailwarden-catalog-');
+  await mkdir(path.join(dir, 'my_check'));
+  await writeFile(path.join(dir, 'my_check', 'check.yaml'), yamlText);
+  await writeFile(path.join(dir, 'my_check', 'query.sql'), sqlText);
+  return dir;
+}
+
+describe('a query against its declared columns, as the parser sees it when the catalogue loads', () => {
+  it('accepts a query that returns exactly the declared columns, in order', async () => {
+    const { checks, problems } = await readCatalog(await checksFolder(VALID_YAML, VALID_SQL));
+    expect(problems).toEqual([]);
+    expect(checks.map((c) => c.columns)).toEqual([['eventname']]);
+  });
+
+  it.each([
+    ['another column', 'SELECT eventid FROM cloudtrail_window WHERE eventtime >= ? AND eventtime < ?', /returns the columns \(eventid\), but check.yaml declares columns: \[eventname\]/],
+    ['an unnamed expression', 'SELECT upper(eventname) FROM cloudtrail_window WHERE eventtime >= ? AND eventtime < ?', /result column\(s\) 1 have no name/],
+    ['SELECT *', 'SELECT * FROM cloudtrail_window WHERE eventtime >= ? AND eventtime < ?', /result column\(s\) 1 have no name/],
+    ['two statements', 'SELECT eventname FROM cloudtrail_window WHERE eventtime >= ?; SELECT eventname FROM cloudtrail_window WHERE eventtime < ?', /expected exactly one SELECT statement, found 2/],
+    ['a DELETE', 'DELETE FROM cloudtrail_window WHERE eventtime >= ? AND eventtime < ?', /not a single SELECT statement/],
+  ])('refuses %s, naming the query file', async (_case, sql, expected) => {
+    const dir = await checksFolder(VALID_YAML, sql);
+    const { checks, problems } = await readCatalog(dir);
+    expect(checks).toEqual([]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(path.join(dir, 'my_check', 'query.sql'));
+    expect(problems[0]).toMatch(expected);
+  });
+
+  it('refuses a summed column that the check does not declare', () => {
+    const yaml = VALID_YAML.replace('metric: row_count', 'metric: sum:calls');
+    expect(parse(yaml).problems).toEqual(['my_check/check.yaml: evaluation.metric: sums column "calls", which is not one of columns (eventname)']);
+  });
+
+  it('refuses a root alert job whose root check no longer declares a column the alert reads', async () => {
+    // Prepare: the built-in checks, with root_activity_7d's event_id column removed from its query and check.yaml
+    const dir = await tempDir('trailwarden-catalog-');
+    for (const id of ['root_activity_7d']) {
+      await mkdir(path.join(dir, 'checks', id), { recursive: true });
+      const yaml = await readFile(path.join(CHECKS_DIR, id, 'check.yaml'), 'utf8');
+      const sql = await readFile(path.join(CHECKS_DIR, id, 'query.sql'), 'utf8');
+      await writeFile(path.join(dir, 'checks', id, 'check.yaml'), yaml.replace(', event_id]', ']'));
+      await writeFile(path.join(dir, 'checks', id, 'query.sql'), sql.replace(/,\s*eventid\s+AS event_id/, '').replace('ORDER BY event_time, event_id', 'ORDER BY event_time'));
+    }
+    const config = path.join(dir, 'trailwarden.yaml');
+    await writeFile(
+      config,
+      ['source: { kind: local, path: logs }', 'archive: { kind: local, path: out }', 'mail: { kind: outbox, path: outbox, from: a@example.com, to: [b@example.com] }', 'jobs:', '  root: { type: root_alert, schedule: "*/15 * * * *" }', ''].join('\n'),
+    );
+
+    // Act
+    const error = await loadSetup(config).catch((e: unknown) => e);
+
+    // Assess: the query and its check.yaml agree, so only the alert's contract is broken
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'jobs.root: the root alert reads the columns event_id of root_activity_7d, which its check.yaml does not declare (columns: event_time, account, region, event_source, event_name, source_ip, user_agent, mfa_authenticated, access, error_code)',
+    ]);
   });
 });

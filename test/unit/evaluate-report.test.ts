@@ -14,6 +14,7 @@ function check(overrides: Partial<Check> = {}): Check {
     severity: 'medium',
     lookback_days: 30,
     parameters: ['window_start', 'window_end'],
+    columns: ['who', 'errors'],
     options: {},
     evaluation: { kind: 'threshold', metric: 'row_count', fail_above: 2 },
     references: [],
@@ -43,10 +44,19 @@ describe('evaluate', () => {
   });
 
   it('turns a missing or non-numeric metric column into an error, not a pass', () => {
-    const missing = check({ evaluation: { kind: 'threshold', metric: 'sum:calls', fail_above: 0 } });
+    const missing = check({ columns: ['who', 'errors', 'calls'], evaluation: { kind: 'threshold', metric: 'sum:calls', fail_above: 0 } });
     expect(evaluate(missing, rows(1))).toMatchObject({ status: 'error', observed: null });
     const text = check({ evaluation: { kind: 'threshold', metric: 'sum:who', fail_above: 0 } });
     expect(evaluate(text, rows(1)).reason).toContain('holds "p0", expected a number');
+  });
+
+  it('refuses to judge a result whose columns are not the ones check.yaml declares', () => {
+    // A query edited without its check.yaml: the CSV header and the root alert's reads depend on the columns.
+    const renamed = { columns: ['who', 'error_count'], rows: [['p0', '20']] };
+    const finding = evaluate(check(), renamed);
+    expect(finding).toMatchObject({ status: 'error', observed: null });
+    expect(finding.reason).toBe('the query returned the columns (who, error_count), but check.yaml declares (who, errors)');
+    expect(evaluate(check({ evaluation: { kind: 'info' } }), renamed).status).toBe('error');
   });
 
   it('reports info checks without judging them', () => {

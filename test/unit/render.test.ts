@@ -13,6 +13,7 @@ const root: Check = {
   severity: 'critical',
   lookback_days: 7,
   parameters: [],
+  columns: ['event_time', 'user_agent'],
   options: {},
   evaluation: { kind: 'threshold', metric: 'row_count', fail_above: 0 },
   references: ['https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html'],
