@@ -4,9 +4,8 @@
 FROM node:22-bookworm-slim AS build
 WORKDIR /build
 COPY package.json package-lock.json ./
-# npm install, not npm ci: see .ci/run (the lock file lacks DuckDB's non-linux-x64 bindings).
 # --ignore-scripts: `prepare` would build before src/ is here; the build is its own step below.
-RUN npm install --ignore-scripts --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build

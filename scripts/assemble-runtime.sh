@@ -20,6 +20,5 @@ for item in dist bin templates config scripts; do
   cp -R "$src/$item" "$dest/$item"
 done
 cd "$dest"
-# Not `npm ci`: see .ci/run (the lock file lacks DuckDB's non-linux-x64 bindings). --ignore-scripts: the
-# `prepare` script builds from src/, which the runtime does not have; dist/ is already built.
-npm install --omit=dev --ignore-scripts --no-audit --no-fund
+# --ignore-scripts: the `prepare` script builds from src/, which the runtime does not have; dist/ is already built.
+npm ci --omit=dev --ignore-scripts --no-audit --no-fund

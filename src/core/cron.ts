@@ -119,7 +119,7 @@ export class CronSchedule {
     this.#hours = [...fields.hour].sort((a, b) => a - b);
     this.#months = new Set(fields.month);
     // Day filters are only a shortcut; tokens such as "L" leave the decision to node-cron's matcher.
-    const numeric = (values: (number | string)[]) => (values.every((v) => typeof v === 'number') ? new Set(values as number[]) : undefined);
+    const numeric = (values: (number | string)[]) => (values.every((v) => typeof v === 'number') ? new Set(values) : undefined);
     this.#days = numeric(fields.dayOfMonth);
     this.#weekdays = numeric(fields.dayOfWeek.map((d) => (d === 7 ? 0 : d)));
   }

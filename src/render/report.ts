@@ -22,9 +22,20 @@ const PREVIEW_CELL_CHARS = 80;
  * overrides could make a value read as something else: show them all as U+FFFD.
  */
 export function printable(value: unknown): string {
-  return String(value ?? '')
-    .replace(/[\r\n]+/g, ' ')
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, '\ufffd');
+  return (
+    asText(value)
+      .replace(/[\r\n]+/g, ' ')
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point
+      .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, '\ufffd')
+  );
+}
+
+/** A template value as text: the report model holds strings, numbers and nulls; anything else shows as JSON. */
+function asText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return JSON.stringify(value) ?? '';
 }
 
 function clip(value: unknown): string {
@@ -50,7 +61,7 @@ export class ReportRenderer {
   static async load(templatesDir: string = TEMPLATES_DIR): Promise<ReportRenderer> {
     const hbs = Handlebars.create();
     hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
-    hbs.registerHelper('upper', (s: unknown) => String(s ?? '').toUpperCase());
+    hbs.registerHelper('upper', (s: unknown) => asText(s).toUpperCase());
     hbs.registerHelper('statusColour', (s: unknown) => STATUS_COLOURS[String(s)] ?? '#475467');
     hbs.registerHelper('cell', clip);
     hbs.registerHelper('plain', printable);

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/fixtures.js';
 import { deliver, outboxMails, rootRecord } from '../support/root-alert.js';
+import { readStateFile } from '../support/daemon.js';
 
 const exec = promisify(execFile);
 const A = '111111111111';
@@ -53,7 +54,7 @@ describe('the container image, assembled without Docker', () => {
     expect(subjects).toContain(`[trailwarden] ALERT root activity · ${A}`);
     expect(subjects.some((s) => s?.startsWith('[trailwarden] 1 failed'))).toBe(true);
     expect(await readdir(path.join(root, 'data', 'archive', '2026', '11', '23'))).toHaveLength(1);
-    const state = JSON.parse(await readFile(path.join(root, 'data', 'state', 'state.json'), 'utf8'));
+    const state = await readStateFile(path.join(root, 'data', 'state', 'state.json'));
     expect(Object.keys(state.jobs).sort()).toEqual(['root-alert', 'weekly']);
   });
 

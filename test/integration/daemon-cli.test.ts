@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runDaemon } from '../../src/daemon/run-daemon.js';
 import { CLI, runCli } from '../support/cli.js';
-import { ManualClock } from '../support/daemon.js';
+import { ManualClock, readStateFile } from '../support/daemon.js';
 import { silentLog, tempDir } from '../support/fixtures.js';
 import { deliver, outboxMails, rootRecord, writeJobConfig } from '../support/root-alert.js';
 
@@ -109,8 +109,8 @@ describe('root alert: at least once, never twice, when the process is killed at 
     expect(next.code).toBe(0);
     expect(next.stdout).toContain('0 new root event(s) of 1');
     expect(await outboxMails(outbox)).toHaveLength(1);
-    const state = JSON.parse(await readFile(path.join(dir, 'out', 'state', 'state.json'), 'utf8'));
-    expect(state.jobs.root.alert.watermark).toBe('2026-11-23T10:30:00Z');
+    const state = await readStateFile(path.join(dir, 'out', 'state', 'state.json'));
+    expect(state.jobs.root?.alert?.watermark).toBe('2026-11-23T10:30:00Z');
   });
 
   it('ignores the crash hook outside NODE_ENV=test', async () => {
@@ -124,7 +124,7 @@ describe('root alert: at least once, never twice, when the process is killed at 
 describe('trailwarden run --job', () => {
   it('runs a report job once as of the given time, records it in the state, and names unknown jobs', async () => {
     // Prepare
-    const { dir, config } = await alertSetup();
+    const { dir } = await alertSetup();
     const withReport = await writeJobConfig(dir, ['weekly: { type: report, schedule: "0 8 * * 1", timezone: Europe/Berlin }', 'root: { type: root_alert, schedule: "*/15 * * * *" }']);
     // Act
     const run = await runCli(['run', '--job', 'weekly', '--config', withReport, '--as-of', '2026-11-23T11:00:00Z']);
@@ -133,8 +133,8 @@ describe('trailwarden run --job', () => {
     // Assess
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^trailwarden: job weekly: \[trailwarden\] 1 failed · 111111111111 · 2026-10-24 → 2026-11-23 \(evidence: /);
-    const state = JSON.parse(await readFile(path.join(dir, 'out', 'state', 'state.json'), 'utf8'));
-    expect(state.jobs.weekly.last_success).toMatchObject({ scheduled_for: '2026-11-23T11:00:00.000Z', result: 'success' });
+    const state = await readStateFile(path.join(dir, 'out', 'state', 'state.json'));
+    expect(state.jobs.weekly?.last_success).toMatchObject({ scheduled_for: '2026-11-23T11:00:00.000Z', result: 'success' });
     expect(await readdir(path.join(dir, 'out', 'archive', '2026', '11', '23'))).toHaveLength(1);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no job "monthly"');
@@ -182,14 +182,14 @@ describe('trailwarden daemon (a real process)', () => {
 
     // Assess
     expect(whileRunning.status).toBe(200);
-    expect(body.jobs.find((j) => j.name === 'weekly')?.running).toMatchObject({ scheduled_for: expect.stringMatching(/T07:00:00.000Z$/) });
+    expect(body.jobs.find((j) => j.name === 'weekly')?.running).toMatchObject({ scheduled_for: expect.stringMatching(/T07:00:00.000Z$/) as string });
     expect(body.jobs.find((j) => j.name === 'root')?.next_run).toMatch(/-01-01T00:00:00.000Z$/);
     expect(healthcheck).toBe(0);
     expect(JSON.stringify(stopping.running)).toContain('weekly');
     expect(code).toBe(0);
     expect(stderr).toContain('daemon stopped');
-    const state = JSON.parse(await readFile(path.join(dir, 'out', 'state', 'state.json'), 'utf8'));
-    expect(state.jobs.weekly.last_success.scheduled_for).not.toBe(t);
+    const state = await readStateFile(path.join(dir, 'out', 'state', 'state.json'));
+    expect(state.jobs.weekly?.last_success?.scheduled_for).not.toBe(t);
     expect(await outboxMails(path.join(dir, 'out', 'outbox'))).toHaveLength(1);
   });
 
@@ -218,8 +218,8 @@ describe('trailwarden daemon (a real process)', () => {
     // Assess
     expect(exitsRightAway).toEqual([143]);
     expect(code).toBe(0);
-    const state = JSON.parse(await readFile(path.join(dir, 'out', 'state', 'state.json'), 'utf8'));
-    expect(state.jobs.weekly.last_success.scheduled_for).toBe('2026-11-23T07:00:00.000Z');
+    const state = await readStateFile(path.join(dir, 'out', 'state', 'state.json'));
+    expect(state.jobs.weekly?.last_success?.scheduled_for).toBe('2026-11-23T07:00:00.000Z');
   });
 
   it('refuses to start with a bad schedule, naming the key', async () => {

@@ -1,12 +1,12 @@
 import path from 'node:path';
-import { readFile } from 'node:fs/promises';
+
 import { describe, expect, it } from 'vitest';
 import { loadSetup } from '../../src/config/load.js';
 import { buildJobs } from '../../src/daemon/jobs.js';
 import { Scheduler } from '../../src/daemon/scheduler.js';
 import { StateHandle } from '../../src/state/handle.js';
 import { LocalStateStore } from '../../src/state/local.js';
-import { ManualClock } from '../support/daemon.js';
+import { ManualClock, readStateFile } from '../support/daemon.js';
 import { silentLog, tempDir } from '../support/fixtures.js';
 import { assumeRootPair, deliver, outboxMails, rootRecord, writeJobConfig } from '../support/root-alert.js';
 
@@ -53,9 +53,9 @@ describe('root-activity alert job: local logs → DuckDB → outbox, on the daem
     expect(mailB?.text).toContain('s3.amazonaws.com DeleteBucketPolicy');
     expect(mailB?.text).toContain('session:    centralized root access (sts:AssumeRoot session)');
     expect(mailB?.text).toMatch(/MFA: +no +access: API/);
-    const saved = JSON.parse(await readFile(path.join(dir, 'out', 'state', 'state.json'), 'utf8'));
-    expect(saved.jobs.root.alert.watermark).toBe('2026-11-23T10:15:00Z');
-    expect(saved.jobs.root.last_success.scheduled_for).toBe('2026-11-23T10:15:00.000Z');
+    const saved = await readStateFile(path.join(dir, 'out', 'state', 'state.json'));
+    expect(saved.jobs.root?.alert?.watermark).toBe('2026-11-23T10:15:00Z');
+    expect(saved.jobs.root?.last_success?.scheduled_for).toBe('2026-11-23T10:15:00.000Z');
 
     // Act: a new root event becomes readable at 10:20 (with an old one re-delivered); the 10:30 run reads the overlap again.
     await deliver(logs, A, [rootRecord(A, '2026-11-23T10:19:00Z', { eventName: 'DeactivateMFADevice' })]);

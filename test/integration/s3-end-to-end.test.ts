@@ -93,14 +93,14 @@ describe('trailwarden run with an S3 source and an S3 archive', () => {
     const [runPrefix, ...others] = await runPrefixes();
     expect(others).toEqual([]);
     const manifest = JSON.parse((await s3.get(EVIDENCE_BUCKET, `${runPrefix}manifest.json`)).toString('utf8')) as Manifest;
-    const truth = demo.truth!;
+    const truth = demo.truth;
     expect(manifest.as_of).toBe(DEMO_AS_OF);
     expect(manifest.stats.events).toBe(truth.eventsInWindow);
     expect(manifest.stats.files_skipped.map((s) => s.path)).toEqual(truth.unreadableFiles);
 
     // Every CSV, row by row, as the generator knows it to be
     for (const [id, expected] of Object.entries(truth.checks)) {
-      const csv = parseCsv((await s3.get(EVIDENCE_BUCKET, `${runPrefix}${id}.csv`)).toString('utf8')) as string[][];
+      const csv = parseCsv((await s3.get(EVIDENCE_BUCKET, `${runPrefix}${id}.csv`)).toString('utf8'));
       expect(csv, id).toEqual([expected.columns, ...expected.rows.map((row) => row.map(neutraliseCell))]);
     }
 

@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateConflictError, StateCorruptError } from '../../src/core/errors.js';
@@ -8,6 +8,7 @@ import { S3StateStore } from '../../src/state/s3.js';
 import type { DaemonState } from '../../src/state/types.js';
 import { tempDir } from '../support/fixtures.js';
 import { startS3, type LocalS3 } from '../support/s3.js';
+import { readStateFile } from '../support/daemon.js';
 
 function stateWith(summary: string): DaemonState {
   const t = '2026-11-23T07:00:00.000Z';
@@ -48,7 +49,7 @@ describe('local state store', () => {
     // One process's own writes never conflict with each other.
     await first.updateJob('root', (j) => ({ ...j, alert: { watermark: '2026-11-23T10:15:00Z', alerted: {} } }));
     await expect(second.updateJob('weekly', (j) => j)).rejects.toMatchObject({ name: 'StateConflictError', code: 'STATE_CONFLICT' });
-    expect(JSON.parse(await readFile(file, 'utf8')).jobs.root.alert.watermark).toBe('2026-11-23T10:15:00Z');
+    expect((await readStateFile(file)).jobs.root?.alert?.watermark).toBe('2026-11-23T10:15:00Z');
   });
 
   it('after losing a conflict, a long-lived process builds on what the other one stored instead of failing forever', async () => {
@@ -61,9 +62,9 @@ describe('local state store', () => {
     await expect(daemon.updateJob('weekly', (j) => ({ ...j, last_run: stateWith('lost').jobs.weekly!.last_run }))).rejects.toBeInstanceOf(StateConflictError);
     await daemon.updateJob('weekly', (j) => ({ ...j, last_run: stateWith('recorded').jobs.weekly!.last_run }));
     // Assess: both processes' work is in the file, and the daemon sees the alert's progress.
-    const stored = JSON.parse(await readFile(file, 'utf8'));
-    expect(stored.jobs.weekly.last_run.summary).toBe('recorded');
-    expect(stored.jobs.root.alert.alerted).toEqual({ e1: '2026-11-23T10:02:00Z' });
+    const stored = await readStateFile(file);
+    expect(stored.jobs.weekly?.last_run?.summary).toBe('recorded');
+    expect(stored.jobs.root?.alert?.alerted).toEqual({ e1: '2026-11-23T10:02:00Z' });
     expect(daemon.job('root').alert?.watermark).toBe('2026-11-23T10:15:00Z');
   });
 

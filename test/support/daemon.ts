@@ -1,7 +1,13 @@
 import type { Clock } from '../../src/daemon/clock.js';
 import { contentVersion, serializeState } from '../../src/state/document.js';
-import { emptyState, type DaemonState, type StateStore, type VersionedState } from '../../src/state/types.js';
+import { readFile } from 'node:fs/promises';
+import { DaemonState, emptyState, type StateStore, type VersionedState } from '../../src/state/types.js';
 import { StateConflictError } from '../../src/core/errors.js';
+
+/** A state file as the daemon wrote it, validated by its schema. */
+export async function readStateFile(file: string): Promise<DaemonState> {
+  return DaemonState.parse(JSON.parse(await readFile(file, 'utf8')));
+}
 
 /** Lets pending promise chains and I/O callbacks of the code under test run. */
 export async function settle(rounds = 20): Promise<void> {

@@ -213,7 +213,7 @@ describe('graceful shutdown', () => {
   it('first signal is graceful, a second one is immediate', () => {
     const source = new EventEmitter();
     const seen: string[] = [];
-    onShutdownSignals(source as never, { graceful: (s) => seen.push(`graceful ${s}`), immediate: (s) => seen.push(`immediate ${s}`) });
+    onShutdownSignals(source, { graceful: (s) => seen.push(`graceful ${s}`), immediate: (s) => seen.push(`immediate ${s}`) });
     source.emit('SIGTERM', 'SIGTERM');
     source.emit('SIGINT', 'SIGINT');
     expect(seen).toEqual(['graceful SIGTERM', 'immediate SIGINT']);

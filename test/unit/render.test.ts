@@ -89,7 +89,7 @@ describe('CSV evidence', () => {
 
     // Act
     const csv = toCsv(result);
-    const parsed = parseCsv(csv, { relax_column_count: false }) as string[][];
+    const parsed = parseCsv(csv, { relax_column_count: false });
 
     // Assess
     expect(csv.startsWith('user_agent,user,n\r\n')).toBe(true);
