@@ -10,15 +10,16 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Logger } from 'pino';
-import { listAllPages, resolveS3Client, type S3ClientChoice } from '../aws/s3-client.js';
-import type { AwsClientConfig } from '../config/schema.js';
+import { listAllPages } from '../aws/s3-client.js';
 import { ArchiveError, describeError } from '../core/errors.js';
 import { MANIFEST_FILE } from '../core/manifest.js';
 import { assertRunId, assertEvidenceName, datePath } from './layout.js';
 import type { ArchivedRun, EvidenceArchive, RunFolder, StoredBytes, StoredFile } from './types.js';
 
 /** Options of the S3 evidence archive; the config's `archive` section with `kind: s3` maps onto them. */
-export interface S3ArchiveOptions extends S3ClientChoice {
+export interface S3ArchiveOptions {
+  /** The S3 client, built and destroyed by the composition root (a test hands in one pointed at a local peer). */
+  readonly client: S3Client;
   readonly bucket: string;
   /** '' or ending with '/'. */
   readonly prefix: string;
@@ -28,8 +29,6 @@ export interface S3ArchiveOptions extends S3ClientChoice {
   readonly tags?: Readonly<Record<string, string>>;
   /** Expiry of presigned links, at most 168 (7 days, SigV4's limit). */
   readonly linkExpiryHours?: number;
-  /** Client settings from the config, used when no ready `client` is given. */
-  readonly clientSettings?: AwsClientConfig;
   readonly log?: Logger;
 }
 
@@ -129,20 +128,14 @@ export class S3Archive implements EvidenceArchive {
   readonly kind = 's3';
   readonly #options: S3ArchiveOptions;
   readonly #client: S3Client;
-  readonly #ownsClient: boolean;
   readonly #linkSeconds: number;
 
   constructor(options: S3ArchiveOptions) {
     this.#options = options;
-    this.#client = resolveS3Client(options.clientSettings ?? {}, options);
-    this.#ownsClient = !options.client;
+    this.#client = options.client;
     this.#linkSeconds = Math.min((options.linkExpiryHours ?? 168) * 3600, MAX_LINK_SECONDS);
   }
 
-  async close(): Promise<void> {
-    // Only a client built here: a client handed in belongs to the caller.
-    if (this.#ownsClient) this.#client.destroy();
-  }
 
   describe(): string {
     return `S3 s3://${this.#options.bucket}/${this.#options.prefix}`;

@@ -1,16 +1,5 @@
-import { ListObjectsV2Command, S3Client, type _Object, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type _Object, type S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { AwsClientConfig } from '../config/schema.js';
-
-/**
- * How a backend gets its S3 client (Powertools style): a ready client (tests hand in one pointed at a local
- * peer), or options to build one. Never a module-level client.
- */
-export interface S3ClientChoice {
-  /** Used as is; the caller owns it (and destroys it). */
-  readonly client?: S3Client;
-  /** Options for a client the backend builds itself, merged over those derived from the config. */
-  readonly clientConfig?: S3ClientConfig;
-}
 
 /**
  * SDK options from a config section's `region` / `endpoint` / `force_path_style`. Credentials are never set
@@ -29,11 +18,6 @@ export function s3ClientConfigFrom(settings: AwsClientConfig, overrides: S3Clien
     config.responseChecksumValidation = 'WHEN_REQUIRED';
   }
   return { ...config, ...overrides };
-}
-
-/** The ready client when given, else a new one built from the config's settings and the extra options. */
-export function resolveS3Client(settings: AwsClientConfig, choice: S3ClientChoice): S3Client {
-  return choice.client ?? new S3Client(s3ClientConfigFrom(settings, choice.clientConfig));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { SESv2Client, SendEmailCommand, type SESv2ClientConfig } from '@aws-sdk/client-sesv2';
+import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { MailError } from '../core/errors.js';
 import { composeWithin } from './compose.js';
 import type { MailMessage, MailTransport, SentMail } from './types.js';
@@ -11,13 +11,8 @@ export const SES_MAX_MESSAGE_BYTES = 40_000_000;
 
 /** How to reach SES and what to send with every message. */
 export interface SesTransportOptions {
-  /** A ready client (e.g. pointed at a local peer in tests). Takes precedence over `clientConfig`. */
-  readonly client?: SESv2Client;
-  /**
-   * Options for a new client: region, endpoint. Credentials are deliberately not taken from here: the SDK's
-   * default provider chain supplies them (environment, shared files, SSO, container or instance role).
-   */
-  readonly clientConfig?: Pick<SESv2ClientConfig, 'region' | 'endpoint' | 'maxAttempts'>;
+  /** The SES client, built and destroyed by the composition root (a test hands in one pointed at a local peer). */
+  readonly client: SESv2Client;
   /** An SES configuration set (event publishing, dedicated IPs…). */
   readonly configurationSet?: string;
   /** Message tags, e.g. for CloudWatch dimensions of the configuration set's events. */
@@ -30,21 +25,15 @@ export interface SesTransportOptions {
 export class SesTransport implements MailTransport {
   readonly kind = 'ses';
   readonly #client: SESv2Client;
-  readonly #ownsClient: boolean;
   readonly #configurationSet: string | undefined;
   readonly #tags: readonly { Name: string; Value: string }[];
   readonly #maxBytes: number;
 
-  constructor(options: SesTransportOptions = {}) {
-    this.#client = options.client ?? new SESv2Client({ ...options.clientConfig });
-    this.#ownsClient = !options.client;
+  constructor(options: SesTransportOptions) {
+    this.#client = options.client;
     this.#configurationSet = options.configurationSet;
     this.#tags = Object.entries(options.tags ?? {}).map(([Name, Value]) => ({ Name, Value }));
     this.#maxBytes = options.maxMessageBytes ?? SES_MAX_MESSAGE_BYTES;
-  }
-
-  async close(): Promise<void> {
-    if (this.#ownsClient) this.#client.destroy();
   }
 
   describe(): string {

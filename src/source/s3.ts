@@ -6,8 +6,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
-import { listAllPages, resolveS3Client, type S3ClientChoice } from '../aws/s3-client.js';
-import type { AwsClientConfig } from '../config/schema.js';
+import { listAllPages } from '../aws/s3-client.js';
 import { describeError, SourceError } from '../core/errors.js';
 import type { SkippedFile } from '../core/model.js';
 import { deliveryDaysFor, type TimeWindow } from '../core/time.js';
@@ -15,7 +14,9 @@ import { ACCOUNT_ID, awsLogsPrefix, logFileSkipReason, ORGANIZATION_ID, REGION, 
 import type { ListOptions, LogFile, LogSource, SourceListing } from './types.js';
 
 /** Options of the CloudTrail-bucket source; the config's `source` section with `kind: s3` maps onto them. */
-export interface S3SourceOptions extends S3ClientChoice {
+export interface S3SourceOptions {
+  /** The S3 client, built and destroyed by the composition root (a test hands in one pointed at a local peer). */
+  readonly client: S3Client;
   readonly bucket: string;
   /** The trail's key prefix before `AWSLogs/`: '' or ending with '/'. */
   readonly prefix: string;
@@ -25,8 +26,6 @@ export interface S3SourceOptions extends S3ClientChoice {
   readonly regions?: readonly string[];
   /** Local download cache, laid out like the bucket (`<cache>/<key>`). */
   readonly cachePath: string;
-  /** Client settings from the config, used when no ready `client` is given. */
-  readonly clientSettings?: AwsClientConfig;
   /** S3 requests (listings, downloads) in flight at once. Default 8. */
   readonly concurrency?: number;
   readonly log?: Logger;
@@ -84,20 +83,14 @@ export class S3LogSource implements LogSource {
   readonly kind = 's3';
   readonly #options: S3SourceOptions;
   readonly #client: S3Client;
-  readonly #ownsClient: boolean;
   readonly #concurrency: number;
 
   constructor(options: S3SourceOptions) {
     this.#options = options;
-    this.#client = resolveS3Client(options.clientSettings ?? {}, options);
-    this.#ownsClient = !options.client;
+    this.#client = options.client;
     this.#concurrency = options.concurrency ?? 8;
   }
 
-  async close(): Promise<void> {
-    // Only a client built here: a client handed in belongs to the caller.
-    if (this.#ownsClient) this.#client.destroy();
-  }
 
   describe(): string {
     return `S3 bucket s3://${this.#options.bucket}/${this.#options.prefix}AWSLogs/`;

@@ -1,15 +1,13 @@
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { resolveS3Client, type S3ClientChoice } from '../aws/s3-client.js';
-import type { AwsClientConfig } from '../config/schema.js';
 import { StateConflictError, StateError } from '../core/errors.js';
 import { parseState, serializeState } from './document.js';
 import { emptyState, type DaemonState, type StateStore, type VersionedState } from './types.js';
 
-export interface S3StateOptions extends S3ClientChoice {
+export interface S3StateOptions {
+  /** The S3 client, built and destroyed by the composition root (a test hands in one pointed at a local peer). */
+  readonly client: S3Client;
   readonly bucket: string;
   readonly key: string;
-  /** `region` / `endpoint` / `force_path_style` from the config, for a client built here. */
-  readonly clientSettings?: AwsClientConfig;
 }
 
 function httpStatus(error: unknown): number | undefined {
@@ -36,7 +34,7 @@ export class S3StateStore implements StateStore {
   readonly #key: string;
 
   constructor(options: S3StateOptions) {
-    this.#client = resolveS3Client(options.clientSettings ?? {}, options);
+    this.#client = options.client;
     this.#bucket = options.bucket;
     this.#key = options.key;
   }

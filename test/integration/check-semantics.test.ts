@@ -1,6 +1,7 @@
 /**
- * The built-in checks' SQL against hand-written records whose expected outcome comes from the CIS
- * rules in shared/CLOUDTRAIL.md §5 — independent of the demo generator's ground truth.
+ * The built-in checks' SQL against hand-written records whose expected outcome comes from the CIS AWS
+ * Foundations Benchmark's monitoring rules (v1.4, 4.1 unauthorized calls, 4.2 sign-in without MFA, 4.3 root use,
+ * 4.6 failed sign-ins; Security Hub CloudWatch.1–14) — independent of the demo generator's ground truth.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -27,7 +27,8 @@ export const awsEnv: Readonly<Record<string, string>> = {
 
 /**
  * Client settings for a local S3 peer. Checksums `WHEN_REQUIRED`: with the SDK's default mode a streamed body
- * is sent aws-chunked, which s3rver stores framing and all (see PLATFORM.md).
+ * is sent aws-chunked (the `aws-chunked` content encoding with checksum trailers), which s3rver does not decode:
+ * it stores the framing inside the object and answers success, so the bytes read back are corrupt.
  */
 export function localS3ClientConfig(endpoint: string, overrides: Partial<S3ClientConfig> = {}): S3ClientConfig {
   return {
