@@ -75,7 +75,7 @@ describe('the demo run (what npm start runs), file by file', () => {
     await expect(normalise(`${JSON.stringify(manifest, null, 2)}\n`, run.variable)).toMatchFileSnapshot(path.join(GOLDEN, 'manifest.json'));
   });
 
-  it('puts the same e-mail in the outbox: headers, both bodies and every attachment', async () => {
+  it('puts the same e-mail in the outbox: headers, the archived report as both bodies, and every attachment', async () => {
     const raw = await readFile(path.join(run.out, 'outbox', `${run.runId}.eml`));
     const mail = await simpleParser(raw);
     // Message-ID, Date and MIME boundaries are new for every message; the transfer encoding's line breaks
@@ -86,7 +86,8 @@ describe('the demo run (what npm start runs), file by file', () => {
       attachments: mail.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, bytes: a.size, sha256: createHash('sha256').update(a.content).digest('hex') })),
     };
     await expect(normalise(`${JSON.stringify(summary, null, 2)}\n`, run.variable)).toMatchFileSnapshot(path.join(GOLDEN, 'mail.json'));
-    await expect(normalise(mail.text ?? '', run.variable)).toMatchFileSnapshot(path.join(GOLDEN, 'mail.txt'));
-    await expect(normalise(typeof mail.html === 'string' ? mail.html : '', run.variable)).toMatchFileSnapshot(path.join(GOLDEN, 'mail.html'));
+    // The message's two bodies are the archived report.html and report.txt, byte for byte (pinned above).
+    expect(mail.html).toBe(await readFile(path.join(run.dir, 'report.html'), 'utf8'));
+    expect(mail.text).toBe(await readFile(path.join(run.dir, 'report.txt'), 'utf8'));
   });
 });
