@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import type { TrailwardenConfig } from '../config/schema.js';
 import { loadSetup } from '../config/load.js';
 import { ConfigError } from '../core/errors.js';
-import { AthenaEngine, athenaClientSettings, athenaEngineOptions } from '../engines/athena.js';
+import { AthenaEngine } from '../engines/athena/engine.js';
+import { athenaClientSettings, athenaEngineOptions } from '../engines/athena/settings.js';
 import {
   addPartitionStatements,
   discoverAccountsAndRegions,
@@ -12,7 +13,7 @@ import {
   partitionedTableDdl,
   projectionTableDdl,
   type CloudTrailTableTarget,
-} from '../engines/athena-setup.js';
+} from '../engines/athena/setup.js';
 import { createLogger } from '../logger.js';
 
 /** What `setup athena` will run, and what it found out on the way. */

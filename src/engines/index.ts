@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { EngineConfig, SourceConfig } from '../config/schema.js';
-import { AthenaEngine, athenaClientSettings, athenaEngineOptions, type AthenaEngineClients } from './athena.js';
+import { AthenaEngine } from './athena/engine.js';
+import { athenaClientSettings, athenaEngineOptions, type AthenaEngineClients } from './athena/settings.js';
 import { DuckDbEngine } from './duckdb.js';
 import type { QueryEngine } from './types.js';
 

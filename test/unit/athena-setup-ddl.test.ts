@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addPartitionStatements, partitionedTableDdl, projectionTableDdl, type CloudTrailTableTarget } from '../../src/engines/athena-setup.js';
-import { parseS3Url } from '../../src/engines/athena.js';
+import { addPartitionStatements, partitionedTableDdl, projectionTableDdl, type CloudTrailTableTarget } from '../../src/engines/athena/setup.js';
+import { parseS3Url } from '../../src/engines/athena/window-table.js';
 
 const target: CloudTrailTableTarget = { database: 'security', table: 'cloudtrail_logs', bucket: 'acme-trail', prefix: 'org/', projectionStart: '2024/01/01' };
 

@@ -6,9 +6,10 @@
  * Both layouts add `account` and `region` partitions so one table covers every account and region.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { listAllPages } from '../aws/s3-client.js';
-import { ACCOUNT_ID, awsLogsPrefix, REGION, trailFolder } from '../core/cloudtrail-layout.js';
-import { SourceError } from '../core/errors.js';
+import { listAllPages } from '../../aws/s3-client.js';
+import { ACCOUNT_ID, awsLogsPrefix, REGION, trailFolder } from '../../core/cloudtrail-layout.js';
+import { SourceError } from '../../core/errors.js';
+import { sqlString } from './sql.js';
 
 /** Where the CloudTrail logs are and what to call the table. */
 export interface CloudTrailTableTarget {
@@ -29,12 +30,6 @@ export interface DayPartition {
   readonly region: string;
   /** `yyyy/MM/dd`, the value of the `timestamp` partition. */
   readonly day: string;
-}
-
-
-/** A Hive/Athena DDL string literal. */
-function literal(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
 }
 
 /**
@@ -130,6 +125,16 @@ function checkScope(accounts: readonly string[], regions: readonly string[]): vo
   if (bad.length > 0) throw new SourceError(`not an account id or region: ${bad.join(', ')}`);
 }
 
+/** The classic partitioned table: same columns and partitions, each day folder added by `addPartitionStatements`. */
+export function partitionedTableDdl(target: CloudTrailTableTarget): string {
+  return `CREATE EXTERNAL TABLE IF NOT EXISTS ${tableName(target)} (
+${CLOUDTRAIL_TABLE_COLUMNS}
+)
+PARTITIONED BY (account STRING, region STRING, \`timestamp\` STRING)
+${STORAGE}
+LOCATION ${sqlString(awsLogsRoot(target))}`;
+}
+
 /**
  * The projection table: no partition upkeep. Account and region are `enum` projections (their values are
  * fixed in the DDL: re-run setup when accounts or regions are added), the day is a `date` projection.
@@ -150,25 +155,11 @@ export function projectionTableDdl(target: CloudTrailTableTarget, accounts: read
     ['projection.timestamp.range', `${target.projectionStart},NOW`],
     ['storage.location.template', `${awsLogsRoot(target)}${trailFolder('${account}', '${region}')}\${timestamp}`],
   ];
-  return `CREATE EXTERNAL TABLE IF NOT EXISTS ${tableName(target)} (
-${CLOUDTRAIL_TABLE_COLUMNS}
-)
-PARTITIONED BY (account STRING, region STRING, \`timestamp\` STRING)
-${STORAGE}
-LOCATION ${literal(awsLogsRoot(target))}
+  // The same table as the partitioned layout's, plus the projection's properties.
+  return `${partitionedTableDdl(target)}
 TBLPROPERTIES (
-${properties.map(([k, v]) => `  ${literal(k)}=${literal(v)}`).join(',\n')}
+${properties.map(([k, v]) => `  ${sqlString(k)}=${sqlString(v)}`).join(',\n')}
 )`;
-}
-
-/** The classic partitioned table: same columns and partitions, each day folder added by `addPartitionStatements`. */
-export function partitionedTableDdl(target: CloudTrailTableTarget): string {
-  return `CREATE EXTERNAL TABLE IF NOT EXISTS ${tableName(target)} (
-${CLOUDTRAIL_TABLE_COLUMNS}
-)
-PARTITIONED BY (account STRING, region STRING, \`timestamp\` STRING)
-${STORAGE}
-LOCATION ${literal(awsLogsRoot(target))}`;
 }
 
 /** Athena's limit on a query's text. */
@@ -190,7 +181,7 @@ export function addPartitionStatements(target: CloudTrailTableTarget, partitions
   };
   for (const p of partitions) {
     if (!ACCOUNT_ID.test(p.account) || !REGION.test(p.region) || !/^\d{4}\/\d{2}\/\d{2}$/.test(p.day)) throw new SourceError(`not a CloudTrail day folder: ${p.account}/${p.region}/${p.day}`);
-    const clause = `  PARTITION (account=${literal(p.account)}, region=${literal(p.region)}, \`timestamp\`=${literal(p.day)}) LOCATION ${literal(dayFolderLocation(target, p))}`;
+    const clause = `  PARTITION (account=${sqlString(p.account)}, region=${sqlString(p.region)}, \`timestamp\`=${sqlString(p.day)}) LOCATION ${sqlString(dayFolderLocation(target, p))}`;
     const size = Buffer.byteLength(clause) + 1;
     if (clauses.length >= perStatement || bytes + size > maxBytes) flush();
     clauses.push(clause);
