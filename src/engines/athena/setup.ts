@@ -1,13 +1,15 @@
 /**
  * `trailwarden setup athena`: the DDL of the CloudTrail table trailwarden queries, and for the classic
- * partitioned layout the discovery of the bucket's day folders. The table shape follows AWS's documented
+ * partitioned layout the discovery of the bucket's day folders. The table follows AWS's documented
  * CloudTrail table (Athena user guide, "Create the table for CloudTrail logs in Athena using partition
- * projection"): JsonSerDe + CloudTrailInputFormat, a `timestamp` date partition formatted `yyyy/MM/dd`.
+ * projection"): its columns come from the one table spec (`core/cloudtrail-table.ts`), then JsonSerDe +
+ * CloudTrailInputFormat and a `timestamp` date partition formatted `yyyy/MM/dd`.
  * Both layouts add `account` and `region` partitions so one table covers every account and region.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { listAllPages } from '../../aws/s3-client.js';
 import { ACCOUNT_ID, awsLogsPrefix, REGION, trailFolder } from '../../core/cloudtrail-layout.js';
+import { CLOUDTRAIL_TABLE_COLUMNS } from '../../core/cloudtrail-table.js';
 import { SourceError } from '../../core/errors.js';
 import { sqlString } from './sql.js';
 
@@ -31,75 +33,6 @@ export interface DayPartition {
   /** `yyyy/MM/dd`, the value of the `timestamp` partition. */
   readonly day: string;
 }
-
-/**
- * The columns, as AWS documents them (which differs from our CLOUDTRAIL.md notes: `webidfederationdata` is
- * a struct of `federatedprovider` and an `attributes` map, and `onbehalfof`, `vpcendpointaccountid`,
- * `addendum`, `sessioncredentialfromconsole` and `edgedevicedetails` exist too).
- */
-export const CLOUDTRAIL_TABLE_COLUMNS = `  eventversion STRING,
-  useridentity STRUCT<
-    type: STRING,
-    principalid: STRING,
-    arn: STRING,
-    accountid: STRING,
-    invokedby: STRING,
-    accesskeyid: STRING,
-    username: STRING,
-    onbehalfof: STRUCT<
-      userid: STRING,
-      identitystorearn: STRING>,
-    sessioncontext: STRUCT<
-      attributes: STRUCT<
-        mfaauthenticated: STRING,
-        creationdate: STRING>,
-      sessionissuer: STRUCT<
-        type: STRING,
-        principalid: STRING,
-        arn: STRING,
-        accountid: STRING,
-        username: STRING>,
-      ec2roledelivery: STRING,
-      webidfederationdata: STRUCT<
-        federatedprovider: STRING,
-        attributes: MAP<STRING,STRING>>>>,
-  eventtime STRING,
-  eventsource STRING,
-  eventname STRING,
-  awsregion STRING,
-  sourceipaddress STRING,
-  useragent STRING,
-  errorcode STRING,
-  errormessage STRING,
-  requestparameters STRING,
-  responseelements STRING,
-  additionaleventdata STRING,
-  requestid STRING,
-  eventid STRING,
-  readonly STRING,
-  resources ARRAY<STRUCT<
-    arn: STRING,
-    accountid: STRING,
-    type: STRING>>,
-  eventtype STRING,
-  apiversion STRING,
-  recipientaccountid STRING,
-  serviceeventdetails STRING,
-  sharedeventid STRING,
-  vpcendpointid STRING,
-  vpcendpointaccountid STRING,
-  eventcategory STRING,
-  addendum STRUCT<
-    reason: STRING,
-    updatedfields: STRING,
-    originalrequestid: STRING,
-    originaleventid: STRING>,
-  sessioncredentialfromconsole STRING,
-  edgedevicedetails STRING,
-  tlsdetails STRUCT<
-    tlsversion: STRING,
-    ciphersuite: STRING,
-    clientprovidedhostheader: STRING>`;
 
 const STORAGE = `ROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe'
 STORED AS INPUTFORMAT 'com.amazon.emr.cloudtrail.CloudTrailInputFormat'
