@@ -67,7 +67,7 @@ export function projection(columns: readonly CloudTrailColumn[]): string {
  * Trino functions the checks may use that DuckDB lacks or spells differently, so one SQL text runs on
  * both engines. (`cardinality` here is for arrays; DuckDB's own map version is shadowed.)
  */
-export const TRINO_SHIMS = [
+const TRINO_SHIMS = [
   `CREATE OR REPLACE MACRO json_extract_scalar(j, p) AS
      CASE WHEN json_type(json_extract(j, p)) IN ('OBJECT', 'ARRAY') THEN NULL ELSE json_extract_string(j, p) END`,
   `CREATE OR REPLACE MACRO regexp_like(s, p) AS regexp_matches(s, p)`,
