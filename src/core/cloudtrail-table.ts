@@ -1,35 +1,134 @@
 /**
- * The columns of `cloudtrail_window`: the Athena CloudTrail table's lower-case names, plus `account`
- * and `region` taken from the log file's path (Athena's partition columns).
+ * The CloudTrail table, written once: every column with its CloudTrail JSON key and a small type tree.
+ * The Athena DDL (`CLOUDTRAIL_TABLE_COLUMNS`), the DuckDB engine's read type and projection, and the
+ * column pruning (`columnsUsedBy`) are all rendered from `CLOUDTRAIL_TABLE`, so the engines cannot drift.
+ *
+ * The shape is AWS's documented CloudTrail table (Athena user guide, "Create the table for CloudTrail logs in
+ * Athena using partition projection"), in its column order. Athena's names are the JSON keys in lower case:
+ * Hive's JsonSerDe matches keys case-insensitively, while DuckDB matches them exactly, hence both spellings.
  */
-export const CLOUDTRAIL_COLUMNS = [
-  'eventversion',
-  'useridentity',
-  'eventtime',
-  'eventsource',
-  'eventname',
-  'awsregion',
-  'sourceipaddress',
-  'useragent',
-  'errorcode',
-  'errormessage',
-  'requestparameters',
-  'responseelements',
-  'additionaleventdata',
-  'requestid',
-  'eventid',
-  'resources',
-  'eventtype',
-  'apiversion',
-  'readonly',
-  'recipientaccountid',
-  'serviceeventdetails',
-  'sharedeventid',
-  'vpcendpointid',
-  'eventcategory',
-  'tlsdetails',
+
+/**
+ * A value's shape. `json` is a free-form object (`requestParameters`, …): Athena declares it STRING and
+ * holds its JSON text; DuckDB reads it as JSON. Map keys are always strings.
+ */
+export type ColumnType =
+  | { readonly kind: 'string' }
+  | { readonly kind: 'json' }
+  | { readonly kind: 'struct'; readonly fields: readonly TableField[] }
+  | { readonly kind: 'array'; readonly of: ColumnType }
+  | { readonly kind: 'map'; readonly of: ColumnType };
+
+/** A column, or a field of a struct: Athena's lower-case name, CloudTrail's exact camelCase key, its shape. */
+export interface TableField<Name extends string = string> {
+  readonly name: Name;
+  readonly key: string;
+  readonly type: ColumnType;
+}
+
+const STRING: ColumnType = { kind: 'string' };
+const JSON_TEXT: ColumnType = { kind: 'json' };
+
+/** Athena's name is always the key in lower case (the JsonSerDe rule), so only the key is written. */
+function field<const Key extends string>(key: Key, type: ColumnType = STRING): TableField<Lowercase<Key>> {
+  return { name: key.toLowerCase() as Lowercase<Key>, key, type };
+}
+
+/** A struct from `{ camelCaseKey: type }`, in the order written. */
+function struct(fields: Readonly<Record<string, ColumnType>>): ColumnType {
+  return { kind: 'struct', fields: Object.entries(fields).map(([key, type]) => field(key, type)) };
+}
+
+const arrayOf = (of: ColumnType): ColumnType => ({ kind: 'array', of });
+const mapOf = (of: ColumnType): ColumnType => ({ kind: 'map', of });
+
+const USER_IDENTITY = struct({
+  type: STRING,
+  principalId: STRING,
+  arn: STRING,
+  accountId: STRING,
+  invokedBy: STRING,
+  accessKeyId: STRING,
+  userName: STRING,
+  onBehalfOf: struct({ userId: STRING, identityStoreArn: STRING }),
+  sessionContext: struct({
+    attributes: struct({ mfaAuthenticated: STRING, creationDate: STRING }),
+    sessionIssuer: struct({ type: STRING, principalId: STRING, arn: STRING, accountId: STRING, userName: STRING }),
+    ec2RoleDelivery: STRING,
+    webIdFederationData: struct({ federatedProvider: STRING, attributes: mapOf(STRING) }),
+  }),
+});
+
+/** Every column of the CloudTrail table, in AWS's order. */
+export const CLOUDTRAIL_TABLE = [
+  field('eventVersion'),
+  field('userIdentity', USER_IDENTITY),
+  field('eventTime'),
+  field('eventSource'),
+  field('eventName'),
+  field('awsRegion'),
+  field('sourceIPAddress'),
+  field('userAgent'),
+  field('errorCode'),
+  field('errorMessage'),
+  field('requestParameters', JSON_TEXT),
+  field('responseElements', JSON_TEXT),
+  field('additionalEventData', JSON_TEXT),
+  field('requestID'),
+  field('eventID'),
+  field('readOnly'),
+  // CloudTrail writes the resource's ARN key in capitals.
+  field('resources', arrayOf(struct({ ARN: STRING, accountId: STRING, type: STRING }))),
+  field('eventType'),
+  field('apiVersion'),
+  field('recipientAccountId'),
+  field('serviceEventDetails', JSON_TEXT),
+  field('sharedEventID'),
+  field('vpcEndpointId'),
+  field('vpcEndpointAccountId'),
+  field('eventCategory'),
+  field('addendum', struct({ reason: STRING, updatedFields: STRING, originalRequestID: STRING, originalEventID: STRING })),
+  field('sessionCredentialFromConsole'),
+  field('edgeDeviceDetails', JSON_TEXT),
+  field('tlsDetails', struct({ tlsVersion: STRING, cipherSuite: STRING, clientProvidedHostHeader: STRING })),
 ] as const;
-export type CloudTrailColumn = (typeof CLOUDTRAIL_COLUMNS)[number];
+
+/** A column of `cloudtrail_window` (besides `account` and `region`, taken from the log file's path as Athena's partition columns). */
+export type CloudTrailColumn = (typeof CLOUDTRAIL_TABLE)[number]['name'];
+
+/** The columns' names, in table order. */
+export const CLOUDTRAIL_COLUMNS: readonly CloudTrailColumn[] = CLOUDTRAIL_TABLE.map((column) => column.name);
+
+/** The spec of the named columns, in table order (the order every rendering uses). */
+export function tableColumns(columns: readonly CloudTrailColumn[] = CLOUDTRAIL_COLUMNS): readonly TableField<CloudTrailColumn>[] {
+  return CLOUDTRAIL_TABLE.filter((column) => columns.includes(column.name));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The Athena DDL
+
+/** A Hive type, struct fields one per line below their column (as AWS lays the table out). */
+function hiveType(type: ColumnType, indent: string): string {
+  switch (type.kind) {
+    case 'string':
+    case 'json':
+      return 'STRING';
+    case 'array':
+      return `ARRAY<${hiveType(type.of, indent)}>`;
+    case 'map':
+      return `MAP<STRING,${hiveType(type.of, indent)}>`;
+    case 'struct': {
+      const inner = `${indent}  `;
+      return `STRUCT<\n${type.fields.map((f) => `${inner}${f.name}: ${hiveType(f.type, inner)}`).join(',\n')}>`;
+    }
+  }
+}
+
+/** The column list of the Athena table's `CREATE EXTERNAL TABLE` (see `trailwarden setup athena`). */
+export const CLOUDTRAIL_TABLE_COLUMNS = CLOUDTRAIL_TABLE.map((column) => `  ${column.name} ${hiveType(column.type, '  ')}`).join(',\n');
+
+// ---------------------------------------------------------------------------------------------------
+// Column pruning
 
 /** Columns the run itself needs whatever the checks: window filter, de-duplication, summary counts. */
 const ALWAYS: readonly CloudTrailColumn[] = ['eventtime', 'eventid', 'eventcategory'];

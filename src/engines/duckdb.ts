@@ -15,7 +15,7 @@ import { EngineError } from '../core/errors.js';
 import type { ParamValue, QueryResult, SkippedFile, WindowStats } from '../core/model.js';
 import { toCloudTrailTime } from '../core/time.js';
 import type { LogFile } from '../source/types.js';
-import { CLOUDTRAIL_COLUMNS, type CloudTrailColumn } from '../core/cloudtrail-table.js';
+import { CLOUDTRAIL_COLUMNS, tableColumns, type CloudTrailColumn, type ColumnType } from '../core/cloudtrail-table.js';
 import type { QueryEngine, WindowInput } from './types.js';
 
 export interface DuckDbEngineOptions {
@@ -27,92 +27,47 @@ export interface DuckDbEngineOptions {
   readonly batchSize?: number;
 }
 
-/** One column of `cloudtrail_window`: its JSON key in the record, how it is read, and its Athena shape. */
-interface ColumnSpec {
-  /** CloudTrail's exact camelCase key: DuckDB matches JSON keys case-sensitively (a wrong case reads NULLs). */
-  readonly key: string;
-  readonly readType: string;
-  /** The Athena table's lower-case struct shape; DuckDB struct casts match fields by name. */
-  readonly athenaType?: string;
+/**
+ * A DuckDB type for a spec type. `key` spells struct fields as CloudTrail's JSON keys (for reading: DuckDB
+ * matches keys case-sensitively, and a wrong case reads NULLs); `name` as Athena's lower-case names.
+ */
+function duckDbType(type: ColumnType, spelling: 'key' | 'name'): string {
+  switch (type.kind) {
+    case 'string':
+      return 'VARCHAR';
+    case 'json':
+      // Free-form objects stay JSON text, as in Athena's table.
+      return 'JSON';
+    case 'array':
+      return `${duckDbType(type.of, spelling)}[]`;
+    case 'map':
+      return `MAP(VARCHAR, ${duckDbType(type.of, spelling)})`;
+    case 'struct':
+      return `STRUCT(${type.fields.map((f) => `${f[spelling]} ${duckDbType(f.type, spelling)}`).join(', ')})`;
+  }
 }
-
-const V = 'VARCHAR';
-/** Free-form objects stay JSON text, as in Athena's table. */
-const J = 'JSON';
-/** Keyed by column, so a column of the table without a spec fails to compile. */
-const COLUMN_SPECS: Readonly<Record<CloudTrailColumn, ColumnSpec>> = {
-  eventversion: { key: 'eventVersion', readType: V },
-  useridentity: {
-    key: 'userIdentity',
-    readType: `STRUCT(type VARCHAR, principalId VARCHAR, arn VARCHAR, accountId VARCHAR, invokedBy VARCHAR,
-      accessKeyId VARCHAR, userName VARCHAR,
-      sessionContext STRUCT(attributes STRUCT(mfaAuthenticated VARCHAR, creationDate VARCHAR),
-        sessionIssuer STRUCT(type VARCHAR, principalId VARCHAR, arn VARCHAR, accountId VARCHAR, userName VARCHAR),
-        ec2RoleDelivery VARCHAR, webIdFederationData JSON))`,
-    athenaType: `STRUCT(type VARCHAR, principalid VARCHAR, arn VARCHAR, accountid VARCHAR, invokedby VARCHAR,
-      accesskeyid VARCHAR, username VARCHAR,
-      sessioncontext STRUCT(attributes STRUCT(mfaauthenticated VARCHAR, creationdate VARCHAR),
-        sessionissuer STRUCT(type VARCHAR, principalid VARCHAR, arn VARCHAR, accountid VARCHAR, username VARCHAR),
-        ec2roledelivery VARCHAR, webidfederationdata JSON))`,
-  },
-  eventtime: { key: 'eventTime', readType: V },
-  eventsource: { key: 'eventSource', readType: V },
-  eventname: { key: 'eventName', readType: V },
-  awsregion: { key: 'awsRegion', readType: V },
-  sourceipaddress: { key: 'sourceIPAddress', readType: V },
-  useragent: { key: 'userAgent', readType: V },
-  errorcode: { key: 'errorCode', readType: V },
-  errormessage: { key: 'errorMessage', readType: V },
-  requestparameters: { key: 'requestParameters', readType: J },
-  responseelements: { key: 'responseElements', readType: J },
-  additionaleventdata: { key: 'additionalEventData', readType: J },
-  requestid: { key: 'requestID', readType: V },
-  eventid: { key: 'eventID', readType: V },
-  resources: {
-    key: 'resources',
-    readType: 'STRUCT(ARN VARCHAR, accountId VARCHAR, type VARCHAR)[]',
-    athenaType: 'STRUCT(arn VARCHAR, accountid VARCHAR, type VARCHAR)[]',
-  },
-  eventtype: { key: 'eventType', readType: V },
-  apiversion: { key: 'apiVersion', readType: V },
-  readonly: { key: 'readOnly', readType: V },
-  recipientaccountid: { key: 'recipientAccountId', readType: V },
-  serviceeventdetails: { key: 'serviceEventDetails', readType: J },
-  sharedeventid: { key: 'sharedEventID', readType: V },
-  vpcendpointid: { key: 'vpcEndpointId', readType: V },
-  eventcategory: { key: 'eventCategory', readType: V },
-  tlsdetails: {
-    key: 'tlsDetails',
-    readType: 'STRUCT(tlsVersion VARCHAR, cipherSuite VARCHAR, clientProvidedHostHeader VARCHAR)',
-    athenaType: 'STRUCT(tlsversion VARCHAR, ciphersuite VARCHAR, clientprovidedhostheader VARCHAR)',
-  },
-};
-
-const oneLine = (text: string) => text.replace(/\s+/g, ' ');
 
 /** The record type to read with: only the wanted keys, so the JSON reader skips the rest. */
 export function recordType(columns: readonly CloudTrailColumn[] = CLOUDTRAIL_COLUMNS): string {
-  const specs = CLOUDTRAIL_COLUMNS.filter((name) => columns.includes(name)).map((name) => COLUMN_SPECS[name]);
-  return oneLine(`STRUCT(${specs.map((spec) => `${spec.key} ${spec.readType}`).join(', ')})`);
+  return `STRUCT(${tableColumns(columns).map((c) => `${c.key} ${duckDbType(c.type, 'key')}`).join(', ')})`;
 }
 
-/** The SELECT list turning a record `r` into `cloudtrail_window` columns (also used by the Athena test server). */
+/**
+ * The SELECT list turning a record `r` into `cloudtrail_window` columns. Nested values are cast to Athena's
+ * lower-case field names (DuckDB's struct cast matches fields by name, ignoring case); scalars keep theirs.
+ */
 export function projection(columns: readonly CloudTrailColumn[]): string {
-  return oneLine(
-    CLOUDTRAIL_COLUMNS.filter((name) => columns.includes(name))
-      .map((name) => {
-        const spec = COLUMN_SPECS[name];
-        return spec.athenaType ? `CAST(r.${spec.key} AS ${spec.athenaType}) AS ${name}` : `r.${spec.key} AS ${name}`;
-      })
-      .join(', '),
-  );
+  const scalar = (type: ColumnType) => type.kind === 'string' || type.kind === 'json';
+  return tableColumns(columns)
+    .map((c) => (scalar(c.type) ? `r.${c.key} AS ${c.name}` : `CAST(r.${c.key} AS ${duckDbType(c.type, 'name')}) AS ${c.name}`))
+    .join(', ');
 }
 
 /**
  * Trino functions the checks may use that DuckDB lacks or spells differently, so one SQL text runs on
  * both engines. (`cardinality` here is for arrays; DuckDB's own map version is shadowed.)
  */
-export const TRINO_SHIMS = [
+const TRINO_SHIMS = [
   `CREATE OR REPLACE MACRO json_extract_scalar(j, p) AS
      CASE WHEN json_type(json_extract(j, p)) IN ('OBJECT', 'ARRAY') THEN NULL ELSE json_extract_string(j, p) END`,
   `CREATE OR REPLACE MACRO regexp_like(s, p) AS regexp_matches(s, p)`,

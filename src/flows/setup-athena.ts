@@ -2,7 +2,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Backends } from '../app.js';
 import type { TrailwardenConfig } from '../config/schema.js';
 import { ConfigError, EngineError } from '../core/errors.js';
-import { AthenaEngine, athenaClientSettings } from '../engines/athena.js';
+import { AthenaEngine } from '../engines/athena/engine.js';
+import { athenaClientSettings } from '../engines/athena/settings.js';
 import {
   addPartitionStatements,
   discoverAccountsAndRegions,
@@ -10,7 +11,7 @@ import {
   partitionedTableDdl,
   projectionTableDdl,
   type CloudTrailTableTarget,
-} from '../engines/athena-setup.js';
+} from '../engines/athena/setup.js';
 
 /** What `setup athena` will run, and what it found out on the way. */
 export interface AthenaSetupPlan {

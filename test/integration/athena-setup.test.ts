@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { discoverDayPartitions } from '../../src/engines/athena-setup.js';
+import { discoverDayPartitions } from '../../src/engines/athena/setup.js';
 import { startAthenaServer, type AthenaServer } from '../support/athena-server.js';
 import { runCli } from '../support/cli.js';
 import { record, tempDir, writeLogFile } from '../support/fixtures.js';

@@ -2,13 +2,18 @@
  * An Athena-protocol test server of ours: a loopback HTTP server speaking AWS JSON 1.1
  * (`X-Amz-Target: AmazonAthena.<Operation>`) that executes the SQL it receives on DuckDB, so the real
  * `@aws-sdk/client-athena` — and with it our polling, pagination, parameter, throttling and error
- * handling — is exercised over the wire. No emulator exists (see PLATFORM.md), hence this one.
+ * handling — is exercised over the wire. No Athena emulator exists on npm or in Debian, hence this one.
+ *
+ * It stands apart from `src/engines/*` on purpose: what it shares with the DuckDB engine passes both
+ * engines' tests when wrong. It takes only what real Athena is given: the DDL's column list.
  *
  * What it emulates, and how far:
- * - A CloudTrail table (`<database>.<table>`) loaded from a local CloudTrail tree, with Athena's column
- *   names, the partition columns `account`, `region`, `"timestamp"` (`yyyy/MM/dd`) and `"$path"`
- *   (`s3://<bucket>/<key>`). Only `AWSLogs/[<o-id>/]<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>/` objects
- *   are in it, as with a narrow storage.location.template (digests are not).
+ * - A CloudTrail table (`<database>.<table>`) loaded from a local CloudTrail tree, with the columns and types
+ *   of the DDL `setup athena` writes, read by Hive's JsonSerDe rules (see hive-json-table.ts), plus the
+ *   partition columns `account`, `region`, `"timestamp"` (`yyyy/MM/dd`) and `"$path"` (`s3://<bucket>/<key>`).
+ *   Only `AWSLogs/[<o-id>/]<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>/` objects are in it, as with a
+ *   narrow storage.location.template (digests are not).
+ * - The Trino functions the built-in checks and the engine's SQL use that DuckDB lacks (`TRINO_FUNCTIONS`).
  * - Partition pruning: which objects a query reads is decided from its `"timestamp" BETWEEN`, `account IN`,
  *   `region IN` and `"$path" NOT IN` predicates (parameters bound); no such predicate means every object.
  *   A query that reads a corrupt object FAILS with HIVE_CURSOR_ERROR naming its s3 path, as Athena does.
@@ -25,15 +30,16 @@
  *   small result pages.
  */
 import { randomUUID } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DuckDBInstance, LIST, VARCHAR, listValue, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { parseLogKey } from '../../src/core/cloudtrail-layout.js';
-import { CLOUDTRAIL_COLUMNS } from '../../src/core/cloudtrail-table.js';
-import { projection, recordType, TRINO_SHIMS } from '../../src/engines/duckdb.js';
+import { CLOUDTRAIL_TABLE_COLUMNS } from '../../src/core/cloudtrail-table.js';
+import { duckDbTypeOf, parseHiveColumns, readDeliveryFile } from './hive-json-table.js';
 
 export interface AthenaServerOptions {
   /** A folder holding `AWSLogs/…`: the CloudTrail table's content (the same tree as uploaded to `bucket`). */
@@ -222,7 +228,6 @@ interface SourceFile {
   readonly bytes: number;
 }
 
-
 async function treeFiles(dir: string, bucket: string, prefix: string): Promise<SourceFile[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
   const files: SourceFile[] = [];
@@ -242,60 +247,79 @@ function firstLine(error: unknown): string {
   return message.split('\n')[0]?.trim() ?? message;
 }
 
+/**
+ * Trino functions that the built-in checks' query.sql files and the engine's window SQL use and DuckDB lacks or
+ * spells otherwise (`contains`, `count_if`, `row_number` and `coalesce` DuckDB has as Trino does). Written for
+ * this server alone, from Trino's documentation, so that the DuckDB engine's own versions are checked against them.
+ */
+const TRINO_FUNCTIONS = [
+  // The scalar at a JSONPath, as varchar; NULL for an object, an array, a missing path or text that is not JSON.
+  `CREATE MACRO json_extract_scalar(json_text, json_path) AS
+     CASE WHEN NOT json_valid(json_text) THEN NULL
+          WHEN json_type(json_text, json_path) IN ('OBJECT', 'ARRAY') THEN NULL
+          ELSE json_extract_string(json_text, json_path) END`,
+  // The number of elements of an array (DuckDB's own `cardinality` is for maps).
+  `CREATE OR REPLACE MACRO cardinality(items) AS array_length(items)`,
+];
+
+/** The CloudTrail table's columns as the DDL declares them. */
+const CLOUDTRAIL_DDL_COLUMNS = parseHiveColumns(CLOUDTRAIL_TABLE_COLUMNS);
+/** Name and DuckDB type of every column of the table: the DDL's, then Athena's partition and path columns. */
+const TABLE_TYPES: readonly (readonly [string, string])[] = [
+  ...CLOUDTRAIL_DDL_COLUMNS.map((c) => [c.name, duckDbTypeOf(c.type)] as const),
+  ...['account', 'region', 'timestamp', '$path'].map((name) => [name, 'VARCHAR'] as const),
+];
+
+/**
+ * Creates the CloudTrail table and fills it from the tree's delivery files, each read the JsonSerDe way.
+ * Returns the objects that cannot be read (`s3://…` path → why): a query that reads one fails.
+ */
+async function loadCloudTrailTable(db: DuckDBConnection, table: string, files: readonly SourceFile[]): Promise<Map<string, string>> {
+  await db.run(`CREATE TABLE ${table} (${TABLE_TYPES.map(([name, type]) => `"${name}" ${type}`).join(', ')})`);
+  const corrupt = new Map<string, string>();
+  // The rows go to a file in the table's shape and names, so DuckDB only has to store them.
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'trailwarden-athena-server-'));
+  try {
+    const rowsFile = path.join(dir, 'rows.ndjson');
+    const out = await open(rowsFile, 'w');
+    let rowCount = 0;
+    try {
+      for (const file of files) {
+        let rows: Record<string, unknown>[];
+        try {
+          rows = readDeliveryFile(await readFile(file.path), file.path.endsWith('.gz'), CLOUDTRAIL_DDL_COLUMNS);
+        } catch (error) {
+          corrupt.set(file.s3Path, firstLine(error));
+          continue;
+        }
+        const partition = { account: file.account, region: file.region, timestamp: file.day, $path: file.s3Path };
+        if (rows.length > 0) await out.write(rows.map((row) => `${JSON.stringify({ ...row, ...partition })}\n`).join(''));
+        rowCount += rows.length;
+      }
+    } finally {
+      await out.close();
+    }
+    const columns = TABLE_TYPES.map(([name, type]) => `'${name}': '${type}'`).join(', ');
+    if (rowCount > 0) await db.run(`INSERT INTO ${table} SELECT * FROM read_json('${rowsFile.replaceAll("'", "''")}', format = 'newline_delimited', columns = {${columns}})`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return corrupt;
+}
+
 export async function startAthenaServer(options: AthenaServerOptions = {}): Promise<AthenaServer> {
   const database = options.database ?? 'default';
   const sourceTable = options.table ?? 'cloudtrail_logs';
   const bucket = options.bucket ?? 'cloudtrail-bucket';
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   const db: DuckDBConnection = await instance.connect();
-  for (const shim of TRINO_SHIMS) await db.run(shim);
+  for (const definition of TRINO_FUNCTIONS) await db.run(definition);
   await db.run(`CREATE SCHEMA IF NOT EXISTS "${database}"`);
   await db.run(`SET schema = '${database}'`);
 
   // ---- the CloudTrail table
   const files = options.logsDir ? await treeFiles(options.logsDir, bucket, options.prefix ?? '') : [];
-  const corrupt = new Map<string, string>();
-  await db.run(
-    `CREATE TABLE "${database}"."${sourceTable}" AS SELECT ${projection([...CLOUDTRAIL_COLUMNS])}, ''::VARCHAR AS account, ''::VARCHAR AS region,
-       ''::VARCHAR AS "timestamp", ''::VARCHAR AS "$path" FROM (SELECT NULL::${recordType()} AS r) WHERE false`,
-  );
-  await db.run('CREATE TEMP TABLE _files (path VARCHAR, s3path VARCHAR, account VARCHAR, region VARCHAR, day VARCHAR)');
-  const appender = await db.createAppender('_files', 'main', 'temp');
-  for (const f of files) {
-    appender.appendVarchar(f.path);
-    appender.appendVarchar(f.s3Path);
-    appender.appendVarchar(f.account);
-    appender.appendVarchar(f.region);
-    appender.appendVarchar(f.day);
-    appender.endRow();
-  }
-  appender.closeSync();
-  const load = async (batch: SourceFile[]): Promise<void> => {
-    if (batch.length === 0) return;
-    const list = `[${batch.map((f) => `'${f.path.replaceAll("'", "''")}'`).join(', ')}]`;
-    try {
-      await db.run(
-        `INSERT INTO "${database}"."${sourceTable}"
-         SELECT ${projection([...CLOUDTRAIL_COLUMNS])}, f.account, f.region, f.day, f.s3path
-         FROM (SELECT unnest(Records) AS r, filename FROM read_json(${list}, columns = {Records: '${recordType()}[]'}, filename = true,
-               format = 'auto', maximum_object_size = 268435456)) j
-         JOIN _files f ON f.path = j.filename`,
-      );
-    } catch (error) {
-      const message = firstLine(error);
-      const named = batch.find((f) => message.includes(f.path));
-      if (named || batch.length === 1) {
-        const culprit = named ?? batch[0]!;
-        corrupt.set(culprit.s3Path, message.replaceAll(culprit.path, culprit.s3Path));
-        await load(batch.filter((f) => f !== culprit));
-      } else {
-        const half = Math.ceil(batch.length / 2);
-        await load(batch.slice(0, half));
-        await load(batch.slice(half));
-      }
-    }
-  };
-  await load(files);
+  const corrupt = await loadCloudTrailTable(db, `"${database}"."${sourceTable}"`, files);
   const sourceObjects = new Map(files.map((f) => [f.s3Path, f.bytes]));
 
   // ---- state

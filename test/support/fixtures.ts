@@ -52,6 +52,60 @@ export function record(fields: RecordFields): Record<string, unknown> {
   };
 }
 
+/**
+ * A record with every element the CloudTrail table declares, keys spelled as AWS documents the record
+ * contents (not taken from our table spec, so that a wrong spelling there shows).
+ */
+export function fullRecord(): Record<string, unknown> {
+  return {
+    eventVersion: '1.11',
+    userIdentity: {
+      type: 'AssumedRole',
+      principalId: 'AROAEXAMPLE:alice',
+      arn: 'arn:aws:sts::111111111111:assumed-role/Admin/alice',
+      accountId: '111111111111',
+      accessKeyId: 'ASIAEXAMPLE',
+      userName: 'alice',
+      invokedBy: 'cloudformation.amazonaws.com',
+      onBehalfOf: { userId: 'u-1', identityStoreArn: 'arn:aws:identitystore::111111111111:identitystore/d-1' },
+      sessionContext: {
+        sessionIssuer: { type: 'Role', principalId: 'AROAEXAMPLE', arn: 'arn:aws:iam::111111111111:role/Admin', accountId: '111111111111', userName: 'Admin' },
+        webIdFederationData: { federatedProvider: 'arn:aws:iam::111111111111:oidc-provider/example.com', attributes: { 'example.com:aud': 'app' } },
+        attributes: { creationDate: '2026-11-20T00:00:00Z', mfaAuthenticated: 'true' },
+        ec2RoleDelivery: '2.0',
+      },
+    },
+    eventTime: '2026-11-20T10:00:00Z',
+    eventSource: 'iam.amazonaws.com',
+    eventName: 'CreateUser',
+    awsRegion: 'us-east-1',
+    sourceIPAddress: '203.0.113.10',
+    userAgent: 'aws-cli/2.15.0',
+    errorCode: 'AccessDenied',
+    errorMessage: 'User is not authorized',
+    requestParameters: { userName: 'bob', tags: [{ key: 'team', value: 'ops' }] },
+    responseElements: { user: { userName: 'bob', userId: 'AIDAEXAMPLE' }, requestId: 'r-9' },
+    additionalEventData: { MFAUsed: 'Yes' },
+    requestID: 'req-1',
+    eventID: 'evt-1',
+    readOnly: false,
+    resources: [{ ARN: 'arn:aws:iam::111111111111:user/bob', accountId: '111111111111', type: 'AWS::IAM::User' }],
+    eventType: 'AwsApiCall',
+    apiVersion: '2010-05-08',
+    managementEvent: true,
+    recipientAccountId: '111111111111',
+    serviceEventDetails: { keyId: 'k-1' },
+    sharedEventID: 'shared-1',
+    vpcEndpointId: 'vpce-1',
+    vpcEndpointAccountId: '111111111111',
+    eventCategory: 'Management',
+    addendum: { reason: 'DELIVERY_DELAY', updatedFields: 'sourceIPAddress', originalRequestID: 'req-0', originalEventID: 'evt-0' },
+    sessionCredentialFromConsole: 'true',
+    edgeDeviceDetails: { deviceId: 'device-1' },
+    tlsDetails: { tlsVersion: 'TLSv1.3', cipherSuite: 'TLS_AES_128_GCM_SHA256', clientProvidedHostHeader: 'iam.amazonaws.com' },
+  };
+}
+
 export interface FileSpec {
   account?: string;
   region?: string;

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { billedBytes, MB, MINIMUM_BILLED_BYTES, queryCostUsd, summariseCost, TB } from '../../src/core/cost.js';
-import {
-  pathsInReadError,
-  requestToken,
-  toAthenaLiteral,
-  windowTableName,
-  windowTableTime,
-  withWindowCte,
-} from '../../src/engines/athena.js';
+import { pathsInReadError } from '../../src/engines/athena/engine.js';
+import { requestToken, toAthenaLiteral, windowTableName, windowTableTime, withWindowCte } from '../../src/engines/athena/sql.js';
 import { parseLiteral } from '../support/athena-server.js';
 
 describe('Athena execution parameters', () => {

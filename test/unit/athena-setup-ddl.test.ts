@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { addPartitionStatements, partitionedTableDdl, projectionTableDdl, type CloudTrailTableTarget } from '../../src/engines/athena-setup.js';
-import { parseS3Url } from '../../src/engines/athena.js';
+import { CLOUDTRAIL_TABLE_COLUMNS } from '../../src/core/cloudtrail-table.js';
+import { addPartitionStatements, partitionedTableDdl, projectionTableDdl, type CloudTrailTableTarget } from '../../src/engines/athena/setup.js';
+import { parseS3Url } from '../../src/engines/athena/window-table.js';
 
 const target: CloudTrailTableTarget = { database: 'security', table: 'cloudtrail_logs', bucket: 'acme-trail', prefix: 'org/', projectionStart: '2024/01/01' };
 
@@ -22,6 +23,17 @@ describe('setup athena DDL', () => {
     expect(ddl).not.toMatch(/Digest/i);
     // Every column the checks read is declared (names as in cloudtrail_window).
     for (const column of ['useridentity', 'sessionissuer', 'mfaauthenticated', 'eventtime', 'additionaleventdata', 'eventcategory', 'errorcode']) expect(ddl).toContain(column);
+  });
+
+  it('declares the columns of the one table spec in both layouts, with AWS\'s shapes', () => {
+    const layouts = [projectionTableDdl(target, ['111111111111'], ['us-east-1']), partitionedTableDdl(target)];
+
+    for (const ddl of layouts) expect(ddl).toContain(`(\n${CLOUDTRAIL_TABLE_COLUMNS}\n)\nPARTITIONED BY`);
+    expect(CLOUDTRAIL_TABLE_COLUMNS).toMatch(/^ {2}eventversion STRING,\n {2}useridentity STRUCT<\n {4}type: STRING,$/m);
+    expect(CLOUDTRAIL_TABLE_COLUMNS).toMatch(/webidfederationdata: STRUCT<\n\s+federatedprovider: STRING,\n\s+attributes: MAP<STRING,STRING>>>>,$/m);
+    expect(CLOUDTRAIL_TABLE_COLUMNS).toMatch(/^ {2}requestparameters STRING,$/m);
+    expect(CLOUDTRAIL_TABLE_COLUMNS).toMatch(/^ {2}resources ARRAY<STRUCT<\n {4}arn: STRING,$/m);
+    for (const column of ['onbehalfof', 'vpcendpointaccountid', 'addendum', 'sessioncredentialfromconsole', 'edgedevicedetails']) expect(CLOUDTRAIL_TABLE_COLUMNS).toContain(column);
   });
 
   it('puts the organization id into the location of an organization trail', () => {

@@ -1,14 +1,17 @@
 /**
  * `trailwarden setup athena`: the DDL of the CloudTrail table trailwarden queries, and for the classic
- * partitioned layout the discovery of the bucket's day folders. The table shape follows AWS's documented
+ * partitioned layout the discovery of the bucket's day folders. The table follows AWS's documented
  * CloudTrail table (Athena user guide, "Create the table for CloudTrail logs in Athena using partition
- * projection"): JsonSerDe + CloudTrailInputFormat, a `timestamp` date partition formatted `yyyy/MM/dd`.
+ * projection"): its columns come from the one table spec (`core/cloudtrail-table.ts`), then JsonSerDe +
+ * CloudTrailInputFormat and a `timestamp` date partition formatted `yyyy/MM/dd`.
  * Both layouts add `account` and `region` partitions so one table covers every account and region.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { listAllPages } from '../aws/s3-client.js';
-import { ACCOUNT_ID, awsLogsPrefix, REGION, trailFolder } from '../core/cloudtrail-layout.js';
-import { SourceError } from '../core/errors.js';
+import { listAllPages } from '../../aws/s3-client.js';
+import { ACCOUNT_ID, awsLogsPrefix, REGION, trailFolder } from '../../core/cloudtrail-layout.js';
+import { CLOUDTRAIL_TABLE_COLUMNS } from '../../core/cloudtrail-table.js';
+import { SourceError } from '../../core/errors.js';
+import { sqlString } from './sql.js';
 
 /** Where the CloudTrail logs are and what to call the table. */
 export interface CloudTrailTableTarget {
@@ -30,81 +33,6 @@ export interface DayPartition {
   /** `yyyy/MM/dd`, the value of the `timestamp` partition. */
   readonly day: string;
 }
-
-
-/** A Hive/Athena DDL string literal. */
-function literal(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
-}
-
-/**
- * The columns, as AWS documents them (which differs from our CLOUDTRAIL.md notes: `webidfederationdata` is
- * a struct of `federatedprovider` and an `attributes` map, and `onbehalfof`, `vpcendpointaccountid`,
- * `addendum`, `sessioncredentialfromconsole` and `edgedevicedetails` exist too).
- */
-export const CLOUDTRAIL_TABLE_COLUMNS = `  eventversion STRING,
-  useridentity STRUCT<
-    type: STRING,
-    principalid: STRING,
-    arn: STRING,
-    accountid: STRING,
-    invokedby: STRING,
-    accesskeyid: STRING,
-    username: STRING,
-    onbehalfof: STRUCT<
-      userid: STRING,
-      identitystorearn: STRING>,
-    sessioncontext: STRUCT<
-      attributes: STRUCT<
-        mfaauthenticated: STRING,
-        creationdate: STRING>,
-      sessionissuer: STRUCT<
-        type: STRING,
-        principalid: STRING,
-        arn: STRING,
-        accountid: STRING,
-        username: STRING>,
-      ec2roledelivery: STRING,
-      webidfederationdata: STRUCT<
-        federatedprovider: STRING,
-        attributes: MAP<STRING,STRING>>>>,
-  eventtime STRING,
-  eventsource STRING,
-  eventname STRING,
-  awsregion STRING,
-  sourceipaddress STRING,
-  useragent STRING,
-  errorcode STRING,
-  errormessage STRING,
-  requestparameters STRING,
-  responseelements STRING,
-  additionaleventdata STRING,
-  requestid STRING,
-  eventid STRING,
-  readonly STRING,
-  resources ARRAY<STRUCT<
-    arn: STRING,
-    accountid: STRING,
-    type: STRING>>,
-  eventtype STRING,
-  apiversion STRING,
-  recipientaccountid STRING,
-  serviceeventdetails STRING,
-  sharedeventid STRING,
-  vpcendpointid STRING,
-  vpcendpointaccountid STRING,
-  eventcategory STRING,
-  addendum STRUCT<
-    reason: STRING,
-    updatedfields: STRING,
-    originalrequestid: STRING,
-    originaleventid: STRING>,
-  sessioncredentialfromconsole STRING,
-  edgedevicedetails STRING,
-  tlsdetails STRUCT<
-    tlsversion: STRING,
-    ciphersuite: STRING,
-    clientprovidedhostheader: STRING>`;
 
 const STORAGE = `ROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe'
 STORED AS INPUTFORMAT 'com.amazon.emr.cloudtrail.CloudTrailInputFormat'
@@ -130,6 +58,16 @@ function checkScope(accounts: readonly string[], regions: readonly string[]): vo
   if (bad.length > 0) throw new SourceError(`not an account id or region: ${bad.join(', ')}`);
 }
 
+/** The classic partitioned table: same columns and partitions, each day folder added by `addPartitionStatements`. */
+export function partitionedTableDdl(target: CloudTrailTableTarget): string {
+  return `CREATE EXTERNAL TABLE IF NOT EXISTS ${tableName(target)} (
+${CLOUDTRAIL_TABLE_COLUMNS}
+)
+PARTITIONED BY (account STRING, region STRING, \`timestamp\` STRING)
+${STORAGE}
+LOCATION ${sqlString(awsLogsRoot(target))}`;
+}
+
 /**
  * The projection table: no partition upkeep. Account and region are `enum` projections (their values are
  * fixed in the DDL: re-run setup when accounts or regions are added), the day is a `date` projection.
@@ -150,25 +88,11 @@ export function projectionTableDdl(target: CloudTrailTableTarget, accounts: read
     ['projection.timestamp.range', `${target.projectionStart},NOW`],
     ['storage.location.template', `${awsLogsRoot(target)}${trailFolder('${account}', '${region}')}\${timestamp}`],
   ];
-  return `CREATE EXTERNAL TABLE IF NOT EXISTS ${tableName(target)} (
-${CLOUDTRAIL_TABLE_COLUMNS}
-)
-PARTITIONED BY (account STRING, region STRING, \`timestamp\` STRING)
-${STORAGE}
-LOCATION ${literal(awsLogsRoot(target))}
+  // The same table as the partitioned layout's, plus the projection's properties.
+  return `${partitionedTableDdl(target)}
 TBLPROPERTIES (
-${properties.map(([k, v]) => `  ${literal(k)}=${literal(v)}`).join(',\n')}
+${properties.map(([k, v]) => `  ${sqlString(k)}=${sqlString(v)}`).join(',\n')}
 )`;
-}
-
-/** The classic partitioned table: same columns and partitions, each day folder added by `addPartitionStatements`. */
-export function partitionedTableDdl(target: CloudTrailTableTarget): string {
-  return `CREATE EXTERNAL TABLE IF NOT EXISTS ${tableName(target)} (
-${CLOUDTRAIL_TABLE_COLUMNS}
-)
-PARTITIONED BY (account STRING, region STRING, \`timestamp\` STRING)
-${STORAGE}
-LOCATION ${literal(awsLogsRoot(target))}`;
 }
 
 /** Athena's limit on a query's text. */
@@ -190,7 +114,7 @@ export function addPartitionStatements(target: CloudTrailTableTarget, partitions
   };
   for (const p of partitions) {
     if (!ACCOUNT_ID.test(p.account) || !REGION.test(p.region) || !/^\d{4}\/\d{2}\/\d{2}$/.test(p.day)) throw new SourceError(`not a CloudTrail day folder: ${p.account}/${p.region}/${p.day}`);
-    const clause = `  PARTITION (account=${literal(p.account)}, region=${literal(p.region)}, \`timestamp\`=${literal(p.day)}) LOCATION ${literal(dayFolderLocation(target, p))}`;
+    const clause = `  PARTITION (account=${sqlString(p.account)}, region=${sqlString(p.region)}, \`timestamp\`=${sqlString(p.day)}) LOCATION ${sqlString(dayFolderLocation(target, p))}`;
     const size = Buffer.byteLength(clause) + 1;
     if (clauses.length >= perStatement || bytes + size > maxBytes) flush();
     clauses.push(clause);
