@@ -42,7 +42,9 @@ export function withCliPaths(loaded: LoadedConfig, options: CliPaths): LoadedCon
   if (options.logs) {
     // Athena reads the bucket through its table; a local tree is for the embedded engine only.
     if (config.engine.kind !== 'duckdb') {
-      throw new ConfigError('--logs', [`a local CloudTrail tree needs engine duckdb; ${loaded.file} uses engine ${config.engine.kind} (drop --logs, or use a config with engine duckdb)`]);
+      throw new ConfigError('--logs', [
+        `a local CloudTrail tree needs engine duckdb; ${loaded.file} uses engine ${config.engine.kind} (drop --logs, or use a config with engine duckdb)`,
+      ]);
     }
     config = { ...config, source: { kind: 'local', path: path.resolve(options.logs) } };
   }
@@ -153,7 +155,12 @@ export class Backends {
 }
 
 /** Opens the backends of `config` for `work`, and closes them whatever happens. */
-export async function withBackends<T>(config: TrailwardenConfig, log: Logger, work: (backends: Backends) => Promise<T>, options: BackendOptions = {}): Promise<T> {
+export async function withBackends<T>(
+  config: TrailwardenConfig,
+  log: Logger,
+  work: (backends: Backends) => Promise<T>,
+  options: BackendOptions = {},
+): Promise<T> {
   const backends = new Backends(config, log, options);
   try {
     return await work(backends);

@@ -71,7 +71,9 @@ export const ENGINES: Registry<EngineConfig, Promise<QueryEngine>> = {
   duckdb: (config, { log }) => DuckDbEngine.create({ threads: config.threads, memoryLimit: config.memory_limit }, log),
   athena: (config, { clients, log, source, removeLeftovers }) => {
     const settings = athenaClientSettings(config, source);
-    return AthenaEngine.create(athenaEngineOptions(config, source), { athena: clients.athena(settings.athena), s3: clients.s3(settings.s3) }, log, { removeLeftovers });
+    return AthenaEngine.create(athenaEngineOptions(config, source), { athena: clients.athena(settings.athena), s3: clients.s3(settings.s3) }, log, {
+      removeLeftovers,
+    });
   },
 };
 
@@ -93,7 +95,9 @@ export const ARCHIVES: Registry<ArchiveConfig, EvidenceArchive> = {
  * Which archive kind reads a run folder given by its location (`trailwarden verify <location>`), whatever the
  * configured archive: each kind recognises its own locations; the configured section lends client settings.
  */
-export const ARCHIVE_READERS: { readonly [Kind in ArchiveConfig['kind']]: (location: string, configured: ArchiveConfig, context: BackendContext) => ArchivedRun | undefined } = {
+export const ARCHIVE_READERS: {
+  readonly [Kind in ArchiveConfig['kind']]: (location: string, configured: ArchiveConfig, context: BackendContext) => ArchivedRun | undefined;
+} = {
   s3: (location, configured, { clients }) => {
     const parsed = S3ArchivedRun.parseLocation(location);
     return parsed && new S3ArchivedRun(clients.s3(s3ClientConfigFrom(configured.kind === 's3' ? configured : {})), parsed.bucket, parsed.runPrefix);
@@ -105,7 +109,11 @@ export const ARCHIVE_READERS: { readonly [Kind in ArchiveConfig['kind']]: (locat
 export const MAIL_TRANSPORTS: Registry<MailConfig, MailTransport> = {
   outbox: (config) => new OutboxTransport({ path: config.path }),
   ses: (config, { clients }) =>
-    new SesTransport({ client: clients.ses({ region: config.region, endpoint: config.endpoint }), configurationSet: config.configuration_set, tags: config.tags }),
+    new SesTransport({
+      client: clients.ses({ region: config.region, endpoint: config.endpoint }),
+      configurationSet: config.configuration_set,
+      tags: config.tags,
+    }),
   smtp: (config, { env, smtpTls }) =>
     new SmtpTransport({
       host: config.host,

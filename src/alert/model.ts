@@ -52,7 +52,9 @@ export interface AlertWindows {
  */
 export function alertWindows(progress: AlertProgress | undefined, now: Date, settings: AlertSettings): AlertWindows {
   const end = now.getTime();
-  const start = progress?.watermark ? Date.parse(progress.watermark) - settings.overlap_minutes * MINUTE_MS : end - settings.initial_lookback_hours * 60 * MINUTE_MS;
+  const start = progress?.watermark
+    ? Date.parse(progress.watermark) - settings.overlap_minutes * MINUTE_MS
+    : end - settings.initial_lookback_hours * 60 * MINUTE_MS;
   // A run "as of" a time before the watermark has nothing new to see: an empty window, not a reversed one.
   const eventsStart = Math.min(start, end);
   return {

@@ -28,7 +28,10 @@ export interface AlertView {
   readonly events: readonly AlertEventView[];
 }
 
-export function alertView(batch: AlertBatch, context: { windowStart: string; windowEnd: string; generatedAt: string; jobName: string; toolVersion: string }): AlertView {
+export function alertView(
+  batch: AlertBatch,
+  context: { windowStart: string; windowEnd: string; generatedAt: string; jobName: string; toolVersion: string },
+): AlertView {
   const events = batch.events.map((e) => ({
     ...e,
     event: `${e.eventSource} ${e.eventName}`.trim(),

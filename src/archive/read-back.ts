@@ -23,7 +23,9 @@ export async function readVerified(run: ArchivedRun, manifest: Manifest, name: s
   const stored = await run.read(name);
   if (!stored) throw new ArchiveError(`${run.locationOf(name)}: no such file in run ${manifest.run_id}`);
   if (sha256Hex(stored.bytes) !== entry.sha256) {
-    throw new ArchiveError(`run ${manifest.run_id}: ${name} no longer matches its SHA-256 in the manifest; not re-sending altered evidence (check the folder with trailwarden verify)`);
+    throw new ArchiveError(
+      `run ${manifest.run_id}: ${name} no longer matches its SHA-256 in the manifest; not re-sending altered evidence (check the folder with trailwarden verify)`,
+    );
   }
   return stored.bytes;
 }

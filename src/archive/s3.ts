@@ -99,7 +99,8 @@ export class S3ArchivedRun implements ArchivedRun {
       const response = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: `${this.#runPrefix}${name}`, ChecksumMode: 'ENABLED' }));
       const bytes = Buffer.from(await response.Body!.transformToByteArray());
       // A full-object SHA-256 as S3 keeps it; a composite one ("…-N", multipart) is not a digest of the bytes.
-      const stored = response.ChecksumSHA256 && !response.ChecksumSHA256.includes('-') ? Buffer.from(response.ChecksumSHA256, 'base64').toString('hex') : undefined;
+      const stored =
+        response.ChecksumSHA256 && !response.ChecksumSHA256.includes('-') ? Buffer.from(response.ChecksumSHA256, 'base64').toString('hex') : undefined;
       return { bytes, storedSha256: stored };
     } catch (error) {
       if (httpStatus(error) === 404) return undefined;
@@ -135,7 +136,6 @@ export class S3Archive implements EvidenceArchive {
     this.#client = options.client;
     this.#linkSeconds = Math.min((options.linkExpiryHours ?? 168) * 3600, MAX_LINK_SECONDS);
   }
-
 
   describe(): string {
     return `S3 s3://${this.#options.bucket}/${this.#options.prefix}`;
@@ -178,7 +178,8 @@ export class S3Archive implements EvidenceArchive {
       throw new ArchiveError(`cannot write ${this.#url(key)}: it already exists and evidence is never overwritten`);
     } catch (error) {
       if (error instanceof ArchiveError) throw error;
-      if (httpStatus(error) !== 404) throw new ArchiveError(`cannot write ${this.#url(key)}: checking that it does not exist failed: ${describeError(error)}`, { cause: error });
+      if (httpStatus(error) !== 404)
+        throw new ArchiveError(`cannot write ${this.#url(key)}: checking that it does not exist failed: ${describeError(error)}`, { cause: error });
     }
 
     const input: PutObjectCommandInput = {
@@ -204,7 +205,8 @@ export class S3Archive implements EvidenceArchive {
       if (httpStatus(error) !== 412) throw new ArchiveError(`cannot write ${this.#url(key)}: ${describeError(error)}`, { cause: error });
       // 412 also answers the SDK's retry of a PUT whose first attempt was stored but whose answer was lost:
       // the key then holds exactly these bytes, and the write did happen. Anything else is a refusal.
-      if (!(await this.#holds(key, stored.sha256))) throw new ArchiveError(`cannot write ${this.#url(key)}: it already exists and evidence is never overwritten`, { cause: error });
+      if (!(await this.#holds(key, stored.sha256)))
+        throw new ArchiveError(`cannot write ${this.#url(key)}: it already exists and evidence is never overwritten`, { cause: error });
       this.#options.log?.info({ key }, 'evidence object already written by an earlier attempt of this write (same SHA-256)');
     }
     this.#options.log?.debug({ key, bytes: data.byteLength }, 'evidence object written');
@@ -235,7 +237,9 @@ export class S3Archive implements EvidenceArchive {
       const { keys } = await listAll(this.#client, bucket, runPrefix);
       if (keys.length === 0) return undefined;
       if (!keys.includes(`${runPrefix}${MANIFEST_FILE}`)) {
-        throw new ArchiveError(`run ${runId} at ${this.#url(runPrefix)} is incomplete: it has no ${MANIFEST_FILE} (the run did not finish), so it is not a finished run`);
+        throw new ArchiveError(
+          `run ${runId} at ${this.#url(runPrefix)} is incomplete: it has no ${MANIFEST_FILE} (the run did not finish), so it is not a finished run`,
+        );
       }
       return new S3ArchivedRun(this.#client, bucket, runPrefix, this.#linkSeconds);
     };

@@ -35,9 +35,13 @@ export function registerRun(program: Command): void {
         const ignored = (['logs', 'out', 'failOn'] as const).filter((name) => options[name] !== undefined);
         if (ignored.length > 0) {
           const flags = ignored.map((name) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
-          throw new ConfigError('run --job', [`${flags.join(', ')}: not used with --job (a job runs with the backends configured for it); drop ${ignored.length === 1 ? 'it' : 'them'}`]);
+          throw new ConfigError('run --job', [
+            `${flags.join(', ')}: not used with --job (a job runs with the backends configured for it); drop ${ignored.length === 1 ? 'it' : 'them'}`,
+          ]);
         }
-        process.stdout.write(`trailwarden: job ${options.job}: ${await runJobOnce({ configFile: options.config, job: options.job, asOf: options.asOf }, log)}\n`);
+        process.stdout.write(
+          `trailwarden: job ${options.job}: ${await runJobOnce({ configFile: options.config, job: options.job, asOf: options.asOf }, log)}\n`,
+        );
         return;
       }
       const outcome = await runOnce({ configFile: options.config, logs: options.logs, out: options.out, asOf: options.asOf }, log);

@@ -17,7 +17,9 @@ export function registerSetup(program: Command): void {
     .command('setup')
     .description('create what a backend needs before the first run')
     .command('athena')
-    .description('print (and with --apply run) the DDL of the CloudTrail table for engine athena: partition projection, or a partitioned table with every day folder found in the bucket')
+    .description(
+      'print (and with --apply run) the DDL of the CloudTrail table for engine athena: partition projection, or a partitioned table with every day folder found in the bucket',
+    )
     .addOption(configOption())
     .option('--apply', 'run the statements in Athena (workgroup and output location from the config)')
     .option('--since <day>', 'partitioned layout: only add day folders on or after this day (YYYY/MM/DD), e.g. yesterday in a daily job', sinceOption)

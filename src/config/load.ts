@@ -108,26 +108,29 @@ export async function readCatalog(dir: string): Promise<{ checks: Check[]; probl
   } catch (error) {
     return { checks: [], problems: [`${dir}: cannot read the checks folder: ${(error as Error).message}`], ids: [] };
   }
-  const folders = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const folders = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   const checks: Check[] = [];
   const problems: string[] = [];
   const parser = await CheckSqlParser.open();
   try {
-  for (const folder of folders) {
-    const yamlPath = path.join(dir, folder, 'check.yaml');
-    const sqlPath = path.join(dir, folder, 'query.sql');
-    const yamlText = await readOptional(yamlPath);
-    if (yamlText === undefined) {
-      problems.push(`${yamlPath}: missing (every check folder needs a check.yaml)`);
-      continue;
+    for (const folder of folders) {
+      const yamlPath = path.join(dir, folder, 'check.yaml');
+      const sqlPath = path.join(dir, folder, 'query.sql');
+      const yamlText = await readOptional(yamlPath);
+      if (yamlText === undefined) {
+        problems.push(`${yamlPath}: missing (every check folder needs a check.yaml)`);
+        continue;
+      }
+      const result = parseCheck(folder, { yamlPath, yamlText, sqlPath, sqlText: await readOptional(sqlPath) });
+      problems.push(...result.problems);
+      if (!result.check) continue;
+      const sqlProblems = checkSqlProblems(sqlPath, await parser.parse(result.check.sql), result.check.columns);
+      problems.push(...sqlProblems);
+      if (sqlProblems.length === 0) checks.push(result.check);
     }
-    const result = parseCheck(folder, { yamlPath, yamlText, sqlPath, sqlText: await readOptional(sqlPath) });
-    problems.push(...result.problems);
-    if (!result.check) continue;
-    const sqlProblems = checkSqlProblems(sqlPath, await parser.parse(result.check.sql), result.check.columns);
-    problems.push(...sqlProblems);
-    if (sqlProblems.length === 0) checks.push(result.check);
-  }
   } finally {
     parser.close();
   }

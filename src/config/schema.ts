@@ -6,9 +6,7 @@ import { scheduleProblems } from '../core/cron.js';
 const ACCOUNT_ID = z.string().regex(layout.ACCOUNT_ID, 'expected a 12-digit AWS account id');
 const REGION = z.string().regex(layout.REGION, 'expected an AWS region such as us-east-1');
 const ORGANIZATION_ID = z.string().regex(layout.ORGANIZATION_ID, 'expected an organization id such as o-a1b2c3d4e5');
-const MAILBOX = z
-  .string()
-  .regex(/^([^<>]*<)?[^\s@<>]+@[^\s@<>]+(>)?$/, 'expected an e-mail address, optionally as "Name <address>"');
+const MAILBOX = z.string().regex(/^([^<>]*<)?[^\s@<>]+@[^\s@<>]+(>)?$/, 'expected an e-mail address, optionally as "Name <address>"');
 /** S3 bucket names: 3–63 characters of lower-case letters, digits, dots and hyphens. */
 const BUCKET = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3–63 characters: a-z 0-9 . -)');
 /**
@@ -99,7 +97,10 @@ export const AthenaEngineConfig = z
     /** How the table is partitioned: `projection` (no partition upkeep) or `partitioned` (trailwarden adds partitions). */
     layout: z.enum(['projection', 'partitioned']).default('projection'),
     /** First day of the projection range, `YYYY/MM/DD` (the DDL's projection.timestamp.range start). */
-    projection_start: z.string().regex(/^\d{4}\/\d{2}\/\d{2}$/, 'expected a day as YYYY/MM/DD').default('2020/01/01'),
+    projection_start: z
+      .string()
+      .regex(/^\d{4}\/\d{2}\/\d{2}$/, 'expected a day as YYYY/MM/DD')
+      .default('2020/01/01'),
     workgroup: z.string().min(1).default('primary'),
     /** Query results location; optional when the workgroup enforces its own. */
     output_location: S3_URL.optional(),
@@ -179,7 +180,12 @@ export const SesMailConfig = z
     kind: z.literal('ses'),
     ...AwsClientSettings,
     configuration_set: z.string().min(1).optional(),
-    tags: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'expected an SES tag name: letters, digits, _ and -'), z.string().regex(/^[A-Za-z0-9_.@-]{1,256}$/, 'expected an SES tag value: letters, digits, _ . @ and -')).default({}),
+    tags: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'expected an SES tag name: letters, digits, _ and -'),
+        z.string().regex(/^[A-Za-z0-9_.@-]{1,256}$/, 'expected an SES tag value: letters, digits, _ . @ and -'),
+      )
+      .default({}),
     ...MailAddressing,
   })
   .strict();
@@ -263,7 +269,12 @@ export const RootAlertJobConfig = z
     /** Re-read this far behind the watermark, to catch events CloudTrail delivers late. */
     overlap_minutes: z.number().int().min(0).max(1440).default(60),
     /** On the very first run (no watermark yet): look back this far. */
-    initial_lookback_hours: z.number().int().min(1).max(24 * 90).default(24),
+    initial_lookback_hours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 90)
+      .default(24),
     /** Recipients of alerts; default: mail.to. */
     to: z.array(MAILBOX).min(1).optional(),
   })
@@ -320,7 +331,11 @@ export const TrailwardenConfig = z
         ctx.addIssue({ code: 'custom', path: ['source', 'kind'], message: 'expected "s3" with engine athena (Athena reads the CloudTrail bucket itself)' });
       }
       if (config.engine.mode === 'ctas' && !config.engine.ctas_location) {
-        ctx.addIssue({ code: 'custom', path: ['engine', 'ctas_location'], message: 'required with mode ctas: an S3 location for the run-scoped window tables (or set mode: direct)' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['engine', 'ctas_location'],
+          message: 'required with mode ctas: an S3 location for the run-scoped window tables (or set mode: direct)',
+        });
       }
       if (config.engine.poll_initial_ms > config.engine.poll_max_ms) {
         ctx.addIssue({ code: 'custom', path: ['engine', 'poll_initial_ms'], message: `expected at most poll_max_ms (${config.engine.poll_max_ms})` });

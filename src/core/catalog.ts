@@ -121,9 +121,7 @@ export function parseCheck(
   } else {
     const placeholders = countPlaceholders(files.sqlText);
     if (placeholders !== definition.parameters.length) {
-      problems.push(
-        `${files.sqlPath}: has ${placeholders} "?" placeholder(s) but check.yaml lists ${definition.parameters.length} parameter(s)`,
-      );
+      problems.push(`${files.sqlPath}: has ${placeholders} "?" placeholder(s) but check.yaml lists ${definition.parameters.length} parameter(s)`);
     }
     if (!/\bcloudtrail_window\b/i.test(files.sqlText)) {
       problems.push(`${files.sqlPath}: expected a query over the table cloudtrail_window`);

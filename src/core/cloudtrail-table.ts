@@ -141,7 +141,15 @@ const ALWAYS: readonly CloudTrailColumn[] = ['eventtime', 'eventid', 'eventcateg
 export function columnsUsedBy(sqlTexts: readonly string[]): CloudTrailColumn[] {
   // `SELECT *` or `t.*` needs every column. Any `*` left once `count(*)` is removed counts (a
   // multiplication too): loading too much is only slower, loading too little is wrong.
-  if (sqlTexts.some((sql) => sql.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\(\s*\*\s*\)/g, '').includes('*'))) return [...CLOUDTRAIL_COLUMNS];
+  if (
+    sqlTexts.some((sql) =>
+      sql
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/\(\s*\*\s*\)/g, '')
+        .includes('*'),
+    )
+  )
+    return [...CLOUDTRAIL_COLUMNS];
   const words = new Set(sqlTexts.flatMap((sql) => sql.toLowerCase().match(/[a-z_][a-z0-9_]*/g) ?? []));
   return CLOUDTRAIL_COLUMNS.filter((column) => ALWAYS.includes(column) || words.has(column));
 }

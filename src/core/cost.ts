@@ -39,7 +39,12 @@ export interface CostSummary {
 
 /** Sums the queries of a run; each query is billed on its own (so the 10 MB minimum applies to each). */
 export function summariseCost(queries: readonly { label: string; scannedBytes: number }[]): CostSummary {
-  const lines = queries.map((q): QueryCost => ({ label: q.label, scannedBytes: q.scannedBytes, billedBytes: billedBytes(q.scannedBytes), costUsd: queryCostUsd(q.scannedBytes) }));
+  const lines = queries.map((q): QueryCost => ({
+    label: q.label,
+    scannedBytes: q.scannedBytes,
+    billedBytes: billedBytes(q.scannedBytes),
+    costUsd: queryCostUsd(q.scannedBytes),
+  }));
   return {
     queries: lines,
     scannedBytes: lines.reduce((sum, q) => sum + q.scannedBytes, 0),

@@ -55,9 +55,7 @@ export function evaluate(check: Check, result: QueryResult): Finding {
   const observed = observe(metric, result);
   if (typeof observed === 'string') return { ...checkError(check, observed), threshold };
   const failed = observed > limit;
-  const reason = failed
-    ? `${label} = ${observed}, above the limit of ${limit}`
-    : `${label} = ${observed}, within the limit of ${limit}`;
+  const reason = failed ? `${label} = ${observed}, above the limit of ${limit}` : `${label} = ${observed}, within the limit of ${limit}`;
   return { ...base, status: failed ? 'fail' : 'pass', observed, threshold, reason, result };
 }
 
@@ -76,7 +74,6 @@ export function unjudgeableReason(stats: Pick<WindowStats, 'events' | 'filesRead
 
 /** A check that could not be evaluated. The run goes on with the other checks. */
 export function checkError(check: Pick<Check, 'id' | 'title' | 'severity' | 'evaluation'>, message: string): Finding {
-  const threshold =
-    check.evaluation.kind === 'info' ? null : `fails when ${metricLabel(check.evaluation.metric)} > ${check.evaluation.fail_above}`;
+  const threshold = check.evaluation.kind === 'info' ? null : `fails when ${metricLabel(check.evaluation.metric)} > ${check.evaluation.fail_above}`;
   return { checkId: check.id, title: check.title, severity: check.severity, status: 'error', observed: null, threshold, reason: message };
 }

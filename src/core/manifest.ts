@@ -25,7 +25,10 @@ const Window = z.object({ start: Time, end: Time }).strict();
 export const ManifestFile = z
   .object({
     /** A plain file name inside the run folder. */
-    name: z.string().regex(/^[^/\\]+$/, 'expected a plain file name').refine((name) => !name.startsWith('.'), 'expected a plain file name'),
+    name: z
+      .string()
+      .regex(/^[^/\\]+$/, 'expected a plain file name')
+      .refine((name) => !name.startsWith('.'), 'expected a plain file name'),
     bytes: z.number().int().min(0),
     sha256: Sha256,
   })
@@ -178,7 +181,9 @@ export function parseManifest(text: string, where: string): Manifest {
   if (parsed.success) return parsed.data;
   const schema = typeof raw === 'object' && raw !== null ? (raw as { schema?: unknown }).schema : undefined;
   if (schema !== MANIFEST_SCHEMA) {
-    throw new ManifestError(where, [`schema: expected "${MANIFEST_SCHEMA}", found ${JSON.stringify(schema) ?? 'nothing'} (not a trailwarden manifest, or one this version does not know)`]);
+    throw new ManifestError(where, [
+      `schema: expected "${MANIFEST_SCHEMA}", found ${JSON.stringify(schema) ?? 'nothing'} (not a trailwarden manifest, or one this version does not know)`,
+    ]);
   }
   throw new ManifestError(
     where,

@@ -101,7 +101,12 @@ function costOf(stats: WindowStats, findings: readonly Finding[]): ReportCost | 
     costUsd: summary.costUsd,
     scanned: formatBytes(summary.scannedBytes),
     estimate: formatUsd(summary.costUsd),
-    queries: summary.queries.map((q) => ({ label: q.label, scannedBytes: q.scannedBytes, scanned: formatBytes(q.scannedBytes), estimate: formatUsd(q.costUsd) })),
+    queries: summary.queries.map((q) => ({
+      label: q.label,
+      scannedBytes: q.scannedBytes,
+      scanned: formatBytes(q.scannedBytes),
+      estimate: formatUsd(q.costUsd),
+    })),
   };
 }
 
@@ -136,7 +141,9 @@ function warningsFor(stats: WindowStats): string[] {
     warnings.push('No events were found in the window: every check below saw nothing. Check the log location and the as-of time.');
   }
   if (stats.filesSkipped.length > 0) {
-    warnings.push(`${plural(stats.filesSkipped.length, 'file')} could not be read and ${stats.filesSkipped.length === 1 ? 'was' : 'were'} skipped; their events are missing from every check (listed below).`);
+    warnings.push(
+      `${plural(stats.filesSkipped.length, 'file')} could not be read and ${stats.filesSkipped.length === 1 ? 'was' : 'were'} skipped; their events are missing from every check (listed below).`,
+    );
   }
   if (stats.events > 0 && !stats.regions.includes('us-east-1')) {
     warnings.push('us-east-1 is not in scope: global-service events (IAM, STS, most console sign-ins) are logged there, so the checks miss them.');

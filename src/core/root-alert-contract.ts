@@ -32,11 +32,15 @@ export function rootAlertProblems(catalog: readonly Pick<Check, 'id' | 'paramete
   if (!check) return [`${jobKey}: the root alert reuses the check ${ROOT_CHECK_ID}, which is missing from the checks folder (or invalid)`];
   const problems: string[] = [];
   if (check.parameters.join(',') !== ROOT_ALERT_PARAMETERS.join(',')) {
-    problems.push(`${jobKey}: the root alert binds [${ROOT_ALERT_PARAMETERS.join(', ')}] to ${ROOT_CHECK_ID}'s query, whose parameters are [${check.parameters.join(', ')}]`);
+    problems.push(
+      `${jobKey}: the root alert binds [${ROOT_ALERT_PARAMETERS.join(', ')}] to ${ROOT_CHECK_ID}'s query, whose parameters are [${check.parameters.join(', ')}]`,
+    );
   }
   const missing = ROOT_ALERT_COLUMNS.filter((column) => !check.columns.includes(column));
   if (missing.length > 0) {
-    problems.push(`${jobKey}: the root alert reads the columns ${missing.join(', ')} of ${ROOT_CHECK_ID}, which its check.yaml does not declare (columns: ${check.columns.join(', ')})`);
+    problems.push(
+      `${jobKey}: the root alert reads the columns ${missing.join(', ')} of ${ROOT_CHECK_ID}, which its check.yaml does not declare (columns: ${check.columns.join(', ')})`,
+    );
   }
   return problems;
 }

@@ -17,7 +17,8 @@ function routeNodeCronLogs(log: Logger): void {
   setLogger({
     info: (message) => cronLog.info(message),
     warn: (message) => cronLog.warn(message),
-    error: (message, err) => cronLog.error({ err: err ?? (message instanceof Error ? message : undefined) }, String(message instanceof Error ? message.message : message)),
+    error: (message, err) =>
+      cronLog.error({ err: err ?? (message instanceof Error ? message : undefined) }, String(message instanceof Error ? message.message : message)),
     debug: (message, err) => cronLog.debug({ err }, String(message instanceof Error ? message.message : message)),
   });
 }
@@ -41,7 +42,9 @@ export async function runDaemon(options: DaemonOptions, log: Logger): Promise<nu
   const setup = await loadSetup(options.configFile);
   const config = setup.loaded.config;
   if (Object.keys(config.jobs).length === 0) {
-    throw new ConfigError(setup.loaded.file, ['jobs: no jobs configured; add e.g. jobs.weekly: { type: report, schedule: "0 8 * * 1", timezone: Europe/Berlin } (see README.md, "Running on a schedule")']);
+    throw new ConfigError(setup.loaded.file, [
+      'jobs: no jobs configured; add e.g. jobs.weekly: { type: report, schedule: "0 8 * * 1", timezone: Europe/Berlin } (see README.md, "Running on a schedule")',
+    ]);
   }
   // The state lives as long as the daemon; each job run opens (and closes) backends of its own.
   const lifetime = new Backends(config, log);
@@ -69,7 +72,8 @@ export async function runDaemon(options: DaemonOptions, log: Logger): Promise<nu
   const graceMs = config.daemon.shutdown_grace_seconds * 1000;
   log.info({ signal, running: scheduler.running(), graceSeconds: config.daemon.shutdown_grace_seconds }, 'stopping: no new runs; waiting for running jobs');
   const interrupted = await scheduler.drain(graceMs);
-  if (interrupted.length > 0) log.warn({ interrupted }, 'grace period over: exiting with these jobs still running (not recorded as successful; a report catches up on the next start)');
+  if (interrupted.length > 0)
+    log.warn({ interrupted }, 'grace period over: exiting with these jobs still running (not recorded as successful; a report catches up on the next start)');
   await health.close();
   await lifetime.close();
   log.info({}, 'daemon stopped');
@@ -94,7 +98,9 @@ export async function runJobOnce(options: RunJobOptions, log: Logger): Promise<s
   const jobConfig = setup.loaded.config.jobs[options.job];
   if (!jobConfig) {
     const known = Object.keys(setup.loaded.config.jobs);
-    throw new ConfigError('--job', [`no job "${options.job}" in ${setup.loaded.file} (configured: ${known.length > 0 ? known.join(', ') : 'none; add jobs.<name>'})`]);
+    throw new ConfigError('--job', [
+      `no job "${options.job}" in ${setup.loaded.file} (configured: ${known.length > 0 ? known.join(', ') : 'none; add jobs.<name>'})`,
+    ]);
   }
   const record = await withBackends(setup.loaded.config, log, async (lifetime) => {
     const state = await StateHandle.open(lifetime.state());
@@ -105,4 +111,3 @@ export async function runJobOnce(options: RunJobOptions, log: Logger): Promise<s
   if (record.result === 'failure') throw new JobFailedError(`job ${options.job} failed: ${record.summary}`);
   return record.summary;
 }
-

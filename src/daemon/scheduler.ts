@@ -43,10 +43,25 @@ export async function runAndRecord(job: DaemonJob, context: JobContext, state: S
   let record: JobRunRecord;
   try {
     const outcome = await job.run(context);
-    record = { scheduled_for: iso(context.scheduledFor), started_at: iso(context.now), finished_at: iso(clock.now()), result: 'success', summary: outcome.summary };
-    jobLog.info({ scheduledFor: record.scheduled_for, ms: Date.parse(record.finished_at) - Date.parse(record.started_at), summary: outcome.summary }, 'job finished');
+    record = {
+      scheduled_for: iso(context.scheduledFor),
+      started_at: iso(context.now),
+      finished_at: iso(clock.now()),
+      result: 'success',
+      summary: outcome.summary,
+    };
+    jobLog.info(
+      { scheduledFor: record.scheduled_for, ms: Date.parse(record.finished_at) - Date.parse(record.started_at), summary: outcome.summary },
+      'job finished',
+    );
   } catch (error) {
-    record = { scheduled_for: iso(context.scheduledFor), started_at: iso(context.now), finished_at: iso(clock.now()), result: 'failure', summary: describeError(error).split('\n')[0] ?? 'failed' };
+    record = {
+      scheduled_for: iso(context.scheduledFor),
+      started_at: iso(context.now),
+      finished_at: iso(clock.now()),
+      result: 'failure',
+      summary: describeError(error).split('\n')[0] ?? 'failed',
+    };
     jobLog.error({ scheduledFor: record.scheduled_for, err: error }, 'job failed');
   }
   try {
@@ -104,14 +119,25 @@ export class Scheduler {
     const now = this.#clock.now();
     this.#trackedSince = now;
     for (const slot of this.#slots) {
-      const missed = slot.job.catchUp ? catchUpSlot(slot.job.schedule, slot.lastSuccess ? new Date(slot.lastSuccess.scheduled_for) : undefined, now) : undefined;
+      const missed = slot.job.catchUp
+        ? catchUpSlot(slot.job.schedule, slot.lastSuccess ? new Date(slot.lastSuccess.scheduled_for) : undefined, now)
+        : undefined;
       if (missed) {
         this.#log.info({ job: slot.job.name, missedSlot: iso(missed), lastSuccessSlot: slot.lastSuccess?.scheduled_for }, 'catching up on a missed run');
         this.#start(slot, missed, 'catch-up');
       }
       this.#arm(slot, now);
       const next = slot.job.schedule.next(now);
-      this.#log.info({ job: slot.job.name, type: slot.job.type, schedule: slot.job.schedule.expression, timezone: slot.job.schedule.timeZone, nextRun: next ? iso(next) : null }, 'job scheduled');
+      this.#log.info(
+        {
+          job: slot.job.name,
+          type: slot.job.type,
+          schedule: slot.job.schedule.expression,
+          timezone: slot.job.schedule.timeZone,
+          nextRun: next ? iso(next) : null,
+        },
+        'job scheduled',
+      );
     }
   }
 
@@ -130,7 +156,10 @@ export class Scheduler {
     this.#arm(slot, now.getTime() > scheduledFor.getTime() ? now : scheduledFor);
     if (slot.running) {
       slot.skipped += 1;
-      this.#log.warn({ job: slot.job.name, slot: iso(scheduledFor), runningSince: iso(slot.running.startedAt), runningFor: iso(slot.running.scheduledFor) }, 'slot skipped: the previous run of this job is still going');
+      this.#log.warn(
+        { job: slot.job.name, slot: iso(scheduledFor), runningSince: iso(slot.running.startedAt), runningFor: iso(slot.running.scheduledFor) },
+        'slot skipped: the previous run of this job is still going',
+      );
       return;
     }
     this.#start(slot, scheduledFor, 'schedule');

@@ -8,7 +8,10 @@ export interface SignalSource {
  * First SIGTERM or SIGINT: `graceful` (stop scheduling, let the running job finish within the grace period).
  * Any further one: `immediate` (the operator insists; exit now). Returns a function that removes the handlers.
  */
-export function onShutdownSignals(source: SignalSource, handlers: { graceful(signal: NodeJS.Signals): void; immediate(signal: NodeJS.Signals): void }): () => void {
+export function onShutdownSignals(
+  source: SignalSource,
+  handlers: { graceful(signal: NodeJS.Signals): void; immediate(signal: NodeJS.Signals): void },
+): () => void {
   let received = false;
   const listener = (signal: NodeJS.Signals) => {
     if (received) {

@@ -52,7 +52,10 @@ export const OPERATIONS_ACTIONS = {
     name: 'GetPolicyVersion',
     readOnly: true,
     global: true,
-    params: (c) => ({ policyArn: `arn:aws:iam::${c.world.account}:policy/${c.rng.pick(['ci-deploy', 'read-only-extra', 'boundary'])}`, versionId: `v${c.rng.between(1, 9)}` }),
+    params: (c) => ({
+      policyArn: `arn:aws:iam::${c.world.account}:policy/${c.rng.pick(['ci-deploy', 'read-only-extra', 'boundary'])}`,
+      versionId: `v${c.rng.between(1, 9)}`,
+    }),
   },
   monitoringDescribeAlarms: {
     source: 'monitoring.amazonaws.com',
@@ -84,7 +87,10 @@ export const OPERATIONS_ACTIONS = {
     source: 'logs.amazonaws.com',
     name: 'CreateLogStream',
     readOnly: false,
-    params: (c) => ({ logGroupName: c.rng.pick(c.world.logGroups), logStreamName: `${ctTime(c.ms).slice(0, 10).replaceAll('-', '/')}/[$LATEST]${c.rng.hex(32)}` }),
+    params: (c) => ({
+      logGroupName: c.rng.pick(c.world.logGroups),
+      logStreamName: `${ctTime(c.ms).slice(0, 10).replaceAll('-', '/')}/[$LATEST]${c.rng.hex(32)}`,
+    }),
   },
   ssmGetParameter: {
     source: 'ssm.amazonaws.com',
@@ -214,7 +220,10 @@ export const OPERATIONS_ACTIONS = {
     source: 'securityhub.amazonaws.com',
     name: 'GetFindings',
     readOnly: true,
-    params: () => ({ filters: { RecordState: [{ Value: 'ACTIVE', Comparison: 'EQUALS' }], SeverityLabel: [{ Value: 'CRITICAL', Comparison: 'EQUALS' }] }, maxResults: 100 }),
+    params: () => ({
+      filters: { RecordState: [{ Value: 'ACTIVE', Comparison: 'EQUALS' }], SeverityLabel: [{ Value: 'CRITICAL', Comparison: 'EQUALS' }] },
+      maxResults: 100,
+    }),
   },
   athenaStartQuery: {
     source: 'athena.amazonaws.com',
@@ -262,7 +271,13 @@ export const OPERATIONS_ACTIONS = {
     params: () => ({ filter: ['User', 'Role', 'Group', 'LocalManagedPolicy'] }),
   },
   iamCreateUser: { source: 'iam.amazonaws.com', name: 'CreateUser', readOnly: false, global: true, params: () => ({ userName: 'support-backup' }) },
-  iamDeleteRole: { source: 'iam.amazonaws.com', name: 'DeleteRole', readOnly: false, global: true, params: (c) => ({ roleName: c.rng.pick(c.world.roleNames) }) },
+  iamDeleteRole: {
+    source: 'iam.amazonaws.com',
+    name: 'DeleteRole',
+    readOnly: false,
+    global: true,
+    params: (c) => ({ roleName: c.rng.pick(c.world.roleNames) }),
+  },
   ec2RunInstances: {
     source: 'ec2.amazonaws.com',
     name: 'RunInstances',
@@ -276,5 +291,10 @@ export const OPERATIONS_ACTIONS = {
       disableApiStop: false,
     }),
   },
-  ec2CreateKeyPair: { source: 'ec2.amazonaws.com', name: 'CreateKeyPair', readOnly: false, params: () => ({ keyName: 'tmp', keyType: 'rsa', keyFormat: 'pem' }) },
+  ec2CreateKeyPair: {
+    source: 'ec2.amazonaws.com',
+    name: 'CreateKeyPair',
+    readOnly: false,
+    params: () => ({ keyName: 'tmp', keyType: 'rsa', keyFormat: 'pem' }),
+  },
 } satisfies Record<string, Action>;

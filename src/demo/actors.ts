@@ -104,14 +104,45 @@ const READ_INFRA: Mix = { ec2DescribeInstances: 4, ec2DescribeSecurityGroups: 2,
 
 function usersFor(account: string): UserSpec[] {
   const dev: Mix = { ...READ_INFRA, lambdaGet: 2, cfnDescribeStacks: 2, logsDescribeLogGroups: 1, stsGetCallerIdentity: 2, s3GetBucketLocation: 1 };
-  const admin: Mix = { ...READ_INFRA, iamListRoles: 2, iamGetRole: 2, iamListAttachedRolePolicies: 1, iamGetUser: 1, cloudtrailDescribeTrails: 1, securityhubGetFindings: 1 };
-  const bot: Mix = { s3ListBuckets: 2, s3GetBucketLocation: 2, ec2DescribeInstances: 3, monitoringGetMetricData: 3, ssmGetParameter: 2, stsGetCallerIdentity: 1 };
-  const audit: Mix = { iamGetAccountSummary: 1, iamListUsers: 2, iamListAccessKeys: 2, iamListPolicies: 1, iamGetPolicyVersion: 1, configDescribeRules: 1, s3GetBucketPolicy: 2 };
+  const admin: Mix = {
+    ...READ_INFRA,
+    iamListRoles: 2,
+    iamGetRole: 2,
+    iamListAttachedRolePolicies: 1,
+    iamGetUser: 1,
+    cloudtrailDescribeTrails: 1,
+    securityhubGetFindings: 1,
+  };
+  const bot: Mix = {
+    s3ListBuckets: 2,
+    s3GetBucketLocation: 2,
+    ec2DescribeInstances: 3,
+    monitoringGetMetricData: 3,
+    ssmGetParameter: 2,
+    stsGetCallerIdentity: 1,
+  };
+  const audit: Mix = {
+    iamGetAccountSummary: 1,
+    iamListUsers: 2,
+    iamListAccessKeys: 2,
+    iamListPolicies: 1,
+    iamGetPolicyVersion: 1,
+    configDescribeRules: 1,
+    s3GetBucketPolicy: 2,
+  };
   if (account === DEMO_ACCOUNTS[0]) {
     return [
       { name: 'alice.admin', profile: 'always', weight: 3, mix: admin, agent: 'console', ips: OFFICE_IPS, console: true, mfa: true },
       { name: 'bob.dev', profile: 'always', weight: 4, mix: dev, agent: 'cli', ips: OFFICE_IPS },
-      { name: 'carol.ops', profile: 'always', weight: 3, mix: { ...READ_INFRA, monitoringDescribeAlarms: 2, rdsDescribeDBInstances: 1 }, agent: 'console', ips: OFFICE_IPS, console: true },
+      {
+        name: 'carol.ops',
+        profile: 'always',
+        weight: 3,
+        mix: { ...READ_INFRA, monitoringDescribeAlarms: 2, rdsDescribeDBInstances: 1 },
+        agent: 'console',
+        ips: OFFICE_IPS,
+        console: true,
+      },
       { name: 'dave.readonly', profile: 'until8d', weight: 2, mix: READ_INFRA, agent: 'cli', ips: OFFICE_IPS },
       { name: 'erin.audit', profile: 'stale', weight: 2, mix: audit, agent: 'boto', ips: OFFICE_IPS },
       { name: 'frank.legacy', profile: 'never', weight: 1, mix: READ_INFRA, agent: 'cli', ips: OFFICE_IPS },
@@ -121,20 +152,58 @@ function usersFor(account: string): UserSpec[] {
     ];
   }
   return [
-    { name: 'gina.finance', profile: 'always', weight: 2, mix: { ceGetCostAndUsage: 3, s3ListBuckets: 1, stsGetCallerIdentity: 1 }, agent: 'console', ips: OFFICE_IPS, console: true },
-    { name: 'harry.data', profile: 'always', weight: 4, mix: { athenaStartQuery: 3, glueGetTable: 3, glueStartJobRun: 1, s3GetBucketLocation: 2, dynamoDescribeTable: 1 }, agent: 'boto', ips: OFFICE_IPS },
-    { name: 'ivan.sre', profile: 'always', weight: 4, mix: { ...READ_INFRA, eksDescribeCluster: 2, autoscalingDescribe: 1, monitoringDescribeAlarms: 2 }, agent: 'cli', ips: OFFICE_IPS },
+    {
+      name: 'gina.finance',
+      profile: 'always',
+      weight: 2,
+      mix: { ceGetCostAndUsage: 3, s3ListBuckets: 1, stsGetCallerIdentity: 1 },
+      agent: 'console',
+      ips: OFFICE_IPS,
+      console: true,
+    },
+    {
+      name: 'harry.data',
+      profile: 'always',
+      weight: 4,
+      mix: { athenaStartQuery: 3, glueGetTable: 3, glueStartJobRun: 1, s3GetBucketLocation: 2, dynamoDescribeTable: 1 },
+      agent: 'boto',
+      ips: OFFICE_IPS,
+    },
+    {
+      name: 'ivan.sre',
+      profile: 'always',
+      weight: 4,
+      mix: { ...READ_INFRA, eksDescribeCluster: 2, autoscalingDescribe: 1, monitoringDescribeAlarms: 2 },
+      agent: 'cli',
+      ips: OFFICE_IPS,
+    },
     { name: 'judy.security', profile: 'until8d', weight: 2, mix: audit, agent: 'cli', ips: OFFICE_IPS },
     { name: 'ken.contractor', profile: 'always', weight: 2, mix: dev, agent: 'cli', ips: ['198.51.100.140'] },
     { name: '=ops-bot', profile: 'always', weight: 5, mix: bot, agent: 'boto', ips: NAT_IPS },
-    { name: 'old-migration', profile: 'stale', weight: 2, mix: { dynamoDescribeTable: 2, s3GetBucketLocation: 1, rdsDescribeDBInstances: 1 }, agent: 'go', ips: NAT_IPS },
+    {
+      name: 'old-migration',
+      profile: 'stale',
+      weight: 2,
+      mix: { dynamoDescribeTable: 2, s3GetBucketLocation: 1, rdsDescribeDBInstances: 1 },
+      agent: 'go',
+      ips: NAT_IPS,
+    },
     { name: 'lena.intern', profile: 'never', weight: 1, mix: READ_INFRA, agent: 'console', ips: OFFICE_IPS },
   ];
 }
 
-const instanceSessions = (n: number) => (rng: Rng): string[] => Array.from({ length: n }, () => `i-0${rng.hex(16)}`);
-const fixedSessions = (...names: string[]) => (): string[] => names;
-const botoSessions = (n: number) => (rng: Rng): string[] => Array.from({ length: n }, () => `botocore-session-${1_790_000_000 + rng.int(9_000_000)}`);
+const instanceSessions =
+  (n: number) =>
+  (rng: Rng): string[] =>
+    Array.from({ length: n }, () => `i-0${rng.hex(16)}`);
+const fixedSessions =
+  (...names: string[]) =>
+  (): string[] =>
+    names;
+const botoSessions =
+  (n: number) =>
+  (rng: Rng): string[] =>
+    Array.from({ length: n }, () => `botocore-session-${1_790_000_000 + rng.int(9_000_000)}`);
 
 function rolesFor(account: string, prefix: string): RoleSpec[] {
   const first = account === DEMO_ACCOUNTS[0];
@@ -155,7 +224,17 @@ function rolesFor(account: string, prefix: string): RoleSpec[] {
       pathName: first ? 'ci-deployer' : 'gh-actions-deploy',
       profile: 'always',
       weight: 5,
-      mix: { cfnDescribeStacks: 3, cfnCreateChangeSet: 1, cfnGetTemplate: 1, lambdaUpdateCode: 1, ecrGetAuthorizationToken: 2, ecrDescribeImages: 2, stsGetCallerIdentity: 2, s3GetBucketLocation: 1, iamGetRole: 1 },
+      mix: {
+        cfnDescribeStacks: 3,
+        cfnCreateChangeSet: 1,
+        cfnGetTemplate: 1,
+        lambdaUpdateCode: 1,
+        ecrGetAuthorizationToken: 2,
+        ecrDescribeImages: 2,
+        stsGetCallerIdentity: 2,
+        s3GetBucketLocation: 1,
+        iamGetRole: 1,
+      },
       agent: 'terraform',
       ips: CI_IPS,
       sessions: (rng) => Array.from({ length: 12 }, () => `GitHubActions-${rng.between(6_000_000_000, 9_000_000_000)}`),
@@ -175,25 +254,43 @@ function rolesFor(account: string, prefix: string): RoleSpec[] {
       pathName: first ? 'eks-node-group' : 'batch-compute-node',
       profile: 'always',
       weight: 7,
-      mix: { ec2DescribeInstances: 3, ec2DescribeNetworkInterfaces: 2, ec2DescribeVolumes: 1, ecrGetAuthorizationToken: 3, ssmUpdateInstanceInformation: 2, eksDescribeCluster: 1, autoscalingDescribe: 1 },
+      mix: {
+        ec2DescribeInstances: 3,
+        ec2DescribeNetworkInterfaces: 2,
+        ec2DescribeVolumes: 1,
+        ecrGetAuthorizationToken: 3,
+        ssmUpdateInstanceInformation: 2,
+        eksDescribeCluster: 1,
+        autoscalingDescribe: 1,
+      },
       agent: 'kubelet',
       ips: NAT_IPS,
       sessions: instanceSessions(6),
     },
-    sso('AdministratorAccess', first ? '5a1b2c3d4e5f6a7b' : '0f9e8d7c6b5a4f3e', first ? ['jane.doe@example.com', 'omar.haddad@example.com'] : ['sam.lee@example.com'], {
-      ...READ_INFRA,
-      iamListRoles: 1,
-      iamGetRole: 1,
-      cloudtrailDescribeTrails: 1,
-      monitoringDescribeAlarms: 1,
-      s3GetBucketPolicy: 1,
-    }),
-    sso('ReadOnlyAccess', first ? '9c8b7a6f5e4d3c2b' : '1a2b3c4d5e6f7a8b', first ? ['li.wei@example.com'] : ['sam.lee@example.com', 'rosa.garcia@example.com'], {
-      ...READ_INFRA,
-      rdsDescribeDBInstances: 1,
-      dynamoListTables: 1,
-      lambdaList: 1,
-    }),
+    sso(
+      'AdministratorAccess',
+      first ? '5a1b2c3d4e5f6a7b' : '0f9e8d7c6b5a4f3e',
+      first ? ['jane.doe@example.com', 'omar.haddad@example.com'] : ['sam.lee@example.com'],
+      {
+        ...READ_INFRA,
+        iamListRoles: 1,
+        iamGetRole: 1,
+        cloudtrailDescribeTrails: 1,
+        monitoringDescribeAlarms: 1,
+        s3GetBucketPolicy: 1,
+      },
+    ),
+    sso(
+      'ReadOnlyAccess',
+      first ? '9c8b7a6f5e4d3c2b' : '1a2b3c4d5e6f7a8b',
+      first ? ['li.wei@example.com'] : ['sam.lee@example.com', 'rosa.garcia@example.com'],
+      {
+        ...READ_INFRA,
+        rdsDescribeDBInstances: 1,
+        dynamoListTables: 1,
+        lambdaList: 1,
+      },
+    ),
     {
       name: first ? 'data-pipeline' : 'analytics-etl',
       pathName: first ? 'data-pipeline' : 'analytics-etl',
@@ -210,7 +307,19 @@ function rolesFor(account: string, prefix: string): RoleSpec[] {
       pathName: 'security-audit',
       profile: 'always',
       weight: 3,
-      mix: { iamGetAccountSummary: 1, iamListRoles: 1, iamListAttachedRolePolicies: 2, s3GetBucketPolicy: 2, s3GetBucketAcl: 2, s3GetBucketEncryption: 1, s3GetBucketVersioning: 1, cloudtrailGetTrailStatus: 1, configDescribeRules: 1, securityhubGetFindings: 1, kmsDescribeKey: 1 },
+      mix: {
+        iamGetAccountSummary: 1,
+        iamListRoles: 1,
+        iamListAttachedRolePolicies: 2,
+        s3GetBucketPolicy: 2,
+        s3GetBucketAcl: 2,
+        s3GetBucketEncryption: 1,
+        s3GetBucketVersioning: 1,
+        cloudtrailGetTrailStatus: 1,
+        configDescribeRules: 1,
+        securityhubGetFindings: 1,
+        kmsDescribeKey: 1,
+      },
       agent: 'boto',
       ips: NAT_IPS,
       sessions: fixedSessions('prowler-scan', 'nightly-audit'),
@@ -298,25 +407,21 @@ export function buildAccount(account: string, seed: number): AccountActors {
     roleSpecs.map((r) => r.name),
     userSpecs.map((u) => u.name),
   );
-  const users = userSpecs.map(
-    (u): UserActor => ({
-      ...u,
-      kind: 'user',
-      account,
-      arn: `arn:aws:iam::${account}:user/${u.name}`,
-      id: `AIDA${rng.upperAlnum(17)}`,
-      accessKey: `AKIA${rng.upperAlnum(16)}`,
-    }),
-  );
-  const roles = roleSpecs.map(
-    ({ sessions, ...r }): RoleActor => ({
-      ...r,
-      kind: 'role',
-      account,
-      arn: roleArnOf(account, r.pathName),
-      id: `AROA${rng.upperAlnum(17)}`,
-      sessionNames: sessions(rng),
-    }),
-  );
+  const users = userSpecs.map((u): UserActor => ({
+    ...u,
+    kind: 'user',
+    account,
+    arn: `arn:aws:iam::${account}:user/${u.name}`,
+    id: `AIDA${rng.upperAlnum(17)}`,
+    accessKey: `AKIA${rng.upperAlnum(16)}`,
+  }));
+  const roles = roleSpecs.map(({ sessions, ...r }): RoleActor => ({
+    ...r,
+    kind: 'role',
+    account,
+    arn: roleArnOf(account, r.pathName),
+    id: `AROA${rng.upperAlnum(17)}`,
+    sessionNames: sessions(rng),
+  }));
   return { world, users, roles };
 }

@@ -26,10 +26,24 @@ function datePath(ms: number): string {
 }
 
 function deliveryKey(account: string, region: string, deliveryMs: number, suffix: string, ext: string): string {
-  return logKey({ organizationId: organizationOf(account), account, region, day: datePath(deliveryMs), name: logFileName(account, region, new Date(deliveryMs), suffix, ext) });
+  return logKey({
+    organizationId: organizationOf(account),
+    account,
+    region,
+    day: datePath(deliveryMs),
+    name: logFileName(account, region, new Date(deliveryMs), suffix, ext),
+  });
 }
 
-function digestJson(account: string, region: string, key: string, startMs: number, endMs: number, logFile: { key: string; sha256: string; oldest: string; newest: string }, rng: Rng): string {
+function digestJson(
+  account: string,
+  region: string,
+  key: string,
+  startMs: number,
+  endMs: number,
+  logFile: { key: string; sha256: string; oldest: string; newest: string },
+  rng: Rng,
+): string {
   const previousEnd = startMs;
   const previousKey = digestKey({ organizationId: organizationOf(account), account, region }, TRAIL_NAME, new Date(previousEnd));
   return JSON.stringify({
@@ -48,7 +62,14 @@ function digestJson(account: string, region: string, key: string, startMs: numbe
     previousDigestHashAlgorithm: 'SHA-256',
     previousDigestSignature: rng.hex(512),
     logFiles: [
-      { s3Bucket: TRAIL_BUCKET, s3Object: logFile.key, hashValue: logFile.sha256, hashAlgorithm: 'SHA-256', newestEventTime: logFile.newest, oldestEventTime: logFile.oldest },
+      {
+        s3Bucket: TRAIL_BUCKET,
+        s3Object: logFile.key,
+        hashValue: logFile.sha256,
+        hashAlgorithm: 'SHA-256',
+        newestEventTime: logFile.newest,
+        oldestEventTime: logFile.oldest,
+      },
     ],
   });
 }

@@ -93,8 +93,7 @@ export function noiseEvent(acct: AccountActors, pools: SlotPools, region: string
     if (ms >= chosen.range.from && ms < chosen.range.to && pick.keys.length > 0) {
       const key = rng.weighted(pick.keys, pick.weights);
       const errorRoll = rng.next();
-      const options: ApiCallOptions =
-        errorRoll < 0.004 ? { error: decoyError(ACTIONS[key]) } : errorRoll < 0.0055 ? { denied: true } : {};
+      const options: ApiCallOptions = errorRoll < 0.004 ? { error: decoyError(ACTIONS[key]) } : errorRoll < 0.0055 ? { denied: true } : {};
       return apiCall(chosen.actor, key, acct.world, region, ms, rng, options);
     }
   }
@@ -131,9 +130,7 @@ function serviceEvent(world: World, region: string, ms: number, rng: Rng, roles:
           assumedRoleUser: { assumedRoleId: `${role.id}:${session}`, arn: `arn:aws:sts::${account}:assumed-role/${role.name}/${session}` },
         },
         readOnly: true,
-        resources: [
-          { accountId: account, type: 'AWS::IAM::Role', ARN: role.arn },
-        ],
+        resources: [{ accountId: account, type: 'AWS::IAM::Role', ARN: role.arn }],
         sharedEventID: rng.uuid(),
       },
       rng,

@@ -12,12 +12,14 @@ import type { World } from './world.js';
 
 const EVENT_VERSIONS = ['1.08', '1.09', '1.10', '1.11'];
 const EVENT_VERSION_WEIGHTS = [15, 35, 20, 30];
-export const BROWSER =
-  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+export const BROWSER = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 export const BROWSER_WIN = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0';
 
 function kebab(name: string): string {
-  return name.replace(/\d+(v\d+)?$/, '').replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+  return name
+    .replace(/\d+(v\d+)?$/, '')
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .toLowerCase();
 }
 
 /** The user agent an SDK, the CLI, Terraform or the console sends for this action. */

@@ -40,21 +40,23 @@ export function scriptedEvents(clock: Clock, [a, b]: [AccountActors, AccountActo
   const add = (account: string, region: string, record: CloudTrailRecord, tag?: FileTag): void => {
     out.push(tag ? { account, region, record, tag } : { account, region, record });
   };
-  const call = (
-    acct: AccountActors,
-    actorName: string,
-    action: ActionKey,
-    region: string,
-    ms: number,
-    o: ApiCallOptions = {},
-    tag?: FileTag,
-  ): void => {
+  const call = (acct: AccountActors, actorName: string, action: ActionKey, region: string, ms: number, o: ApiCallOptions = {}, tag?: FileTag): void => {
     const actor = acct.users.find((u) => u.name === actorName) ?? findActor(acct.roles, actorName);
     add(acct.world.account, region, apiCall(actor, action, acct.world, region, ms, rng, o), tag);
   };
-  const login = (acct: AccountActors, actorName: string, ms: number, success: boolean, mfa: 'Yes' | 'No' | null, o: { ip?: string; ua?: string } = {}): void => {
+  const login = (
+    acct: AccountActors,
+    actorName: string,
+    ms: number,
+    success: boolean,
+    mfa: 'Yes' | 'No' | null,
+    o: { ip?: string; ua?: string } = {},
+  ): void => {
     const actor = acct.users.find((u) => u.name === actorName) ?? findActor(acct.roles, actorName);
-    const record = consoleLogin({ account: acct.world.account, ms, identity: signInIdentity(actor, ms, rng), success, mfa, ip: o.ip ?? rng.pick(OFFICE_IPS), ua: o.ua }, rng);
+    const record = consoleLogin(
+      { account: acct.world.account, ms, identity: signInIdentity(actor, ms, rng), success, mfa, ip: o.ip ?? rng.pick(OFFICE_IPS), ua: o.ua },
+      rng,
+    );
     add(acct.world.account, GLOBAL_REGION, record);
   };
   const hiddenFailure = (account: string, ms: number, ip: string, ua?: string): void => {
@@ -67,7 +69,10 @@ export function scriptedEvents(clock: Clock, [a, b]: [AccountActors, AccountActo
   add(
     A1,
     GLOBAL_REGION,
-    consoleLogin({ account: A1, ms: day(2, '09:12:33'), identity: rootIdentity(A1, 0, rng, { session: false }), success: true, mfa: 'Yes', ip: rootIp, ua: BROWSER }, rng),
+    consoleLogin(
+      { account: A1, ms: day(2, '09:12:33'), identity: rootIdentity(A1, 0, rng, { session: false }), success: true, mfa: 'Yes', ip: rootIp, ua: BROWSER },
+      rng,
+    ),
     'duplicate',
   );
   add(
@@ -109,7 +114,9 @@ export function scriptedEvents(clock: Clock, [a, b]: [AccountActors, AccountActo
           Host: bucketHost(a.world.buckets[2] ?? 'static-site', 'eu-west-1'),
           bucketPolicy: {
             Version: '2012-10-17',
-            Statement: [{ Sid: 'PublicRead', Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${a.world.buckets[2] ?? 'static-site'}/*` }],
+            Statement: [
+              { Sid: 'PublicRead', Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${a.world.buckets[2] ?? 'static-site'}/*` },
+            ],
           },
           policy: '',
         },
@@ -140,7 +147,17 @@ export function scriptedEvents(clock: Clock, [a, b]: [AccountActors, AccountActo
     A1,
     GLOBAL_REGION,
     rootCall(
-      { account: A1, region: GLOBAL_REGION, ms: day(3, '10:02:19'), source: 'billingconsole.amazonaws.com', name: 'GetBillingPreferences', ua: BROWSER, ip: rootIp, readOnly: true, eventType: 'AwsConsoleAction' },
+      {
+        account: A1,
+        region: GLOBAL_REGION,
+        ms: day(3, '10:02:19'),
+        source: 'billingconsole.amazonaws.com',
+        name: 'GetBillingPreferences',
+        ua: BROWSER,
+        ip: rootIp,
+        readOnly: true,
+        eventType: 'AwsConsoleAction',
+      },
       rng,
     ),
   );
@@ -164,15 +181,59 @@ export function scriptedEvents(clock: Clock, [a, b]: [AccountActors, AccountActo
     ),
   );
   // Exactly on the 7-day edge: counted (the window is asOf-7d <= eventTime < asOf).
-  add(A1, GLOBAL_REGION, rootCall({ account: A1, region: GLOBAL_REGION, ms: ago(clock, 7), source: 'iam.amazonaws.com', name: 'ListMFADevices', ua: BROWSER, ip: rootIp, readOnly: true, params: {} }, rng));
+  add(
+    A1,
+    GLOBAL_REGION,
+    rootCall(
+      {
+        account: A1,
+        region: GLOBAL_REGION,
+        ms: ago(clock, 7),
+        source: 'iam.amazonaws.com',
+        name: 'ListMFADevices',
+        ua: BROWSER,
+        ip: rootIp,
+        readOnly: true,
+        params: {},
+      },
+      rng,
+    ),
+  );
   // Exactly at asOf: not counted.
-  add(A1, GLOBAL_REGION, rootCall({ account: A1, region: GLOBAL_REGION, ms: ago(clock, 0), source: 'iam.amazonaws.com', name: 'ListAccessKeys', ua: BROWSER, ip: rootIp, readOnly: true, params: {} }, rng));
+  add(
+    A1,
+    GLOBAL_REGION,
+    rootCall(
+      {
+        account: A1,
+        region: GLOBAL_REGION,
+        ms: ago(clock, 0),
+        source: 'iam.amazonaws.com',
+        name: 'ListAccessKeys',
+        ua: BROWSER,
+        ip: rootIp,
+        readOnly: true,
+        params: {},
+      },
+      rng,
+    ),
+  );
   // Not counted: a service acting for root, a service event, and use 10 days ago.
   add(
     A1,
     GLOBAL_REGION,
     rootCall(
-      { account: A1, region: GLOBAL_REGION, ms: day(1, '11:00:05'), source: 'iam.amazonaws.com', name: 'GetAccountSummary', ua: 'support.amazonaws.com', ip: 'support.amazonaws.com', readOnly: true, invokedBy: 'support.amazonaws.com' },
+      {
+        account: A1,
+        region: GLOBAL_REGION,
+        ms: day(1, '11:00:05'),
+        source: 'iam.amazonaws.com',
+        name: 'GetAccountSummary',
+        ua: 'support.amazonaws.com',
+        ip: 'support.amazonaws.com',
+        readOnly: true,
+        invokedBy: 'support.amazonaws.com',
+      },
       rng,
     ),
   );
@@ -180,26 +241,82 @@ export function scriptedEvents(clock: Clock, [a, b]: [AccountActors, AccountActo
     A1,
     'eu-west-1',
     rootCall(
-      { account: A1, region: 'eu-west-1', ms: day(4, '06:40:00'), source: 'ec2.amazonaws.com', name: 'SharedSnapshotCopyInitiated', ua: 'ec2.amazonaws.com', ip: 'ec2.amazonaws.com', readOnly: false, eventType: 'AwsServiceEvent' },
+      {
+        account: A1,
+        region: 'eu-west-1',
+        ms: day(4, '06:40:00'),
+        source: 'ec2.amazonaws.com',
+        name: 'SharedSnapshotCopyInitiated',
+        ua: 'ec2.amazonaws.com',
+        ip: 'ec2.amazonaws.com',
+        readOnly: false,
+        eventType: 'AwsServiceEvent',
+      },
       rng,
     ),
   );
-  add(A1, GLOBAL_REGION, consoleLogin({ account: A1, ms: day(10, '14:30:00'), identity: rootIdentity(A1, 0, rng, { session: false }), success: true, mfa: 'Yes', ip: rootIp, ua: BROWSER }, rng));
+  add(
+    A1,
+    GLOBAL_REGION,
+    consoleLogin(
+      { account: A1, ms: day(10, '14:30:00'), identity: rootIdentity(A1, 0, rng, { session: false }), success: true, mfa: 'Yes', ip: rootIp, ua: BROWSER },
+      rng,
+    ),
+  );
 
   // --- Root, account 222222222222: nothing counted in the last 7 days --------------------------
-  add(B2, GLOBAL_REGION, consoleLogin({ account: B2, ms: day(15, '03:12:44'), identity: rootIdentity(B2, 0, rng, { session: false }), success: false, mfa: 'No', ip: '198.51.100.31' }, rng));
+  add(
+    B2,
+    GLOBAL_REGION,
+    consoleLogin(
+      { account: B2, ms: day(15, '03:12:44'), identity: rootIdentity(B2, 0, rng, { session: false }), success: false, mfa: 'No', ip: '198.51.100.31' },
+      rng,
+    ),
+  );
   add(
     B2,
     GLOBAL_REGION,
     rootCall(
-      { account: B2, region: GLOBAL_REGION, ms: day(3, '12:00:00'), source: 'iam.amazonaws.com', name: 'GetAccountSummary', ua: 'organizations.amazonaws.com', ip: 'organizations.amazonaws.com', readOnly: true, invokedBy: 'organizations.amazonaws.com' },
+      {
+        account: B2,
+        region: GLOBAL_REGION,
+        ms: day(3, '12:00:00'),
+        source: 'iam.amazonaws.com',
+        name: 'GetAccountSummary',
+        ua: 'organizations.amazonaws.com',
+        ip: 'organizations.amazonaws.com',
+        readOnly: true,
+        invokedBy: 'organizations.amazonaws.com',
+      },
       rng,
     ),
   );
-  add(B2, GLOBAL_REGION, rootCall({ account: B2, region: GLOBAL_REGION, ms: day(12, '16:20:00'), source: 'iam.amazonaws.com', name: 'GetAccountSummary', ua: BROWSER, ip: '203.0.113.201', readOnly: true }, rng));
+  add(
+    B2,
+    GLOBAL_REGION,
+    rootCall(
+      {
+        account: B2,
+        region: GLOBAL_REGION,
+        ms: day(12, '16:20:00'),
+        source: 'iam.amazonaws.com',
+        name: 'GetAccountSummary',
+        ua: BROWSER,
+        ip: '203.0.113.201',
+        readOnly: true,
+      },
+      rng,
+    ),
+  );
 
   // --- Console sign-ins -----------------------------------------------------------------------------
-  for (const [d, t] of [[1, '08:55:10'], [5, '09:01:44'], [12, '08:47:00'], [20, '09:10:00']] as const) login(a, 'alice.admin', day(d, t), true, 'Yes');
+  for (const [d, t] of [
+    [1, '08:55:10'],
+    [5, '09:01:44'],
+    [12, '08:47:00'],
+    [20, '09:10:00'],
+  ] as const)
+    login(a, 'alice.admin', day(d, t), true, 'Yes');
   // Without MFA. The first one sits in the next day's folder (delivered after midnight).
   login(a, 'carol.ops', day(6, '23:58:41'), true, 'No');
   login(a, 'carol.ops', day(14, '10:31:05'), true, 'No');
@@ -266,8 +383,18 @@ export function scriptedEvents(clock: Clock, [a, b]: [AccountActors, AccountActo
     }
   }
   // Decoys the check must ignore: throttling and validation errors in the same burst.
-  call(a, node.name, 'iamListUsers', GLOBAL_REGION, t + 30 * SECOND_MS, { identity: probeIdentity, userAgent: RECON_AGENT, sourceIP: ATTACKER_IP, error: { code: 'ThrottlingException', message: 'Rate exceeded' } });
-  call(a, node.name, 'ssmDescribeParameters', GLOBAL_REGION, t + 41 * SECOND_MS, { identity: probeIdentity, userAgent: RECON_AGENT, sourceIP: ATTACKER_IP, error: { code: 'ValidationException', message: '1 validation error detected: Value at \'maxResults\' failed to satisfy constraint' } });
+  call(a, node.name, 'iamListUsers', GLOBAL_REGION, t + 30 * SECOND_MS, {
+    identity: probeIdentity,
+    userAgent: RECON_AGENT,
+    sourceIP: ATTACKER_IP,
+    error: { code: 'ThrottlingException', message: 'Rate exceeded' },
+  });
+  call(a, node.name, 'ssmDescribeParameters', GLOBAL_REGION, t + 41 * SECOND_MS, {
+    identity: probeIdentity,
+    userAgent: RECON_AGENT,
+    sourceIP: ATTACKER_IP,
+    error: { code: 'ValidationException', message: "1 validation error detected: Value at 'maxResults' failed to satisfy constraint" },
+  });
 
   // A developer hitting missing permissions; one group starts exactly on the 7-day edge.
   for (const s of ['10:02:11', '10:02:40', '10:03:05']) call(a, 'bob.dev', 's3GetBucketPolicy', 'eu-west-1', day(1, s), { denied: true });
@@ -276,13 +403,19 @@ export function scriptedEvents(clock: Clock, [a, b]: [AccountActors, AccountActo
   call(a, 'bob.dev', 'iamListPolicies', GLOBAL_REGION, day(2, '11:11:11'), { denied: true });
   call(a, 'bob.dev', 'iamListPolicies', GLOBAL_REGION, ago(clock, 0), { denied: true }); // at asOf: not counted
   call(a, 'bob.dev', 's3GetBucketPolicy', 'eu-west-1', day(10, '10:00:00'), { denied: true }); // outside 7 days
-  call(a, 'bob.dev', 'ssmGetParameter', GLOBAL_REGION, day(4, '09:30:00'), { error: { code: 'ValidationException', message: 'Parameter name: can\'t be prefixed with "aws" or "ssm" (case-insensitive).' } });
-  call(a, 'lambda-orders-exec', 'dynamoDescribeTable', 'eu-west-1', day(1, '12:00:00'), { error: { code: 'ThrottlingException', message: 'Rate of requests exceeds the allowed throughput.' } });
+  call(a, 'bob.dev', 'ssmGetParameter', GLOBAL_REGION, day(4, '09:30:00'), {
+    error: { code: 'ValidationException', message: 'Parameter name: can\'t be prefixed with "aws" or "ssm" (case-insensitive).' },
+  });
+  call(a, 'lambda-orders-exec', 'dynamoDescribeTable', 'eu-west-1', day(1, '12:00:00'), {
+    error: { code: 'ThrottlingException', message: 'Rate of requests exceeds the allowed throughput.' },
+  });
   for (const s of ['15:01:00', '15:01:20', '15:02:02', '15:02:30']) call(b, 'ken.contractor', 'ec2DescribeInstances', 'eu-west-1', day(2, s), { denied: true });
   for (const s of ['15:04:00', '15:04:10']) call(b, 'ken.contractor', 's3ListBuckets', GLOBAL_REGION, day(2, s), { denied: true });
   for (const s of ['15:05:00', '15:05:45']) call(b, 'ken.contractor', 'iamListRoles', GLOBAL_REGION, day(2, s), { denied: true });
   for (const s of ['13:30:00', '13:31:30']) call(b, 'gh-actions-deploy', 'cfnCreateStack', 'eu-west-1', day(5, s), { denied: true });
-  call(b, 'ingest-lambda-exec', 'iamGetRole', GLOBAL_REGION, day(2, '08:00:00'), { error: { code: 'NoSuchEntity', message: 'The role with name legacy-importer cannot be found.' } });
+  call(b, 'ingest-lambda-exec', 'iamGetRole', GLOBAL_REGION, day(2, '08:00:00'), {
+    error: { code: 'NoSuchEntity', message: 'The role with name legacy-importer cannot be found.' },
+  });
   // An AWS service refused access: it has no ARN and no principalId, so its principal is NULL.
   const bucket = b.world.buckets[3] ?? 'backups';
   add(

@@ -124,7 +124,11 @@ export function rootCall(r: RootCall, rng: Rng): CloudTrailRecord {
       eventType: r.eventType,
       tlsDetails: r.invokedBy
         ? undefined
-        : { tlsVersion: 'TLSv1.3', cipherSuite: 'TLS_AES_128_GCM_SHA256', clientProvidedHostHeader: service === 'iam' ? 'iam.amazonaws.com' : host(service, r.region) },
+        : {
+            tlsVersion: 'TLSv1.3',
+            cipherSuite: 'TLS_AES_128_GCM_SHA256',
+            clientProvidedHostHeader: service === 'iam' ? 'iam.amazonaws.com' : host(service, r.region),
+          },
       sessionCredentialFromConsole: r.invokedBy === undefined && r.eventType === undefined && r.accessKey === undefined,
     },
     rng,

@@ -1,15 +1,7 @@
 import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  DuckDBInstance,
-  LIST,
-  VARCHAR,
-  listValue,
-  type DuckDBConnection,
-  type DuckDBType,
-  type DuckDBValue,
-} from '@duckdb/node-api';
+import { DuckDBInstance, LIST, VARCHAR, listValue, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { EngineError } from '../core/errors.js';
 import type { ParamValue, QueryResult, SkippedFile, WindowStats } from '../core/model.js';
@@ -49,7 +41,9 @@ function duckDbType(type: ColumnType, spelling: 'key' | 'name'): string {
 
 /** The record type to read with: only the wanted keys, so the JSON reader skips the rest. */
 export function recordType(columns: readonly CloudTrailColumn[] = CLOUDTRAIL_COLUMNS): string {
-  return `STRUCT(${tableColumns(columns).map((c) => `${c.key} ${duckDbType(c.type, 'key')}`).join(', ')})`;
+  return `STRUCT(${tableColumns(columns)
+    .map((c) => `${c.key} ${duckDbType(c.type, 'key')}`)
+    .join(', ')})`;
 }
 
 /**
@@ -362,7 +356,12 @@ export class DuckDbEngine implements QueryEngine {
       regions: (regions as string[] | undefined) ?? [],
     };
     this.#log.debug(
-      { readMs: Math.round(readMs), tidyMs: Math.round(performance.now() - tidyStarted), columns: columns.length, stats: { ...stats, filesSkipped: skipped.length } },
+      {
+        readMs: Math.round(readMs),
+        tidyMs: Math.round(performance.now() - tidyStarted),
+        columns: columns.length,
+        stats: { ...stats, filesSkipped: skipped.length },
+      },
       'window loaded',
     );
     return stats;
@@ -394,7 +393,10 @@ export class DuckDbEngine implements QueryEngine {
 
     for (let ids = queue.shift(); ids !== undefined; ids = queue.shift()) {
       try {
-        await this.#readBatch(load, ids.map((id) => files[id]!));
+        await this.#readBatch(
+          load,
+          ids.map((id) => files[id]!),
+        );
       } catch (error) {
         const message = firstLine(error);
         // Only a file's own fault (unreadable, not gzip, not JSON, wrong shape) is a skip. Anything else
@@ -407,7 +409,10 @@ export class DuckDbEngine implements QueryEngine {
         const culprit = named ?? (ids.length === 1 ? ids[0] : undefined);
         if (culprit !== undefined) {
           if (message.includes('maximum_object_size')) {
-            const retry = await this.#readBatch(load, [files[culprit]!], LARGE_MAX_OBJECT_BYTES).then(() => undefined, (e: unknown) => firstLine(e));
+            const retry = await this.#readBatch(load, [files[culprit]!], LARGE_MAX_OBJECT_BYTES).then(
+              () => undefined,
+              (e: unknown) => firstLine(e),
+            );
             if (retry !== undefined) failures.set(culprit, retry);
           } else {
             failures.set(culprit, message);

@@ -93,16 +93,29 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
   const { source, engine, archive, mail, renderer } = backends;
   const log = backends.log.child({ runId: request.runId });
   const window = runWindow(request.checks, request.asOf);
-  log.info({ asOf: toCloudTrailTime(request.asOf), windowStart: toCloudTrailTime(window.start), checks: request.checks.length, source: source.describe() }, 'run started');
+  log.info(
+    { asOf: toCloudTrailTime(request.asOf), windowStart: toCloudTrailTime(window.start), checks: request.checks.length, source: source.describe() },
+    'run started',
+  );
 
-  const listing = await phase(log, 'list logs', () => source.list(window, { fetch: engine.readsLocalFiles }), (l) => ({ files: l.files.length, skipped: l.skipped.length }));
+  const listing = await phase(
+    log,
+    'list logs',
+    () => source.list(window, { fetch: engine.readsLocalFiles }),
+    (l) => ({ files: l.files.length, skipped: l.skipped.length }),
+  );
 
-  const loaded = await phase(log, 'load window', () => engine.loadWindow({ runId: request.runId, window, files: listing.files, columns: columnsUsedBy(request.checks.map((c) => c.sql)) }), (s) => ({
-    events: s.events,
-    duplicates: s.duplicates,
-    filesRead: s.filesRead,
-    filesSkipped: s.filesSkipped.length,
-  }));
+  const loaded = await phase(
+    log,
+    'load window',
+    () => engine.loadWindow({ runId: request.runId, window, files: listing.files, columns: columnsUsedBy(request.checks.map((c) => c.sql)) }),
+    (s) => ({
+      events: s.events,
+      duplicates: s.duplicates,
+      filesRead: s.filesRead,
+      filesSkipped: s.filesSkipped.length,
+    }),
+  );
   const stats: WindowStats = { ...loaded, filesSkipped: [...listing.skipped, ...loaded.filesSkipped] };
   for (const skipped of stats.filesSkipped) log.warn({ file: skipped.path, reason: skipped.reason }, 'log file skipped');
 
@@ -210,13 +223,21 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
         const result = await mail.send(built.message, request.runId);
         return { ...result, evidence: built.evidence, csvBytes: built.csvBytes };
       },
-      (s) => ({ location: s.location, evidence: s.attachmentsDropped ? 'linked' : s.evidence, csvBytes: s.csvBytes, attachmentsDropped: s.attachmentsDropped ?? false }),
+      (s) => ({
+        location: s.location,
+        evidence: s.attachmentsDropped ? 'linked' : s.evidence,
+        csvBytes: s.csvBytes,
+        attachmentsDropped: s.attachmentsDropped ?? false,
+      }),
     );
   } catch (error) {
     // The evidence is complete (the manifest is written): only the e-mail is missing, and it can be re-sent.
     const resend = request.resendCommand ?? `trailwarden resend ${request.runId}`;
     log.error({ err: error, evidence: folder.location, resend }, `mail for run ${request.runId} not sent; the evidence is archived; re-send with: ${resend}`);
-    throw new MailError(`run ${request.runId}: the evidence is archived in ${folder.location}, but the report e-mail was not sent (${describeError(error)}). Re-send it with: ${resend}`, { cause: error });
+    throw new MailError(
+      `run ${request.runId}: the evidence is archived in ${folder.location}, but the report e-mail was not sent (${describeError(error)}). Re-send it with: ${resend}`,
+      { cause: error },
+    );
   }
 
   return {

@@ -68,6 +68,9 @@ export async function resendRun(backends: ResendBackends, request: ResendRequest
     resent: true,
   });
   const sent = await mail.send(built.message, `${request.runId}.resent-${compactTime(request.now)}`);
-  log.info({ evidence: run.location, location: sent.location, evidenceMode: sent.attachmentsDropped ? 'linked' : built.evidence, transport: mail.describe() }, 'report re-sent');
+  log.info(
+    { evidence: run.location, location: sent.location, evidenceMode: sent.attachmentsDropped ? 'linked' : built.evidence, transport: mail.describe() },
+    'report re-sent',
+  );
   return sent;
 }

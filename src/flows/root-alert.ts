@@ -70,12 +70,21 @@ export async function runRootAlert(backends: AlertBackends, request: AlertReques
   const result = await engine.query(request.sql, [windowStart, windowEnd], { runId: request.runId, checkId: request.jobName });
   const events = rootEventsFrom(result);
   const fresh = unalerted(events, progress);
-  log.info({ windowStart, windowEnd, files: stats.filesRead, events: stats.events, rootEvents: events.length, newRootEvents: fresh.length }, 'root events read');
+  log.info(
+    { windowStart, windowEnd, files: stats.filesRead, events: stats.events, rootEvents: events.length, newRootEvents: fresh.length },
+    'root events read',
+  );
   checkpoint('after-query');
 
   const mails: { account: string; events: number; location: string }[] = [];
   for (const batch of batchesByAccount(fresh)) {
-    const view = alertView(batch, { windowStart, windowEnd, generatedAt: toCloudTrailTime(request.now), jobName: request.jobName, toolVersion: request.toolVersion });
+    const view = alertView(batch, {
+      windowStart,
+      windowEnd,
+      generatedAt: toCloudTrailTime(request.now),
+      jobName: request.jobName,
+      toolVersion: request.toolVersion,
+    });
     const body = renderer.render(view);
     const sent = await mail.send(
       {

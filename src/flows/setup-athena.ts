@@ -82,7 +82,10 @@ export async function setupAthena(backends: Backends, options: { apply: boolean;
   write(`-- trailwarden setup athena: ${plan.layout} layout for ${engine.database}.${engine.table}\n`);
   write(`-- accounts (${origin}): ${plan.accounts.join(', ') || 'none'}\n-- regions (${origin}): ${plan.regions.join(', ') || 'none'}\n`);
   if (plan.layout === 'projection') write('-- the account and region enums are fixed in the DDL: re-run setup when accounts or regions are added\n');
-  else write(`-- ${plan.partitions} day folder(s) found${options.since ? ` on or after ${options.since}` : ''}; re-run setup (or schedule it, with --since yesterday) to add new days\n`);
+  else
+    write(
+      `-- ${plan.partitions} day folder(s) found${options.since ? ` on or after ${options.since}` : ''}; re-run setup (or schedule it, with --since yesterday) to add new days\n`,
+    );
   write(`\n${plan.statements.join(';\n\n')};\n`);
   if (!options.apply) return plan;
 

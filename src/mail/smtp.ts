@@ -29,12 +29,16 @@ export interface SmtpTransportOptions {
  * The user name and password from the environment variables the config names. A missing or empty variable
  * is a configuration error naming the variable, raised before anything runs.
  */
-export function smtpCredentialsFromEnv(config: { readonly username_env?: string; readonly password_env?: string }, env: NodeJS.ProcessEnv): SmtpCredentials | undefined {
+export function smtpCredentialsFromEnv(
+  config: { readonly username_env?: string; readonly password_env?: string },
+  env: NodeJS.ProcessEnv,
+): SmtpCredentials | undefined {
   if (!config.username_env || !config.password_env) return undefined;
   const problems: string[] = [];
   const read = (key: 'username_env' | 'password_env', name: string): string => {
     const value = env[name];
-    if (!value) problems.push(`mail.${key}: the environment variable ${name} is not set (it must hold the SMTP ${key === 'username_env' ? 'user name' : 'password'})`);
+    if (!value)
+      problems.push(`mail.${key}: the environment variable ${name} is not set (it must hold the SMTP ${key === 'username_env' ? 'user name' : 'password'})`);
     return value ?? '';
   };
   const user = read('username_env', config.username_env);

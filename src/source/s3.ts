@@ -91,7 +91,6 @@ export class S3LogSource implements LogSource {
     this.#concurrency = options.concurrency ?? 8;
   }
 
-
   describe(): string {
     return `S3 bucket s3://${this.#options.bucket}/${this.#options.prefix}AWSLogs/`;
   }
@@ -162,9 +161,19 @@ export class S3LogSource implements LogSource {
     const skipped = listed.flatMap((l) => l.skipped).sort((a, b) => (a.path < b.path ? -1 : 1));
 
     if (options.fetch === false) {
-      this.#options.log?.debug({ bucket: this.#options.bucket, dayFolders: dayFolders.length, objects: objects.length, ms: Math.round(performance.now() - started) }, 'S3 log objects listed');
+      this.#options.log?.debug(
+        { bucket: this.#options.bucket, dayFolders: dayFolders.length, objects: objects.length, ms: Math.round(performance.now() - started) },
+        'S3 log objects listed',
+      );
       return {
-        files: objects.map((o) => ({ path: `s3://${this.#options.bucket}/${o.key}`, key: o.key, account: o.account, region: o.region, day: o.day, bytes: o.bytes })),
+        files: objects.map((o) => ({
+          path: `s3://${this.#options.bucket}/${o.key}`,
+          key: o.key,
+          account: o.account,
+          region: o.region,
+          day: o.day,
+          bytes: o.bytes,
+        })),
         skipped,
       };
     }
@@ -180,7 +189,15 @@ export class S3LogSource implements LogSource {
       return { path: result.path, key: object.key, account: object.account, region: object.region, day: object.day, bytes: result.bytes };
     });
     this.#options.log?.info(
-      { bucket: this.#options.bucket, dayFolders: dayFolders.length, objects: files.length, downloaded, downloadedBytes, cached: files.length - downloaded, ms: Math.round(performance.now() - started) },
+      {
+        bucket: this.#options.bucket,
+        dayFolders: dayFolders.length,
+        objects: files.length,
+        downloaded,
+        downloadedBytes,
+        cached: files.length - downloaded,
+        ms: Math.round(performance.now() - started),
+      },
       'S3 log objects cached',
     );
     return { files, skipped };
@@ -216,7 +233,11 @@ export class S3LogSource implements LogSource {
     let etag: string;
     let bytes: number;
     try {
-      await Promise.all([mkdir(path.dirname(file), { recursive: true }), mkdir(path.dirname(partial), { recursive: true }), mkdir(path.dirname(etagFile), { recursive: true })]);
+      await Promise.all([
+        mkdir(path.dirname(file), { recursive: true }),
+        mkdir(path.dirname(partial), { recursive: true }),
+        mkdir(path.dirname(etagFile), { recursive: true }),
+      ]);
       const response = await this.#client.send(new GetObjectCommand({ Bucket: this.#options.bucket, Key: object.key }));
       if (!response.Body) throw new Error('the response has no body');
       // A partial file left by an interrupted run is simply overwritten ('w').

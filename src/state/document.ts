@@ -31,7 +31,9 @@ export function parseState(bytes: Uint8Array, where: string): DaemonState {
   const parsed = DaemonState.safeParse(raw);
   if (!parsed.success) {
     throw new StateCorruptError(
-      `${where}: not a trailwarden state document (expected {"schema": "trailwarden.state/v1", "jobs": {...}}):\n  - ${zodProblems('key', parsed.error).map((p) => p.replace(/^key: /, '')).join('\n  - ')}`,
+      `${where}: not a trailwarden state document (expected {"schema": "trailwarden.state/v1", "jobs": {...}}):\n  - ${zodProblems('key', parsed.error)
+        .map((p) => p.replace(/^key: /, ''))
+        .join('\n  - ')}`,
     );
   }
   return parsed.data;

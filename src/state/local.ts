@@ -175,7 +175,10 @@ export class LocalStateStore implements StateStore {
   /** Removes the lock only while it is still ours (a stale-lock breaker may have replaced it meanwhile). */
   async #releaseLock(token: string): Promise<void> {
     heldLocks.delete(this.#lock);
-    const owner = await readFile(this.#lock, 'utf8').then((text) => JSON.parse(text) as LockOwner, () => undefined);
+    const owner = await readFile(this.#lock, 'utf8').then(
+      (text) => JSON.parse(text) as LockOwner,
+      () => undefined,
+    );
     if (owner?.token === token) await rm(this.#lock, { force: true });
   }
 }

@@ -66,7 +66,9 @@ export class S3StateStore implements StateStore {
 
   async write(state: DaemonState, expectedVersion: string | undefined): Promise<string> {
     const conflict = () =>
-      new StateConflictError(`${this.describe()} changed since this process read it (another trailwarden process wrote it): not overwriting it. Run only one daemon per state object`);
+      new StateConflictError(
+        `${this.describe()} changed since this process read it (another trailwarden process wrote it): not overwriting it. Run only one daemon per state object`,
+      );
     // Our own check, for stores that ignore the conditional headers (see the class comment).
     if ((await this.#currentVersion()) !== expectedVersion) throw conflict();
     try {

@@ -70,7 +70,7 @@ async function runFolder(dir: string): Promise<string> {
 }
 
 async function readCsv(file: string): Promise<string[][]> {
-  return parseCsv(await readFile(file, 'utf8')) as string[][];
+  return parseCsv(await readFile(file, 'utf8'));
 }
 
 function asCsvRows(truth: { columns: string[]; rows: string[][] }): string[][] {
@@ -101,7 +101,7 @@ describe('trailwarden run with engine athena over the demo logs in S3', () => {
   it('reports exactly what the generator knows to be true, check by check and row by row', async () => {
     // Prepare
     const dir = await tempDir('trailwarden-athena-e2e-');
-    const truth = demo.truth!;
+    const truth = demo.truth;
 
     // Act
     const result = await runCli(['run', '--config', await config(dir), '--as-of', DEMO_AS_OF], { env: awsEnv });
@@ -144,7 +144,7 @@ describe('trailwarden run with engine athena over the demo logs in S3', () => {
     expect(await leftovers()).toEqual({ tables: [], objects: [] });
   });
 
-  it('reports a check whose query FAILS as error with Athena\'s reason, and still runs the others', async () => {
+  it("reports a check whose query FAILS as error with Athena's reason, and still runs the others", async () => {
     // Prepare
     const dir = await tempDir('trailwarden-athena-e2e-');
     athena.behave({ match: /CIS 4\.3: root user activity/, fail: "SYNTAX_ERROR: line 9:3: Column 'invokedby' cannot be resolved (test)", times: 1 });
@@ -159,7 +159,7 @@ describe('trailwarden run with engine athena over the demo logs in S3', () => {
     const root = manifest.checks.find((c) => c.id === 'root_activity_7d')!;
     expect(root).toMatchObject({ status: 'error', rows: null });
     expect(root.reason).toContain("Column 'invokedby' cannot be resolved (test)");
-    for (const [id, expected] of Object.entries(demo.truth!.checks)) {
+    for (const [id, expected] of Object.entries(demo.truth.checks)) {
       if (id !== 'root_activity_7d') expect(await readCsv(path.join(runDir, `${id}.csv`)), id).toEqual(asCsvRows(expected));
     }
     expect(await leftovers()).toEqual({ tables: [], objects: [] });

@@ -34,7 +34,14 @@ async function listTree(root: string): Promise<LogFile[]> {
     const key = path.relative(root, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
     const m = /^AWSLogs\/(?:o-[a-z0-9]+\/)?(\d{12})\/CloudTrail\/([a-z0-9-]+)\/(\d{4}\/\d{2}\/\d{2})\//.exec(key);
     if (!m) continue;
-    out.push({ path: `s3://${BUCKET}/${key}`, key, account: m[1]!, region: m[2]!, day: m[3]!, bytes: (await stat(path.join(entry.parentPath, entry.name))).size });
+    out.push({
+      path: `s3://${BUCKET}/${key}`,
+      key,
+      account: m[1]!,
+      region: m[2]!,
+      day: m[3]!,
+      bytes: (await stat(path.join(entry.parentPath, entry.name))).size,
+    });
   }
   return out.sort((a, b) => a.key.localeCompare(b.key));
 }
@@ -91,9 +98,18 @@ beforeAll(async () => {
       { ...record({ eventTime: '' }), eventTime: undefined },
     ],
   });
-  await writeLogFile(logs, { day: '2026/11/21', region: 'eu-west-1', records: [dup, record({ eventTime: '2026-11-21T11:59:59Z', eventName: 'DescribeInstances' })] });
+  await writeLogFile(logs, {
+    day: '2026/11/21',
+    region: 'eu-west-1',
+    records: [dup, record({ eventTime: '2026-11-21T11:59:59Z', eventName: 'DescribeInstances' })],
+  });
   await writeLogFile(logs, { day: '2026/11/21', account: '222222222222', records: [record({ eventTime: '2026-11-21T01:00:00Z', eventName: 'ConsoleLogin' })] });
-  const corrupt = await writeLogFile(logs, { day: '2026/11/19', account: '222222222222', name: '222222222222_CloudTrail_us-east-1_20261119T0000Z_corruptcorruptxx.json.gz', content: Buffer.from([0x1f, 0x8b, 8, 0, 0, 0]) });
+  const corrupt = await writeLogFile(logs, {
+    day: '2026/11/19',
+    account: '222222222222',
+    name: '222222222222_CloudTrail_us-east-1_20261119T0000Z_corruptcorruptxx.json.gz',
+    content: Buffer.from([0x1f, 0x8b, 8, 0, 0, 0]),
+  });
   corruptKey = path.relative(logs, corrupt).split(path.sep).join('/');
   await writeLogFile(logs, { day: '2026/10/01', records: [record({ eventTime: '2026-10-01T00:00:00Z', eventName: 'OldNews' })] });
   files = (await listTree(logs)).filter((f) => f.day >= '2026/11/13' && f.day <= '2026/11/22');
@@ -119,7 +135,12 @@ describe('Athena engine: the window', () => {
     const before = server.calls.length;
 
     // Act
-    const stats = await e.loadWindow({ runId: '20261124T080000Z-aaaa0001', window: WINDOW, files, columns: ['eventtime', 'eventid', 'eventcategory', 'eventname'] });
+    const stats = await e.loadWindow({
+      runId: '20261124T080000Z-aaaa0001',
+      window: WINDOW,
+      files,
+      columns: ['eventtime', 'eventid', 'eventcategory', 'eventname'],
+    });
     const result = await e.query(EVENTS_SQL, WINDOW_PARAMS, { runId: '20261124T080000Z-aaaa0001', checkId: 'events' });
     const tablesWhileOpen = await server.tables();
     await e.close();
@@ -128,7 +149,7 @@ describe('Athena engine: the window', () => {
     expect(stats).toMatchObject({ events: 4, duplicates: 1, recordsWithoutTime: 1, dataEvents: 1, accounts: ['111111111111', '222222222222'] });
     expect(stats.regions).toEqual(['eu-west-1', 'us-east-1']);
     expect(stats.filesRead).toBe(3);
-    expect(stats.filesSkipped).toEqual([{ path: corruptKey, reason: expect.stringMatching(/^Athena could not read it: HIVE_CURSOR_ERROR/) }]);
+    expect(stats.filesSkipped).toEqual([{ path: corruptKey, reason: expect.stringMatching(/^Athena could not read it: HIVE_CURSOR_ERROR/) as string }]);
     expect(stats.filesSkipped[0]!.reason).toContain(corruptKey);
     expect(stats.scannedBytes).toBeGreaterThan(0);
     expect(result.columns).toEqual(['eventname', 'account', 'n']);
@@ -141,7 +162,10 @@ describe('Athena engine: the window', () => {
     expect(result.scannedBytes).toBeGreaterThan(0);
 
     // One CTAS per readable attempt, filtered on the date partition and bound as literals; the check read the table.
-    const ours = server.calls.slice(before).filter((c) => c.target === 'StartQueryExecution').map((c) => String(c.input.QueryString));
+    const ours = server.calls
+      .slice(before)
+      .filter((c) => c.target === 'StartQueryExecution')
+      .map((c) => String(c.input.QueryString));
     const ctas = ours.filter((sql) => sql.startsWith('CREATE TABLE'));
     expect(ctas).toHaveLength(2); // the first attempt failed on the corrupt object
     expect(ctas[0]).toContain('"timestamp" BETWEEN ? AND ?');
@@ -164,7 +188,10 @@ describe('Athena engine: the window', () => {
     const e = await engine();
     await e.loadWindow({ runId: '20261124T080000Z-aaaa0002', window: WINDOW, files, columns: ['eventtime', 'eventid', 'eventcategory', 'eventname'] });
 
-    const hit = await e.query('SELECT eventname FROM cloudtrail_window WHERE eventname = ? OR contains(?, eventname) ORDER BY 1', ["Put'Object", ["x' OR '1'='1"]]);
+    const hit = await e.query('SELECT eventname FROM cloudtrail_window WHERE eventname = ? OR contains(?, eventname) ORDER BY 1', [
+      "Put'Object",
+      ["x' OR '1'='1"],
+    ]);
     const none = await e.query('SELECT eventname FROM cloudtrail_window WHERE cardinality(?) > 0 AND contains(?, eventname)', [[], []]);
     await e.close();
 
@@ -217,12 +244,20 @@ describe('Athena engine: the window', () => {
     const before = server.calls.length;
 
     // Act
-    const stats = await e.loadWindow({ runId: '20261124T080000Z-aaaa0004', window: WINDOW, files, columns: ['eventtime', 'eventid', 'eventcategory', 'eventname'] });
+    const stats = await e.loadWindow({
+      runId: '20261124T080000Z-aaaa0004',
+      window: WINDOW,
+      files,
+      columns: ['eventtime', 'eventid', 'eventcategory', 'eventname'],
+    });
     const result = await e.query(EVENTS_SQL, WINDOW_PARAMS, { runId: '20261124T080000Z-aaaa0004', checkId: 'events' });
     await e.close();
 
     // Assess: the same answers as with CTAS, no table, and the check itself scanned the window's objects
-    const sqls = server.calls.slice(before).filter((c) => c.target === 'StartQueryExecution').map((c) => String(c.input.QueryString));
+    const sqls = server.calls
+      .slice(before)
+      .filter((c) => c.target === 'StartQueryExecution')
+      .map((c) => String(c.input.QueryString));
     expect(sqls.filter((sql) => /CREATE TABLE|DROP TABLE/.test(sql))).toEqual([]);
     expect(stats).toMatchObject({ events: 4, duplicates: 1, recordsWithoutTime: 1, filesSkipped: [{ path: corruptKey }] });
     expect(result.rows.map((r) => r[0])).toEqual(['ConsoleLogin', 'CreateUser', 'DescribeInstances', "Put'Object"]);
@@ -307,7 +342,11 @@ describe('Athena engine: talking to Athena', () => {
 
     expect(result.rows).toHaveLength(4);
     expect(outcomes.filter((o) => o.endsWith(':throttled'))).toHaveLength(4);
-    expect(outcomes.filter((o) => o.startsWith('StartQueryExecution'))).toEqual(['StartQueryExecution:throttled', 'StartQueryExecution:throttled', 'StartQueryExecution:answered']);
+    expect(outcomes.filter((o) => o.startsWith('StartQueryExecution'))).toEqual([
+      'StartQueryExecution:throttled',
+      'StartQueryExecution:throttled',
+      'StartQueryExecution:answered',
+    ]);
     // Full jitter: random × min(cap, base × 2^(attempt - 1)). The start's 2nd retry doubles the base;
     // each later call starts again at the base. (The 1 ms sleeps are the polls.)
     expect(sleeps.filter((ms) => ms !== 1)).toEqual([0.5 * 100, 0.25 * 200, 1 * 100, 0.75 * 100]);
@@ -321,7 +360,7 @@ describe('Athena engine: talking to Athena', () => {
     await e.close();
   });
 
-  it('turns FAILED and CANCELLED into errors carrying Athena\'s reason', async () => {
+  it("turns FAILED and CANCELLED into errors carrying Athena's reason", async () => {
     await loaded();
     server.behave({ match: /-- fails/, fail: "SYNTAX_ERROR: line 3:8: Column 'nope' cannot be resolved", times: 1 });
     server.behave({ match: /-- cancelled/, cancel: 'Query cancelled by the workgroup: bytes scanned limit exceeded', times: 1 });
@@ -375,11 +414,20 @@ describe('Athena engine: talking to Athena', () => {
   it('retries a start whose connection died, before or after Athena got it, with the same token: the query runs once', async () => {
     // Prepare: the engine talks to Athena through a proxy that kills connections (the SDK's own retries are off)
     const proxy = await startFlakyProxy(server.endpoint);
-    const viaProxy = new AthenaClient({ endpoint: proxy.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+    const viaProxy = new AthenaClient({
+      endpoint: proxy.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
     const runId = '20261124T080000Z-feed0001';
     const isStart = (r: { method: string }) => r.method === 'POST';
     try {
-      const engine = await AthenaEngine.create(options({ mode: 'direct', ctasLocation: undefined, retryBaseMs: 1, retryMaxMs: 1 }), { athena: viaProxy, s3: s3.client }, silentLog);
+      const engine = await AthenaEngine.create(
+        options({ mode: 'direct', ctasLocation: undefined, retryBaseMs: 1, retryMaxMs: 1 }),
+        { athena: viaProxy, s3: s3.client },
+        silentLog,
+      );
       await engine.loadWindow({ runId, window: WINDOW, files, columns: ['eventtime', 'eventid', 'eventcategory', 'eventname'] });
 
       // Act: the first start never reaches Athena; the second reaches it but its answer is cut off
@@ -408,7 +456,9 @@ describe('Athena engine: talking to Athena', () => {
     server.behave({ match: /-- crowd/, queuedPolls: 2, runningPolls: 2 });
     server.resetMaxInFlight();
 
-    const results = await Promise.all(Array.from({ length: 6 }, (_, n) => e.query(`-- crowd ${n}\n${EVENTS_SQL}`, WINDOW_PARAMS, { runId: 'r', checkId: `crowd_${n}` })));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, n) => e.query(`-- crowd ${n}\n${EVENTS_SQL}`, WINDOW_PARAMS, { runId: 'r', checkId: `crowd_${n}` })),
+    );
     await e.close();
 
     expect(results.every((r) => r.rows.length === 4)).toBe(true);

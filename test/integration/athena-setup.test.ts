@@ -36,7 +36,8 @@ checks: { path: ${path.resolve('config/checks')} }
 beforeAll(async () => {
   // Prepare: a bucket laid out as CloudTrail writes it, with a digest tree that must never become a partition.
   const tree = await tempDir('trailwarden-setup-tree-');
-  for (const [account, region, day] of DAYS) await writeLogFile(tree, { account, region, day, records: [record({ eventTime: `${day.replaceAll('/', '-')}T01:00:00Z` })] });
+  for (const [account, region, day] of DAYS)
+    await writeLogFile(tree, { account, region, day, records: [record({ eventTime: `${day.replaceAll('/', '-')}T01:00:00Z` })] });
   await writeLogFile(tree, { day: '2026/11/01', trailFolder: 'CloudTrail-Digest', content: '{}', gzip: false, name: 'digest.json' });
   s3 = await startS3();
   await s3.createBucket(BUCKET);
@@ -62,7 +63,11 @@ describe('setup athena', () => {
     const fromNov = await discoverDayPartitions(s3.newClient(), target, { since: '2026/11/01' });
     const fromLastDay = await discoverDayPartitions(s3.newClient(), target, { since: '2026/11/02' });
 
-    expect(fromNov.map((p) => `${p.account}/${p.region}/${p.day}`).sort()).toEqual(DAYS.filter((d) => d[2] >= '2026/11/01').map((d) => d.join('/')).sort());
+    expect(fromNov.map((p) => `${p.account}/${p.region}/${p.day}`).sort()).toEqual(
+      DAYS.filter((d) => d[2] >= '2026/11/01')
+        .map((d) => d.join('/'))
+        .sort(),
+    );
     expect(fromLastDay.map((p) => `${p.account}/${p.region}/${p.day}`)).toEqual(['222222222222/us-east-1/2026/11/02']);
   });
 
@@ -83,7 +88,9 @@ describe('setup athena', () => {
     const dir = await tempDir('trailwarden-setup-');
     const before = athena.calls.length;
 
-    const result = await runCli(['setup', 'athena', '--config', await config(dir, 'partitioned', ', accounts: ["111111111111", "222222222222"]'), '--apply'], { env: awsEnv });
+    const result = await runCli(['setup', 'athena', '--config', await config(dir, 'partitioned', ', accounts: ["111111111111", "222222222222"]'), '--apply'], {
+      env: awsEnv,
+    });
 
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('-- applied statement 2/2');

@@ -14,7 +14,13 @@ import { record, silentLog, tempDir, writeLogFile } from '../support/fixtures.js
 
 const AS_OF = new Date('2026-11-23T00:00:00Z');
 const ROOT = { type: 'Root', principalId: '111111111111', arn: 'arn:aws:iam::111111111111:root', accountId: '111111111111' };
-const user = (name: string) => ({ type: 'IAMUser', principalId: `AIDA${name}`, arn: `arn:aws:iam::111111111111:user/${name}`, accountId: '111111111111', userName: name });
+const user = (name: string) => ({
+  type: 'IAMUser',
+  principalId: `AIDA${name}`,
+  arn: `arn:aws:iam::111111111111:user/${name}`,
+  accountId: '111111111111',
+  userName: name,
+});
 const consoleLogin = (id: string, identity: Record<string, unknown>, result: 'Success' | 'Failure', extra: Record<string, unknown> = {}) =>
   record({
     eventTime: '2026-11-20T09:00:00Z',
@@ -48,14 +54,29 @@ beforeAll(async () => {
       // ...not counted: with MFA, failed, a federated role session
       consoleLogin('carol-mfa', user('carol'), 'Success', { additionalEventData: { MFAUsed: 'Yes' } }),
       consoleLogin('dave-failed', user('dave'), 'Failure', { additionalEventData: { MFAUsed: 'No' } }),
-      consoleLogin('sso-role', { type: 'AssumedRole', arn: 'arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin/erin', accountId: '111111111111' }, 'Success', {
-        additionalEventData: { MFAUsed: 'No' },
-      }),
-      consoleLogin('hidden-user', { type: 'IAMUser', principalId: '111111111111', accountId: '111111111111', userName: 'HIDDEN_DUE_TO_SECURITY_REASONS' }, 'Failure'),
+      consoleLogin(
+        'sso-role',
+        { type: 'AssumedRole', arn: 'arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin/erin', accountId: '111111111111' },
+        'Success',
+        {
+          additionalEventData: { MFAUsed: 'No' },
+        },
+      ),
+      consoleLogin(
+        'hidden-user',
+        { type: 'IAMUser', principalId: '111111111111', accountId: '111111111111', userName: 'HIDDEN_DUE_TO_SECURITY_REASONS' },
+        'Failure',
+      ),
       // unauthorized_api_calls_7d: counted, and decoys
       record({ eventTime: '2026-11-20T11:00:00Z', eventID: 'denied-1', errorCode: 'AccessDenied', eventName: 'GetObject', eventSource: 's3.amazonaws.com' }),
       record({ eventTime: '2026-11-20T11:01:00Z', eventID: 'denied-2', errorCode: 'Client.UnauthorizedOperation', eventName: 'RunInstances' }),
-      record({ eventTime: '2026-11-20T11:02:00Z', eventID: 'denied-3', errorCode: 'AccessDeniedException', eventName: 'Decrypt', eventSource: 'kms.amazonaws.com' }),
+      record({
+        eventTime: '2026-11-20T11:02:00Z',
+        eventID: 'denied-3',
+        errorCode: 'AccessDeniedException',
+        eventName: 'Decrypt',
+        eventSource: 'kms.amazonaws.com',
+      }),
       record({ eventTime: '2026-11-20T11:03:00Z', eventID: 'not-denied', errorCode: 'ThrottlingException' }),
       // users_active_30d: a user seen only 31 days ago is not active
       record({ eventTime: '2026-10-22T12:00:00Z', eventID: 'old-user', userIdentity: user('frank') }),

@@ -22,7 +22,13 @@ describe('the container image, assembled without Docker', () => {
   let root: string;
   let app: string;
   let config: string;
-  const env = () => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? root, NODE_ENV: 'production', TRAILWARDEN_CONFIG: config, TRAILWARDEN_LOG_LEVEL: 'info' });
+  const env = () => ({
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? root,
+    NODE_ENV: 'production',
+    TRAILWARDEN_CONFIG: config,
+    TRAILWARDEN_LOG_LEVEL: 'info',
+  });
   const cli = (args: string[]) => exec(process.execPath, [path.join(app, 'bin', 'trailwarden.js'), ...args], { cwd: root, env: env() });
 
   beforeAll(async () => {
@@ -40,7 +46,8 @@ describe('the container image, assembled without Docker', () => {
 
   it('holds production dependencies only', () => {
     for (const dev of ['vitest', 'typescript', 's3rver', 'tsx']) expect(existsSync(path.join(app, 'node_modules', dev)), dev).toBe(false);
-    for (const runtime of ['@duckdb/node-api', 'node-cron', 'handlebars', 'pino']) expect(existsSync(path.join(app, 'node_modules', runtime)), runtime).toBe(true);
+    for (const runtime of ['@duckdb/node-api', 'node-cron', 'handlebars', 'pino'])
+      expect(existsSync(path.join(app, 'node_modules', runtime)), runtime).toBe(true);
   });
 
   it('runs the report and the root alert as one-shot jobs with the image configuration', async () => {

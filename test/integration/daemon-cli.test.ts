@@ -12,7 +12,10 @@ import { deliver, outboxMails, rootRecord, writeJobConfig } from '../support/roo
 const A = '111111111111';
 
 /** Runs the built CLI; resolves with its exit code or the signal that killed it. */
-function runProcess(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+function runProcess(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, TRAILWARDEN_LOG_LEVEL: 'info', ...env } });
     let stdout = '';
@@ -30,7 +33,8 @@ function runProcess(args: string[], env: Record<string, string> = {}): Promise<{
  */
 function logLines(child: ChildProcess): { find(match: (entry: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> } {
   const seen: Record<string, unknown>[] = [];
-  const waiting: { match: (entry: Record<string, unknown>) => boolean; resolve: (entry: Record<string, unknown>) => void; reject: (error: Error) => void }[] = [];
+  const waiting: { match: (entry: Record<string, unknown>) => boolean; resolve: (entry: Record<string, unknown>) => void; reject: (error: Error) => void }[] =
+    [];
   let buffer = '';
   let closed = false;
   child.stderr!.on('data', (data: Buffer) => {
@@ -115,7 +119,10 @@ describe('root alert: at least once, never twice, when the process is killed at 
 
   it('ignores the crash hook outside NODE_ENV=test', async () => {
     const { config, outbox } = await alertSetup();
-    const run = await runProcess(['run', '--job', 'root', '--config', config, '--as-of', '2026-11-23T10:15:00Z'], { NODE_ENV: 'production', TRAILWARDEN_TEST_CRASH_AT: 'after-query' });
+    const run = await runProcess(['run', '--job', 'root', '--config', config, '--as-of', '2026-11-23T10:15:00Z'], {
+      NODE_ENV: 'production',
+      TRAILWARDEN_TEST_CRASH_AT: 'after-query',
+    });
     expect(run.code).toBe(0);
     expect(await outboxMails(outbox)).toHaveLength(1);
   });
@@ -125,7 +132,10 @@ describe('trailwarden run --job', () => {
   it('runs a report job once as of the given time, records it in the state, and names unknown jobs', async () => {
     // Prepare
     const { dir } = await alertSetup();
-    const withReport = await writeJobConfig(dir, ['weekly: { type: report, schedule: "0 8 * * 1", timezone: Europe/Berlin }', 'root: { type: root_alert, schedule: "*/15 * * * *" }']);
+    const withReport = await writeJobConfig(dir, [
+      'weekly: { type: report, schedule: "0 8 * * 1", timezone: Europe/Berlin }',
+      'root: { type: root_alert, schedule: "*/15 * * * *" }',
+    ]);
     // Act
     const run = await runCli(['run', '--job', 'weekly', '--config', withReport, '--as-of', '2026-11-23T11:00:00Z']);
     const unknown = await runCli(['run', '--job', 'monthly', '--config', withReport]);
@@ -148,12 +158,20 @@ describe('trailwarden daemon (a real process)', () => {
   it('catches up a missed report at start, serves health, and exits 0 on SIGTERM after the running job finished', async () => {
     // Prepare: the weekly report last succeeded two weeks ago, so it catches up on start.
     const { dir } = await alertSetup();
-    const config = await writeJobConfig(dir, ['weekly: { type: report, schedule: "0 8 * * 1", timezone: Europe/Berlin }', 'root: { type: root_alert, schedule: "0 0 1 1 *" }']);
+    const config = await writeJobConfig(dir, [
+      'weekly: { type: report, schedule: "0 8 * * 1", timezone: Europe/Berlin }',
+      'root: { type: root_alert, schedule: "0 0 1 1 *" }',
+    ]);
     const t = '2020-01-06T07:00:00.000Z';
     await (await import('node:fs/promises')).mkdir(path.join(dir, 'out', 'state'), { recursive: true });
-    await (await import('node:fs/promises')).writeFile(
+    await (
+      await import('node:fs/promises')
+    ).writeFile(
       path.join(dir, 'out', 'state', 'state.json'),
-      JSON.stringify({ schema: 'trailwarden.state/v1', jobs: { weekly: { last_success: { scheduled_for: t, started_at: t, finished_at: t, result: 'success', summary: 'old' } } } }),
+      JSON.stringify({
+        schema: 'trailwarden.state/v1',
+        jobs: { weekly: { last_success: { scheduled_for: t, started_at: t, finished_at: t, result: 'success', summary: 'old' } } },
+      }),
     );
     // The catch-up run waits at its start until the gate file exists: it is certainly running while we look.
     const gate = path.join(dir, 'release-the-job');
@@ -201,7 +219,10 @@ describe('trailwarden daemon (a real process)', () => {
     await mkdir(path.join(dir, 'out', 'state'), { recursive: true });
     await writeFile(
       path.join(dir, 'out', 'state', 'state.json'),
-      JSON.stringify({ schema: 'trailwarden.state/v1', jobs: { weekly: { last_success: { scheduled_for: t, started_at: t, finished_at: t, result: 'success', summary: 'old' } } } }),
+      JSON.stringify({
+        schema: 'trailwarden.state/v1',
+        jobs: { weekly: { last_success: { scheduled_for: t, started_at: t, finished_at: t, result: 'success', summary: 'old' } } },
+      }),
     );
     const signals = new EventEmitter();
     const listening = new Promise<void>((resolve) => signals.on('newListener', (event) => event === 'SIGINT' && resolve()));

@@ -83,7 +83,12 @@ describe('the demo run (what npm start runs), file by file', () => {
     const headers = [...mail.headers.keys()].filter((key) => !['message-id', 'date', 'content-type'].includes(key)).sort();
     const summary = {
       headers: Object.fromEntries(headers.map((key) => [key, mail.headers.get(key)])),
-      attachments: mail.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, bytes: a.size, sha256: createHash('sha256').update(a.content).digest('hex') })),
+      attachments: mail.attachments.map((a) => ({
+        filename: a.filename,
+        contentType: a.contentType,
+        bytes: a.size,
+        sha256: createHash('sha256').update(a.content).digest('hex'),
+      })),
     };
     await expect(normalise(`${JSON.stringify(summary, null, 2)}\n`, run.variable)).toMatchFileSnapshot(path.join(GOLDEN, 'mail.json'));
     // The message's two bodies are the archived report.html and report.txt, byte for byte (pinned above).

@@ -28,7 +28,9 @@ describe('DuckDB engine over a local CloudTrail tree', () => {
     const root = await tempDir();
     const good = record({ eventTime: '2026-11-20T10:00:00Z', eventID: 'good-1' });
     await writeLogFile(root, { day: '2026/11/20', name: 'a-good.json.gz', records: [good] });
-    const whole = gzipSync(JSON.stringify({ Records: Array.from({ length: 200 }, (_, i) => record({ eventTime: '2026-11-20T11:00:00Z', eventID: `lost-${i}` })) }));
+    const whole = gzipSync(
+      JSON.stringify({ Records: Array.from({ length: 200 }, (_, i) => record({ eventTime: '2026-11-20T11:00:00Z', eventID: `lost-${i}` })) }),
+    );
     await writeLogFile(root, { day: '2026/11/20', name: 'b-truncated.json.gz', content: whole.subarray(0, whole.length / 2) });
     await writeLogFile(root, { day: '2026/11/20', name: 'c-header-only.json.gz', content: whole.subarray(0, 12) });
     await writeLogFile(root, { day: '2026/11/20', name: 'd-not-json.json', content: 'this is not JSON', gzip: false });
@@ -38,7 +40,12 @@ describe('DuckDB engine over a local CloudTrail tree', () => {
     await writeLogFile(root, { day: '2026/11/20', name: 'h-readme.txt', content: 'hello' });
     // Valid gzip followed by junk: DuckDB's error for it names no file, so the batch is split to find it.
     await writeLogFile(root, { day: '2026/11/20', name: 'i-trailing-junk.json.gz', content: Buffer.concat([whole, Buffer.from('junk')]) });
-    await writeLogFile(root, { day: '2026/11/20', name: 'j-good.json', gzip: false, records: [record({ eventTime: '2026-11-20T12:00:00Z', eventID: 'good-2' })] });
+    await writeLogFile(root, {
+      day: '2026/11/20',
+      name: 'j-good.json',
+      gzip: false,
+      records: [record({ eventTime: '2026-11-20T12:00:00Z', eventID: 'good-2' })],
+    });
     // A digest file sits beside CloudTrail/, not in it: not an event file, not a skipped one.
     await writeLogFile(root, { day: '2026/11/20', trailFolder: 'CloudTrail-Digest', name: 'digest.json.gz', records: [] });
 
@@ -46,7 +53,7 @@ describe('DuckDB engine over a local CloudTrail tree', () => {
     const { listing, stats, engine } = await load(root, batchSize);
 
     // Assess
-    const skipped = Object.fromEntries([...listing.skipped, ...stats.filesSkipped].map((s) => [s.path.split('/').at(-1), s.reason]));
+    const skipped = Object.fromEntries([...listing.skipped, ...stats.filesSkipped].map((s) => [s.path.split('/').at(-1) ?? s.path, s.reason] as const));
     expect(Object.keys(skipped).sort()).toEqual([
       'b-truncated.json.gz',
       'c-header-only.json.gz',
@@ -132,7 +139,11 @@ describe('DuckDB engine over a local CloudTrail tree', () => {
   it('follows symbolic links and reports, not reads, files whose names DuckDB would take as globs', async () => {
     // Prepare
     const root = await tempDir();
-    const real = await writeLogFile(root, { day: '2026/11/20', name: 'real.json.gz', records: [record({ eventTime: '2026-11-20T10:00:00Z', eventID: 'via-link' })] });
+    const real = await writeLogFile(root, {
+      day: '2026/11/20',
+      name: 'real.json.gz',
+      records: [record({ eventTime: '2026-11-20T10:00:00Z', eventID: 'via-link' })],
+    });
     const elsewhere = await tempDir();
     await rename(real, path.join(elsewhere, 'real.json.gz'));
     await symlink(path.join(elsewhere, 'real.json.gz'), real);

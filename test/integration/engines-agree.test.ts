@@ -65,13 +65,27 @@ describe('the DuckDB and Athena engines', () => {
     const inBucket = files.map((f) => ({ ...f, path: `s3://${BUCKET}/${f.key}` }));
     // Direct mode writes nothing to S3; the engine still takes a client, as the composition root gives it one.
     const s3Client = new S3Client({ region: 'us-east-1' });
-    const athenaClient = new AthenaClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+    const athenaClient = new AthenaClient({
+      endpoint: server.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
 
     // Act
     const duckdb = await windowOf(await DuckDbEngine.create({ threads: 1 }, silentLog), sql, files);
     const athena = await windowOf(
       await AthenaEngine.create(
-        { database: 'default', table: 'cloudtrail_logs', workgroup: 'primary', mode: 'direct', concurrency: 1, queryTimeoutMs: 60_000, pollInitialMs: 1, pollMaxMs: 4 },
+        {
+          database: 'default',
+          table: 'cloudtrail_logs',
+          workgroup: 'primary',
+          mode: 'direct',
+          concurrency: 1,
+          queryTimeoutMs: 60_000,
+          pollInitialMs: 1,
+          pollMaxMs: 4,
+        },
         { athena: athenaClient, s3: s3Client },
         silentLog,
       ),

@@ -29,7 +29,14 @@ beforeAll(async () => {
     day: '2026/11/21',
     records: [
       record({ eventTime: '2026-11-21T09:00:00Z' }),
-      record({ eventTime: '2026-11-21T09:05:00Z', eventSource: 'iam.amazonaws.com', eventName: 'CreateAccessKey', userIdentity: root, userAgent: HOSTILE_AGENT, readOnly: false }),
+      record({
+        eventTime: '2026-11-21T09:05:00Z',
+        eventSource: 'iam.amazonaws.com',
+        eventName: 'CreateAccessKey',
+        userIdentity: root,
+        userAgent: HOSTILE_AGENT,
+        readOnly: false,
+      }),
       record({ eventTime: '2026-11-21T09:10:00Z', eventName: 'TerminateInstances', errorCode: 'UnauthorizedOperation', errorMessage: 'no' }),
     ],
   });
@@ -132,7 +139,10 @@ describe('trailwarden run with SES (aws-ses-v2-local)', () => {
     const runId = path.basename(runDir);
     const [mail] = await sesMessagesOf(runId);
     await expectMailMatchesRun(mail!, runDir, 'linked');
-    const sendPhase = result.stderr.split('\n').filter((l) => l.includes('"phase":"send mail"')).map((l) => JSON.parse(l) as { evidence: string });
+    const sendPhase = result.stderr
+      .split('\n')
+      .filter((l) => l.includes('"phase":"send mail"'))
+      .map((l) => JSON.parse(l) as { evidence: string });
     expect(sendPhase).toMatchObject([{ evidence: 'linked' }]);
   });
 
@@ -153,11 +163,19 @@ describe('trailwarden run with SES (aws-ses-v2-local)', () => {
     const verified = await runCli(['verify', runDir]);
     expect(verified.code, verified.stdout).toBe(0);
     expect(verified.stdout).toContain('all 11 files match the manifest');
-    const errorLine = failed.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.level === 50);
+    const errorLine = failed.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.level === 50);
     const command = `trailwarden resend ${runId} --config ${config}`;
     expect(errorLine).toMatchObject({ runId, resend: command, evidence: runDir });
     expect(String(errorLine?.msg)).toContain(runId);
-    expect(failed.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`^trailwarden: run ${runId}: the evidence is archived in .*, but the report e-mail was not sent .*Re-send it with: ${command.replaceAll('/', '\\/')}$`));
+    expect(failed.stderr.trim().split('\n').at(-1)).toMatch(
+      new RegExp(
+        `^trailwarden: run ${runId}: the evidence is archived in .*, but the report e-mail was not sent .*Re-send it with: ${command.replaceAll('/', '\\/')}$`,
+      ),
+    );
     expect(await sesMessagesOf(runId)).toEqual([]);
 
     // Act: the exact command from the log
@@ -265,7 +283,9 @@ describe('trailwarden run with an S3 archive (s3rver) and SES', () => {
       expect(messages.map((m) => m.headers.get('x-trailwarden-resent') ?? 'original')).toEqual(['original', 'true']);
       for (const mail of messages) {
         expect(mail.attachments).toEqual([]);
-        expect(mail.subject).toBe((JSON.parse((await s3.get(bucket, manifestKey.replace('manifest.json', 'report.json'))).toString('utf8')) as { subject: string }).subject);
+        expect(mail.subject).toBe(
+          (JSON.parse((await s3.get(bucket, manifestKey.replace('manifest.json', 'report.json'))).toString('utf8')) as { subject: string }).subject,
+        );
         for (const csv of manifest.checks.flatMap((c) => (c.file ? [c.file] : []))) {
           const url = mail.text?.match(new RegExp(`^Download: (http\\S+/${csv.name}\\?\\S+)$`, 'm'))?.[1];
           expect(url, `${csv.name} linked in the text part`).toBeDefined();

@@ -34,7 +34,15 @@ afterAll(async () => {
 
 async function reportMail(runId: string, options: { rows?: number; attachMaxBytes?: number; link?: (name: string) => Promise<string | undefined> } = {}) {
   const { report, csvs } = sampleReport(runId, options.rows);
-  const built = await buildReportMail({ report, renderer, from: FROM, to: TO, csvs, attachMaxBytes: options.attachMaxBytes ?? 5_000_000, link: options.link ?? (async () => undefined) });
+  const built = await buildReportMail({
+    report,
+    renderer,
+    from: FROM,
+    to: TO,
+    csvs,
+    attachMaxBytes: options.attachMaxBytes ?? 5_000_000,
+    link: options.link ?? (async () => undefined),
+  });
   return { report, csvs, ...built };
 }
 
@@ -60,7 +68,10 @@ describe('SES v2 transport against aws-ses-v2-local', () => {
     // …and the request carried the configuration set, the tags and the run id header in the raw message.
     const request = ses.sendEmailRequests().find((r) => r.EmailTags?.some((t) => t.Value === 'run-ses-1'));
     expect(request?.ConfigurationSetName).toBe('trailwarden-reports');
-    expect(request?.EmailTags).toEqual([{ Name: 'app', Value: 'trailwarden' }, { Name: 'run', Value: 'run-ses-1' }]);
+    expect(request?.EmailTags).toEqual([
+      { Name: 'app', Value: 'trailwarden' },
+      { Name: 'run', Value: 'run-ses-1' },
+    ]);
     expect(request?.Destination?.ToAddresses).toEqual(TO);
     const raw = await simpleParser(Buffer.from(request!.Content.Raw!.Data, 'base64'));
     expect(raw.headers.get('x-trailwarden-run-id')).toBe('run-ses-1');
@@ -69,7 +80,10 @@ describe('SES v2 transport against aws-ses-v2-local', () => {
 
   it('drops the attachments for links when the message exceeds the SES size limit', async () => {
     // Prepare: a limit between the linked and the attached message's size
-    const { report, message } = await reportMail('run-ses-2', { rows: 2000, link: async (name) => `https://evidence.example/run-ses-2/${name}?X-Amz-Signature=s` });
+    const { report, message } = await reportMail('run-ses-2', {
+      rows: 2000,
+      link: async (name) => `https://evidence.example/run-ses-2/${name}?X-Amz-Signature=s`,
+    });
     const transport = new SesTransport({ client: ses.client(), maxMessageBytes: 120_000 });
 
     // Act
@@ -169,7 +183,9 @@ describe('SMTP transport against smtp-server', () => {
     const peer = await startSmtpPeer({ starttls: false, implicitTls: true, tls });
     const { message } = await reportMail('run-smtp-465');
     try {
-      const transport = createMailTransport(smtpConfig(peer.port, { secure: true, username_env: undefined, password_env: undefined }), { smtpTls: { ca: tls.cert } });
+      const transport = createMailTransport(smtpConfig(peer.port, { secure: true, username_env: undefined, password_env: undefined }), {
+        smtpTls: { ca: tls.cert },
+      });
 
       // Act
       await transport.send(message, 'run-smtp-465');
@@ -213,7 +229,9 @@ describe('SMTP transport against smtp-server', () => {
 
     // Assess
     expect(failure).toBeInstanceOf(ConfigError);
-    expect((failure as ConfigError).problems).toEqual(['mail.password_env: the environment variable TW_SMTP_PASSWORD is not set (it must hold the SMTP password)']);
+    expect((failure as ConfigError).problems).toEqual([
+      'mail.password_env: the environment variable TW_SMTP_PASSWORD is not set (it must hold the SMTP password)',
+    ]);
   });
 
   it('reports a refused login as a MailError without the password in it', async () => {

@@ -104,7 +104,9 @@ describe('S3 evidence archive', () => {
 
     // Assess: both refused with the location named, and the evidence unchanged
     expect(reopen).toBeInstanceOf(ArchiveError);
-    expect((reopen as Error).message).toBe(`cannot create the run folder s3://${bucket}/trailwarden/2026/11/23/${runId}/: it already holds objects and evidence is never overwritten`);
+    expect((reopen as Error).message).toBe(
+      `cannot create the run folder s3://${bucket}/trailwarden/2026/11/23/${runId}/: it already holds objects and evidence is never overwritten`,
+    );
     expect(rewrite).toBeInstanceOf(ArchiveError);
     expect((rewrite as Error).message).toContain(`s3://${bucket}/trailwarden/2026/11/23/${runId}/report.txt: it already exists`);
     expect((await s3.get(bucket, `trailwarden/2026/11/23/${runId}/report.txt`)).toString()).toBe('first');
@@ -183,7 +185,10 @@ describe('S3 evidence archive', () => {
     const key = (name: string) => `trailwarden/2026/11/23/${runId}/${name}`;
     await s3.put(bucket, key('ours.csv'), CSV);
     await s3.put(bucket, key('theirs.csv'), 'someone else\n');
-    const headThenPut = { status: (r: { method: string }) => (r.method === 'HEAD' ? 404 : 412), matching: (r: { method: string }) => r.method === 'HEAD' || isPut(r) };
+    const headThenPut = {
+      status: (r: { method: string }) => (r.method === 'HEAD' ? 404 : 412),
+      matching: (r: { method: string }) => r.method === 'HEAD' || isPut(r),
+    };
 
     // Act
     proxy.failNext(2, headThenPut);
@@ -237,11 +242,7 @@ describe('S3 evidence archive', () => {
     // Assess
     expect(intact).toMatchObject({ runId, verified: ['a.csv', 'b.csv', 'c.csv'], problems: [] });
     expect(tampered.verified).toEqual(['a.csv']);
-    expect(tampered.problems).toEqual([
-      expect.stringMatching(/^b\.csv: changed/),
-      'c.csv: missing',
-      'extra.csv: not in the manifest (added after the run)',
-    ]);
+    expect(tampered.problems).toEqual([expect.stringMatching(/^b\.csv: changed/), 'c.csv: missing', 'extra.csv: not in the manifest (added after the run)']);
   });
 });
 

@@ -70,7 +70,14 @@ beforeAll(async () => {
     toYaml({
       source: { kind: 's3', bucket: LOGS_BUCKET, cache_path: path.join(work, 'cache'), ...settings },
       engine: { kind: 'duckdb' },
-      archive: { kind: 's3', bucket: EVIDENCE_BUCKET, prefix: 'evidence/', kms_key_id: 'alias/evidence', tags: { team: 'security', purpose: 'audit evidence' }, ...settings },
+      archive: {
+        kind: 's3',
+        bucket: EVIDENCE_BUCKET,
+        prefix: 'evidence/',
+        kms_key_id: 'alias/evidence',
+        tags: { team: 'security', purpose: 'audit evidence' },
+        ...settings,
+      },
       mail: { kind: 'outbox', path: outbox, from: 'trailwarden <trailwarden@localhost>', to: ['security-team@example.com'] },
       checks: { path: path.resolve('config/checks') },
     }),

@@ -26,10 +26,21 @@ async function buildTree(root: string): Promise<void> {
   const records = (time: string) => [record({ eventTime: time })];
   for (const day of ['2026/11/18', '2026/11/19', '2026/11/21', '2026/11/23', '2026/11/24']) {
     await writeLogFile(root, { day, account: '111111111111', region: 'us-east-1', records: records(`${day.replaceAll('/', '-')}T01:00:00Z`) });
-    await writeLogFile(root, { day, account: '222222222222', region: 'eu-west-1', organization: ORG, records: records(`${day.replaceAll('/', '-')}T02:00:00Z`) });
+    await writeLogFile(root, {
+      day,
+      account: '222222222222',
+      region: 'eu-west-1',
+      organization: ORG,
+      records: records(`${day.replaceAll('/', '-')}T02:00:00Z`),
+    });
   }
   // Digests and Insights sit beside CloudTrail/ and are never read.
-  await writeLogFile(root, { day: '2026/11/21', trailFolder: 'CloudTrail-Digest', name: '111111111111_CloudTrail-Digest_us-east-1_t_20261121T0100Z.json.gz', records: [] });
+  await writeLogFile(root, {
+    day: '2026/11/21',
+    trailFolder: 'CloudTrail-Digest',
+    name: '111111111111_CloudTrail-Digest_us-east-1_t_20261121T0100Z.json.gz',
+    records: [],
+  });
   await writeLogFile(root, { day: '2026/11/21', trailFolder: 'CloudTrail-Insight', records: records('2026-11-21T03:00:00Z') });
   // Reported, not read: an empty file and a name CloudTrail never writes.
   await writeLogFile(root, { day: '2026/11/21', name: '111111111111_CloudTrail_us-east-1_20261121T0300Z_empty.json.gz', content: '' });
@@ -230,7 +241,12 @@ describe('S3 log source', () => {
 
     // Act
     const failure = await source.list(WINDOW).catch((error: unknown) => error);
-    const cutKey = decodeURIComponent(proxy.requests.find((r) => r.outcome === 'cut')!.url.slice(bucket.length + 2).split('?')[0]!);
+    const cutKey = decodeURIComponent(
+      proxy.requests
+        .find((r) => r.outcome === 'cut')!
+        .url.slice(bucket.length + 2)
+        .split('?')[0]!,
+    );
     const retry = await source.list(WINDOW);
 
     // Assess

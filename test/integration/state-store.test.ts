@@ -27,7 +27,7 @@ describe('local state store', () => {
     expect(await readdir(path.dirname(file))).toEqual(['state.json']);
   });
 
-  it('lets exactly one of many concurrent writers win; the others get StateConflictError and the file is the winner\'s', async () => {
+  it("lets exactly one of many concurrent writers win; the others get StateConflictError and the file is the winner's", async () => {
     // Prepare: eight processes' worth of stores, all having read the same version.
     const file = path.join(await tempDir(), 'state.json');
     const base = await new LocalStateStore({ path: file }).write(stateWith('base'), undefined);
@@ -72,7 +72,9 @@ describe('local state store', () => {
     const file = path.join(await tempDir(), 'state.json');
     await writeFile(file, '{"schema": "trailwarden.state/v1", "jobs": {"weekly": {"last_run": 42}}}');
     await expect(new LocalStateStore({ path: file }).read()).rejects.toThrow(StateCorruptError);
-    await expect(new LocalStateStore({ path: file }).read()).rejects.toThrow(new RegExp(`${file}: not a trailwarden state document .*\\n  - jobs\\.weekly\\.last_run: `));
+    await expect(new LocalStateStore({ path: file }).read()).rejects.toThrow(
+      new RegExp(`${file}: not a trailwarden state document .*\\n  - jobs\\.weekly\\.last_run: `),
+    );
     await writeFile(file, '{"schema": "trailw');
     await expect(new LocalStateStore({ path: file }).read()).rejects.toThrow(`${file}: not valid JSON`);
   });
@@ -85,7 +87,7 @@ describe('local state store', () => {
     expect((await new LocalStateStore({ path: file }).read()).state).toEqual(stateWith('after crash'));
   });
 
-  it('lets exactly one of many writers take over a killed writer\'s lock: breaking a stale lock never removes a live one', async () => {
+  it("lets exactly one of many writers take over a killed writer's lock: breaking a stale lock never removes a live one", async () => {
     // Prepare: a lock left by a dead process, and eight writers that all find it stale at once.
     const file = path.join(await tempDir(), 'state.json');
     await writeFile(`${file}.lock`, JSON.stringify({ pid: 2 ** 30, host: (await import('node:os')).hostname(), token: 'dead' }));
@@ -134,7 +136,10 @@ describe('s3 state store (s3rver)', () => {
     const v1 = await a.write(stateWith('first'), undefined);
     const v2 = await a.write(stateWith('second'), v1);
     expect(await a.read()).toEqual({ state: stateWith('second'), version: v2 });
-    expect(sent).toEqual([{ ifMatch: undefined, ifNoneMatch: '*' }, { ifMatch: v1, ifNoneMatch: undefined }]);
+    expect(sent).toEqual([
+      { ifMatch: undefined, ifNoneMatch: '*' },
+      { ifMatch: v1, ifNoneMatch: undefined },
+    ]);
   });
 
   it('refuses the second of two first writes, and a write from a stale version', async () => {

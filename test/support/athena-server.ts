@@ -237,7 +237,14 @@ async function treeFiles(dir: string, bucket: string, prefix: string): Promise<S
     const rel = path.relative(dir, full).split(path.sep).join('/');
     const key = parseLogKey(rel);
     if (!key) continue;
-    files.push({ path: full, s3Path: `s3://${bucket}/${prefix}${rel}`, account: key.account, region: key.region, day: key.day, bytes: (await stat(full)).size });
+    files.push({
+      path: full,
+      s3Path: `s3://${bucket}/${prefix}${rel}`,
+      account: key.account,
+      region: key.region,
+      day: key.day,
+      bytes: (await stat(full)).size,
+    });
   }
   return files.sort((a, b) => a.s3Path.localeCompare(b.s3Path));
 }
@@ -300,7 +307,8 @@ async function loadCloudTrailTable(db: DuckDBConnection, table: string, files: r
       await out.close();
     }
     const columns = TABLE_TYPES.map(([name, type]) => `'${name}': '${type}'`).join(', ');
-    if (rowCount > 0) await db.run(`INSERT INTO ${table} SELECT * FROM read_json('${rowsFile.replaceAll("'", "''")}', format = 'newline_delimited', columns = {${columns}})`);
+    if (rowCount > 0)
+      await db.run(`INSERT INTO ${table} SELECT * FROM read_json('${rowsFile.replaceAll("'", "''")}', format = 'newline_delimited', columns = {${columns}})`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -342,7 +350,7 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
   };
 
   const tableList = async (): Promise<string[]> =>
-    (await db.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE schema_name = '${database}' ORDER BY 1`)).getRowsJS().map((r) => String(r[0]));
+    (await db.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE schema_name = '${database}' ORDER BY 1`)).getRowsJS().map((r) => r[0] as string);
 
   const tableName = /(?:(?:"([^"]+)"|`([^`]+)`|([A-Za-z_][A-Za-z0-9_]*))\s*\.\s*)?(?:"([^"]+)"|`([^`]+)`|([A-Za-z_][A-Za-z0-9_]*))/;
   const parseName = (text: string): string => {
@@ -417,13 +425,15 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
       if (!loc) throw new QueryFailure(`INVALID_TABLE_PROPERTY: external_location ${target} is not an S3 location`);
       if (options.s3) {
         const existing = await options.s3.send(new ListObjectsV2Command({ Bucket: loc[1]!, Prefix: loc[2]!, MaxKeys: 1 }));
-        if ((existing.Contents ?? []).length > 0) throw new QueryFailure(`HIVE_PATH_ALREADY_EXISTS: Target directory for table '${database}.${name}' already exists: ${target}`);
+        if ((existing.Contents ?? []).length > 0)
+          throw new QueryFailure(`HIVE_PATH_ALREADY_EXISTS: Target directory for table '${database}.${name}' already exists: ${target}`);
       }
       const body = sql.slice(props.index + props[0].length);
       const bound = bind(values);
       await db.run(`CREATE TABLE "${database}"."${name}" AS ${toDuckDb(body)}`, bound.values, bound.types);
       locations.set(name, target);
-      if (options.s3) await options.s3.send(new PutObjectCommand({ Bucket: loc[1]!, Key: `${loc[2]}${execution.id}_00000_placeholder`, Body: 'PAR1 placeholder' }));
+      if (options.s3)
+        await options.s3.send(new PutObjectCommand({ Bucket: loc[1]!, Key: `${loc[2]}${execution.id}_00000_placeholder`, Body: 'PAR1 placeholder' }));
       return undefined;
     }
     if ((m = /^DROP\s+TABLE\s+(IF\s+EXISTS\s+)?/i.exec(sql))) {
@@ -435,7 +445,13 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
     }
     if ((m = /^SHOW\s+TABLES(?:\s+IN\s+\S+)?(?:\s+('(?:[^']|'')*'))?\s*;?\s*$/i.exec(sql))) {
       const pattern = m[1] ? unquote(m[1]) : '*';
-      const regex = new RegExp(`^(?:${pattern.split('|').map((p) => p.replace(/[.+?^${}()[\]\\]/g, '\\$&').replaceAll('*', '.*')).join('|')})$`, 'i');
+      const regex = new RegExp(
+        `^(?:${pattern
+          .split('|')
+          .map((p) => p.replace(/[.+?^${}()[\]\\]/g, '\\$&').replaceAll('*', '.*'))
+          .join('|')})$`,
+        'i',
+      );
       return { columns: [{ name: 'tab_name', type: 'string' }], rows: (await tableList()).filter((t) => regex.test(t)).map((t) => [t]) };
     }
     if (/^CREATE\s+EXTERNAL\s+TABLE\s/i.test(sql)) {
@@ -461,11 +477,12 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
   };
 
   const startQuery = async (input: Record<string, unknown>): Promise<{ QueryExecutionId: string }> => {
-    const sql = String(input.QueryString ?? '');
+    const sql = typeof input.QueryString === 'string' ? input.QueryString : '';
     if (sql.length === 0) throw new WireError('InvalidRequestException', 'QueryString is required');
     if (Buffer.byteLength(sql) > 262_144) throw new WireError('InvalidRequestException', 'QueryString exceeds the maximum length of 262144 bytes');
     const token = input.ClientRequestToken as string | undefined;
-    if (token !== undefined && (token.length < 32 || token.length > 128)) throw new WireError('InvalidRequestException', 'ClientRequestToken must be 32-128 characters');
+    if (token !== undefined && (token.length < 32 || token.length > 128))
+      throw new WireError('InvalidRequestException', 'ClientRequestToken must be 32-128 characters');
     if (token && tokens.has(token)) return { QueryExecutionId: tokens.get(token)! };
     const parameters = (input.ExecutionParameters as string[] | undefined) ?? [];
     const values: Literal[] = [];
@@ -545,8 +562,7 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
         Status: {
           State: state,
           StateChangeReason: final && state !== 'SUCCEEDED' ? (execution.stopped ? 'Query cancelled by user' : execution.reason) : undefined,
-          AthenaError:
-            final && state === 'FAILED' ? { ErrorCategory: 2, ErrorType: 1100, Retryable: false, ErrorMessage: execution.reason } : undefined,
+          AthenaError: final && state === 'FAILED' ? { ErrorCategory: 2, ErrorType: 1100, Retryable: false, ErrorMessage: execution.reason } : undefined,
           SubmissionDateTime: Date.now() / 1000,
           CompletionDateTime: final ? Date.now() / 1000 : undefined,
         },
@@ -558,7 +574,10 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
   const getResults = (input: Record<string, unknown>) => {
     const execution = find(input);
     if (!execution.reported || execution.state !== 'SUCCEEDED') {
-      throw new WireError('InvalidRequestException', `Query has not yet finished. Current state: ${execution.stopped ? 'CANCELLED' : execution.reported ? execution.state : 'RUNNING'}`);
+      throw new WireError(
+        'InvalidRequestException',
+        `Query has not yet finished. Current state: ${execution.stopped ? 'CANCELLED' : execution.reported ? execution.state : 'RUNNING'}`,
+      );
     }
     const max = Number(input.MaxResults ?? 1000);
     if (max < 1 || max > 1000) throw new WireError('InvalidRequestException', 'MaxResults must be between 1 and 1000');
@@ -572,7 +591,16 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
       ResultSet: {
         Rows: page.map((row) => ({ Data: row.map((value) => (value === null ? {} : { VarCharValue: value })) })),
         ResultSetMetadata: {
-          ColumnInfo: result.columns.map((c) => ({ CatalogName: 'hive', SchemaName: '', TableName: '', Name: c.name, Label: c.name, Type: c.type, Nullable: 'UNKNOWN', CaseSensitive: c.type === 'varchar' })),
+          ColumnInfo: result.columns.map((c) => ({
+            CatalogName: 'hive',
+            SchemaName: '',
+            TableName: '',
+            Name: c.name,
+            Label: c.name,
+            Type: c.type,
+            Nullable: 'UNKNOWN',
+            CaseSensitive: c.type === 'varchar',
+          })),
         },
       },
       NextToken: offset + size < all.length ? String(offset + size) : undefined,
@@ -613,7 +641,11 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
           if (throttle) {
             throttle.count -= 1;
             calls.push({ target, input, outcome: 'throttled' });
-            const body = { __type: throttle.errorType, message: 'Rate exceeded', ...(throttle.errorType === 'TooManyRequestsException' ? { Reason: 'CONCURRENT_QUERY_LIMIT_EXCEEDED' } : {}) };
+            const body = {
+              __type: throttle.errorType,
+              message: 'Rate exceeded',
+              ...(throttle.errorType === 'TooManyRequestsException' ? { Reason: 'CONCURRENT_QUERY_LIMIT_EXCEEDED' } : {}),
+            };
             answer(400, body, { 'x-amzn-errortype': throttle.errorType });
             return;
           }

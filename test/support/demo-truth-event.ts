@@ -121,7 +121,24 @@ export function interner(): (event: TruthEvent) => TruthEvent {
 
 /** Every string field of a TruthEvent but the unique ones (eventID, eventTime) and the account. */
 const INTERNED = [
-  'eventSource', 'eventName', 'awsRegion', 'sourceIPAddress', 'userAgent', 'errorCode', 'errorMessage', 'eventType',
-  'identityType', 'arn', 'userName', 'principalId', 'identityAccountId', 'invokedBy', 'issuerType', 'issuerArn',
-  'issuerAccountId', 'mfaAuthenticated', 'consoleLogin', 'mfaUsed',
+  'eventSource',
+  'eventName',
+  'awsRegion',
+  'sourceIPAddress',
+  'userAgent',
+  'errorCode',
+  'errorMessage',
+  'eventType',
+  'identityType',
+  'arn',
+  'userName',
+  'principalId',
+  'identityAccountId',
+  'invokedBy',
+  'issuerType',
+  'issuerArn',
+  'issuerAccountId',
+  'mfaAuthenticated',
+  'consoleLogin',
+  'mfaUsed',
 ] as const satisfies readonly (keyof TruthEvent)[];

@@ -108,8 +108,7 @@ function coalesce(...values: Cell[]): Cell {
 const isSignIn = (e: TruthEvent): boolean => e.eventSource === 'signin.amazonaws.com' && e.eventName === 'ConsoleLogin';
 
 /** `useridentity.type = 'AssumedRole' AND sessionissuer.type = 'Role' AND sessionissuer.arn IS NOT NULL` */
-const isRoleSession = (e: TruthEvent): boolean =>
-  e.identityType === 'AssumedRole' && e.issuerType === 'Role' && e.issuerArn !== null;
+const isRoleSession = (e: TruthEvent): boolean => e.identityType === 'AssumedRole' && e.issuerType === 'Role' && e.issuerArn !== null;
 
 /** Rows ordered by `event_time, event_id` (columns 0 and the last one). */
 function byTimeThenId(rows: Cell[][]): string[][] {
@@ -120,15 +119,7 @@ function byTimeThenId(rows: Cell[][]): string[][] {
 function consoleLoginFailures(events: readonly TruthEvent[]): CheckTruth {
   const rows = events
     .filter((e) => isSignIn(e) && e.errorMessage === 'Failed authentication')
-    .map((e): Cell[] => [
-      e.eventTime,
-      coalesce(e.arn, e.userName, e.principalId),
-      e.identityType,
-      e.account,
-      e.sourceIPAddress,
-      e.errorMessage,
-      e.eventID,
-    ]);
+    .map((e): Cell[] => [e.eventTime, coalesce(e.arn, e.userName, e.principalId), e.identityType, e.account, e.sourceIPAddress, e.errorMessage, e.eventID]);
   return {
     columns: ['event_time', 'principal', 'identity_type', 'account', 'source_ip', 'error_message', 'event_id'],
     rows: byTimeThenId(rows),
@@ -226,8 +217,7 @@ function rootActivity(events: readonly TruthEvent[]): CheckTruth {
 }
 
 /** `errorcode LIKE '%UnauthorizedOperation' OR errorcode LIKE 'AccessDenied%'` (LIKE is case-sensitive). */
-const isUnauthorized = (code: string | null): boolean =>
-  code !== null && (code.endsWith('UnauthorizedOperation') || code.startsWith('AccessDenied'));
+const isUnauthorized = (code: string | null): boolean => code !== null && (code.endsWith('UnauthorizedOperation') || code.startsWith('AccessDenied'));
 
 function unauthorizedCalls(events: readonly TruthEvent[]): CheckTruth {
   const groups = groupBy(
@@ -276,11 +266,7 @@ function inWindow(events: readonly TruthEvent[], from: string, to: string): Trut
  * `events` are the readable events, duplicates included: they are de-duplicated on eventID here, first
  * occurrence kept, before anything else. Events without an eventID cannot be told apart and are kept.
  */
-export function computeTruth(
-  events: readonly TruthEvent[],
-  asOf: string,
-  unreadableFiles: readonly string[] = [],
-): Truth {
+export function computeTruth(events: readonly TruthEvent[], asOf: string, unreadableFiles: readonly string[] = []): Truth {
   const asOfMs = parseIsoSeconds(asOf);
   const end = ctTime(asOfMs);
 

@@ -30,7 +30,13 @@ export function record(fields: RecordFields): Record<string, unknown> {
       arn: 'arn:aws:sts::111111111111:assumed-role/deploy/session',
       accountId: '111111111111',
       sessionContext: {
-        sessionIssuer: { type: 'Role', principalId: 'AROAEXAMPLE', arn: 'arn:aws:iam::111111111111:role/deploy', accountId: '111111111111', userName: 'deploy' },
+        sessionIssuer: {
+          type: 'Role',
+          principalId: 'AROAEXAMPLE',
+          arn: 'arn:aws:iam::111111111111:role/deploy',
+          accountId: '111111111111',
+          userName: 'deploy',
+        },
         attributes: { creationDate: '2026-11-20T00:00:00Z', mfaAuthenticated: 'false' },
       },
     },
@@ -127,7 +133,15 @@ export async function writeLogFile(root: string, spec: FileSpec): Promise<string
   const account = spec.account ?? '111111111111';
   const region = spec.region ?? 'us-east-1';
   const gzip = spec.gzip ?? true;
-  const dir = path.join(root, 'AWSLogs', ...(spec.organization ? [spec.organization] : []), account, spec.trailFolder ?? 'CloudTrail', region, ...spec.day.split('/'));
+  const dir = path.join(
+    root,
+    'AWSLogs',
+    ...(spec.organization ? [spec.organization] : []),
+    account,
+    spec.trailFolder ?? 'CloudTrail',
+    region,
+    ...spec.day.split('/'),
+  );
   await mkdir(dir, { recursive: true });
   const name = spec.name ?? `${account}_CloudTrail_${region}_${spec.day.replaceAll('/', '')}T0000Z_${randomUUID().slice(0, 16)}.json${gzip ? '.gz' : ''}`;
   const body = spec.content ?? JSON.stringify({ Records: spec.records ?? [] });

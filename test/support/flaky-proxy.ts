@@ -24,7 +24,10 @@ export interface FlakyProxy {
   /** Every request seen, in arrival order. */
   readonly requests: RecordedRequest[];
   /** The next `count` requests (optionally only those matching) get `status` (503 by default, or per request) with an S3 error body. */
-  failNext(count: number, options?: { status?: number | ((request: { method: string; url: string }) => number); matching?: (request: { method: string; url: string }) => boolean }): void;
+  failNext(
+    count: number,
+    options?: { status?: number | ((request: { method: string; url: string }) => number); matching?: (request: { method: string; url: string }) => boolean },
+  ): void;
   /** The next `count` requests (optionally only those matching) have their connection destroyed before any answer. */
   dropNext(count: number, options?: { matching?: (request: { method: string; url: string }) => boolean }): void;
   /** The next `count` requests (optionally only those matching) are forwarded, but the answer is cut off after half its body. */
@@ -67,29 +70,30 @@ export async function startFlakyProxy(target: string): Promise<FlakyProxy> {
         const code = status === 503 ? 'SlowDown' : status === 412 ? 'PreconditionFailed' : status === 404 ? 'NoSuchKey' : 'InternalError';
         res.writeHead(status, { 'content-type': 'application/xml', connection: 'close' });
         // HEAD responses carry no body; the SDK then maps the status alone.
-        res.end(method === 'HEAD' ? undefined : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>injected by the test proxy</Message><RequestId>proxy</RequestId></Error>`);
+        res.end(
+          method === 'HEAD'
+            ? undefined
+            : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>injected by the test proxy</Message><RequestId>proxy</RequestId></Error>`,
+        );
         return;
       }
       const cut = Boolean(cuts && cuts.left > 0 && cuts.matching({ method, url }));
       if (cut) cuts!.left -= 1;
       record(cut ? 'cut' : 'forwarded');
-      const upstream = http.request(
-        { host: targetUrl.hostname, port: targetUrl.port, method, path: url, headers: req.headers, agent },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          if (!cut) {
-            answer.pipe(res);
-            return;
-          }
-          // Headers (with the full Content-Length) and half the body, then the connection dies mid-transfer.
-          const parts: Buffer[] = [];
-          answer.on('data', (chunk: Buffer) => parts.push(chunk));
-          answer.on('end', () => {
-            const whole = Buffer.concat(parts);
-            res.write(whole.subarray(0, Math.floor(whole.length / 2)), () => req.socket.destroy());
-          });
-        },
-      );
+      const upstream = http.request({ host: targetUrl.hostname, port: targetUrl.port, method, path: url, headers: req.headers, agent }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        if (!cut) {
+          answer.pipe(res);
+          return;
+        }
+        // Headers (with the full Content-Length) and half the body, then the connection dies mid-transfer.
+        const parts: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => parts.push(chunk));
+        answer.on('end', () => {
+          const whole = Buffer.concat(parts);
+          res.write(whole.subarray(0, Math.floor(whole.length / 2)), () => req.socket.destroy());
+        });
+      });
       upstream.on('error', () => req.socket.destroy());
       upstream.end(body);
     });

@@ -102,9 +102,23 @@ export async function selfSignedCert(): Promise<{ key: string; cert: string; cer
   const keyFile = path.join(dir, 'key.pem');
   const certFile = path.join(dir, 'cert.pem');
   await promisify(execFile)('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost',
   ]);
   return { key: await readFile(keyFile, 'utf8'), cert: await readFile(certFile, 'utf8'), certFile };
 }
@@ -133,7 +147,12 @@ export interface SmtpPeer {
  * without, it never does (a relay an attacker could downgrade). With `login`, AUTH is required and only that
  * user and password are accepted. With `implicitTls` the connection is TLS from the first byte (port 465 style).
  */
-export async function startSmtpPeer(options: { starttls: boolean; implicitTls?: boolean; tls?: { key: string; cert: string }; login?: { user: string; password: string } }): Promise<SmtpPeer> {
+export async function startSmtpPeer(options: {
+  starttls: boolean;
+  implicitTls?: boolean;
+  tls?: { key: string; cert: string };
+  login?: { user: string; password: string };
+}): Promise<SmtpPeer> {
   const received: ReceivedSmtp[] = [];
   const refusedLogins: string[] = [];
   const server = new SMTPServer({

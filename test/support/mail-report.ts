@@ -28,7 +28,10 @@ export const HOSTILE_AGENT = '<script>alert("root")</script>';
 /** A report of run `runId` with `rows` rows per check, and the CSVs a run would archive for it. */
 export function sampleReport(runId: string, rows = 3): { report: Report; csvs: EvidenceCsv[] } {
   const asOf = new Date('2026-11-23T08:00:00Z');
-  const result = (i: number) => ({ columns: ['event_time', 'user_agent'], rows: Array.from({ length: rows }, (_, r) => [`2026-11-2${r % 3}T10:00:0${i}Z`, r === 0 ? HOSTILE_AGENT : `aws-cli/2.${r}`]) });
+  const result = (i: number) => ({
+    columns: ['event_time', 'user_agent'],
+    rows: Array.from({ length: rows }, (_, r) => [`2026-11-2${r % 3}T10:00:0${i}Z`, r === 0 ? HOSTILE_AGENT : `aws-cli/2.${r}`]),
+  });
   const findings = [evaluate(root, result(1)), evaluate(roles, result(2))];
   const report = buildReport({
     runId,
@@ -39,7 +42,16 @@ export function sampleReport(runId: string, rows = 3): { report: Report; csvs: E
     source: 'local folder /logs',
     checks: [root, roles],
     findings,
-    stats: { filesRead: 1, filesSkipped: [], events: 10, duplicates: 0, recordsWithoutTime: 0, dataEvents: 0, accounts: ['111111111111'], regions: ['us-east-1'] },
+    stats: {
+      filesRead: 1,
+      filesSkipped: [],
+      events: 10,
+      duplicates: 0,
+      recordsWithoutTime: 0,
+      dataEvents: 0,
+      accounts: ['111111111111'],
+      regions: ['us-east-1'],
+    },
     evidence: { root_activity_7d: `/archive/${runId}/root_activity_7d.csv`, roles_active_7d: `/archive/${runId}/roles_active_7d.csv` },
     archiveLocation: `/archive/${runId}`,
     previewRows: 10,

@@ -5,7 +5,12 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { record, writeLogFile } from './fixtures.js';
 
 /** A root event as CloudTrail logs it (CIS 4.3: no invokedBy, not an AwsServiceEvent). */
-export function rootRecord(account: string, eventTime: string, fields: Record<string, unknown> = {}, identity: Record<string, unknown> = {}): Record<string, unknown> {
+export function rootRecord(
+  account: string,
+  eventTime: string,
+  fields: Record<string, unknown> = {},
+  identity: Record<string, unknown> = {},
+): Record<string, unknown> {
   return record({
     eventTime,
     eventSource: 'iam.amazonaws.com',
@@ -33,7 +38,12 @@ export function rootRecord(account: string, eventTime: string, fields: Record<st
  * the member account logs the session's calls with `userIdentity.type` Root, that access key, and
  * `sessionContext.assumedRoot: "true"`.
  */
-export function assumeRootPair(management: string, member: string, callTime: string, useTime: string): { call: Record<string, unknown>; use: Record<string, unknown> } {
+export function assumeRootPair(
+  management: string,
+  member: string,
+  callTime: string,
+  useTime: string,
+): { call: Record<string, unknown>; use: Record<string, unknown> } {
   const key = `ASIA${randomUUID().replaceAll('-', '').slice(0, 16).toUpperCase()}`;
   const call = record({
     eventTime: callTime,

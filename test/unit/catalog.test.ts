@@ -163,10 +163,18 @@ describe('a query against its declared columns, as the parser sees it when the c
   });
 
   it.each([
-    ['another column', 'SELECT eventid FROM cloudtrail_window WHERE eventtime >= ? AND eventtime < ?', /returns the columns \(eventid\), but check.yaml declares columns: \[eventname\]/],
+    [
+      'another column',
+      'SELECT eventid FROM cloudtrail_window WHERE eventtime >= ? AND eventtime < ?',
+      /returns the columns \(eventid\), but check.yaml declares columns: \[eventname\]/,
+    ],
     ['an unnamed expression', 'SELECT upper(eventname) FROM cloudtrail_window WHERE eventtime >= ? AND eventtime < ?', /result column\(s\) 1 have no name/],
     ['SELECT *', 'SELECT * FROM cloudtrail_window WHERE eventtime >= ? AND eventtime < ?', /result column\(s\) 1 have no name/],
-    ['two statements', 'SELECT eventname FROM cloudtrail_window WHERE eventtime >= ?; SELECT eventname FROM cloudtrail_window WHERE eventtime < ?', /expected exactly one SELECT statement, found 2/],
+    [
+      'two statements',
+      'SELECT eventname FROM cloudtrail_window WHERE eventtime >= ?; SELECT eventname FROM cloudtrail_window WHERE eventtime < ?',
+      /expected exactly one SELECT statement, found 2/,
+    ],
     ['a DELETE', 'DELETE FROM cloudtrail_window WHERE eventtime >= ? AND eventtime < ?', /not a single SELECT statement/],
   ])('refuses %s, naming the query file', async (_case, sql, expected) => {
     const dir = await checksFolder(VALID_YAML, sql);
@@ -190,12 +198,22 @@ describe('a query against its declared columns, as the parser sees it when the c
       const yaml = await readFile(path.join(CHECKS_DIR, id, 'check.yaml'), 'utf8');
       const sql = await readFile(path.join(CHECKS_DIR, id, 'query.sql'), 'utf8');
       await writeFile(path.join(dir, 'checks', id, 'check.yaml'), yaml.replace(', event_id]', ']'));
-      await writeFile(path.join(dir, 'checks', id, 'query.sql'), sql.replace(/,\s*eventid\s+AS event_id/, '').replace('ORDER BY event_time, event_id', 'ORDER BY event_time'));
+      await writeFile(
+        path.join(dir, 'checks', id, 'query.sql'),
+        sql.replace(/,\s*eventid\s+AS event_id/, '').replace('ORDER BY event_time, event_id', 'ORDER BY event_time'),
+      );
     }
     const config = path.join(dir, 'trailwarden.yaml');
     await writeFile(
       config,
-      ['source: { kind: local, path: logs }', 'archive: { kind: local, path: out }', 'mail: { kind: outbox, path: outbox, from: a@example.com, to: [b@example.com] }', 'jobs:', '  root: { type: root_alert, schedule: "*/15 * * * *" }', ''].join('\n'),
+      [
+        'source: { kind: local, path: logs }',
+        'archive: { kind: local, path: out }',
+        'mail: { kind: outbox, path: outbox, from: a@example.com, to: [b@example.com] }',
+        'jobs:',
+        '  root: { type: root_alert, schedule: "*/15 * * * *" }',
+        '',
+      ].join('\n'),
     );
 
     // Act

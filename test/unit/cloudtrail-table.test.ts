@@ -95,7 +95,7 @@ describe('one CloudTrail table spec for both engines', () => {
     expect(read.struct.map(([key, type]) => ({ name: key.toLowerCase(), type: asHive(type, lowerCase) }))).toEqual(ddl);
   });
 
-  it('casts each nested column to exactly the DDL\'s lower-case shape in the DuckDB projection', () => {
+  it("casts each nested column to exactly the DDL's lower-case shape in the DuckDB projection", () => {
     const casts = new Map([...projection(CLOUDTRAIL_COLUMNS).matchAll(/CAST\(r\.\w+ AS (.+?)\) AS (\w+)(?:, |$)/g)].map((m) => [m[2]!, m[1]!]));
     const nested = ddl.filter((c) => c.type.kind !== 'string');
 
@@ -120,7 +120,11 @@ describe('one CloudTrail table spec for both engines', () => {
           ? value.flatMap((v) => keysOf(v, type.of))
           : [];
     const recordKeys = (value: unknown): string[] =>
-      Array.isArray(value) ? value.flatMap(recordKeys) : value && typeof value === 'object' ? Object.entries(value).flatMap(([k, v]) => [k, ...recordKeys(v)]) : [];
+      Array.isArray(value)
+        ? value.flatMap(recordKeys)
+        : value && typeof value === 'object'
+          ? Object.entries(value).flatMap(([k, v]) => [k, ...recordKeys(v)])
+          : [];
 
     // Act: the keys the spec reads, as found in the record
     const specKeys = CLOUDTRAIL_TABLE.flatMap((c) => [c.key, ...keysOf(record[c.key], c.type)]);

@@ -61,7 +61,13 @@ describe('CronSchedule: slots of a cron expression in a time zone', () => {
 
     // Assess: every 15 real minutes, with no hole and no duplicate, through both.
     expect(fold).toEqual(Array.from({ length: 9 }, (_, i) => new Date(Date.parse('2027-10-31T00:00:00Z') + i * 900_000).toISOString()));
-    expect(gap).toEqual(['2027-03-28T00:30:00.000Z', '2027-03-28T00:45:00.000Z', '2027-03-28T01:00:00.000Z', '2027-03-28T01:15:00.000Z', '2027-03-28T01:30:00.000Z']);
+    expect(gap).toEqual([
+      '2027-03-28T00:30:00.000Z',
+      '2027-03-28T00:45:00.000Z',
+      '2027-03-28T01:00:00.000Z',
+      '2027-03-28T01:15:00.000Z',
+      '2027-03-28T01:30:00.000Z',
+    ]);
   });
 
   it('fires at the first occurrence of a fold in zones ahead of UTC+12 too', () => {

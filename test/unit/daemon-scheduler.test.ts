@@ -86,7 +86,9 @@ describe('the daemon through a week on a controlled clock', () => {
     const clock = new ManualClock('2026-11-16T09:50:00Z');
     const runs: Run[] = [];
     const slow = deferred();
-    const { scheduler } = await startScheduler(clock, [recordingJob('root', 'root_alert', '*/15 * * * *', 'UTC', runs, new Map([['2026-11-16T10:00:00.000Z', slow.promise]]))]);
+    const { scheduler } = await startScheduler(clock, [
+      recordingJob('root', 'root_alert', '*/15 * * * *', 'UTC', runs, new Map([['2026-11-16T10:00:00.000Z', slow.promise]])),
+    ]);
 
     // Act
     await clock.advanceTo('2026-11-16T10:40:00Z');
@@ -117,7 +119,11 @@ describe('the daemon through a week on a controlled clock', () => {
     // Act
     await startScheduler(
       clock,
-      [recordingJob('weekly', 'report', '0 8 * * 1', 'Europe/Berlin', runs), recordingJob('root', 'root_alert', '0 * * * *', 'UTC', runs), recordingJob('fresh', 'report', '0 8 * * 1', 'Europe/Berlin', runs)],
+      [
+        recordingJob('weekly', 'report', '0 8 * * 1', 'Europe/Berlin', runs),
+        recordingJob('root', 'root_alert', '0 * * * *', 'UTC', runs),
+        recordingJob('fresh', 'report', '0 8 * * 1', 'Europe/Berlin', runs),
+      ],
       initial,
     );
     await clock.advanceTo('2026-11-18T12:30:00Z');
@@ -193,7 +199,9 @@ describe('graceful shutdown', () => {
     const clock = new ManualClock('2026-11-23T06:59:00Z');
     const runs: Run[] = [];
     const never = deferred();
-    const { scheduler, store } = await startScheduler(clock, [recordingJob('weekly', 'report', '0 8 * * 1', 'Europe/Berlin', runs, new Map([['2026-11-23T07:00:00.000Z', never.promise]]))]);
+    const { scheduler, store } = await startScheduler(clock, [
+      recordingJob('weekly', 'report', '0 8 * * 1', 'Europe/Berlin', runs, new Map([['2026-11-23T07:00:00.000Z', never.promise]])),
+    ]);
     await clock.advanceTo('2026-11-23T07:00:00Z');
 
     scheduler.stop();
@@ -225,21 +233,50 @@ describe('health status', () => {
   const since = new Date('2026-11-23T00:00:00Z');
 
   it('is healthy while every job ran fine and on time, and says when each runs next', () => {
-    const report = healthReport([{ name: 'root', type: 'root_alert', schedule, trackedSince: since, lastRun: success('2026-11-23T10:00:00.000Z'), lastSuccess: success('2026-11-23T10:00:00.000Z') }], new Date('2026-11-23T10:05:00Z'));
-    expect(report).toMatchObject({ healthy: true, jobs: [{ status: 'ok', next_run: '2026-11-23T10:15:00.000Z', last_success_at: '2026-11-23T10:00:00.000Z' }] });
+    const report = healthReport(
+      [
+        {
+          name: 'root',
+          type: 'root_alert',
+          schedule,
+          trackedSince: since,
+          lastRun: success('2026-11-23T10:00:00.000Z'),
+          lastSuccess: success('2026-11-23T10:00:00.000Z'),
+        },
+      ],
+      new Date('2026-11-23T10:05:00Z'),
+    );
+    expect(report).toMatchObject({
+      healthy: true,
+      jobs: [{ status: 'ok', next_run: '2026-11-23T10:15:00.000Z', last_success_at: '2026-11-23T10:00:00.000Z' }],
+    });
   });
 
   it('is unhealthy when the last run failed, or a slot passed without a run', () => {
-    const failed = healthReport([{ name: 'root', type: 'root_alert', schedule, trackedSince: since, lastRun: { ...success('2026-11-23T10:00:00.000Z'), result: 'failure' } }], new Date('2026-11-23T10:05:00Z'));
+    const failed = healthReport(
+      [{ name: 'root', type: 'root_alert', schedule, trackedSince: since, lastRun: { ...success('2026-11-23T10:00:00.000Z'), result: 'failure' } }],
+      new Date('2026-11-23T10:05:00Z'),
+    );
     expect(failed).toMatchObject({ healthy: false, jobs: [{ status: 'failed' }] });
-    const overdue = healthReport([{ name: 'root', type: 'root_alert', schedule, trackedSince: since, lastRun: success('2026-11-23T10:00:00.000Z') }], new Date('2026-11-23T10:16:01Z'));
+    const overdue = healthReport(
+      [{ name: 'root', type: 'root_alert', schedule, trackedSince: since, lastRun: success('2026-11-23T10:00:00.000Z') }],
+      new Date('2026-11-23T10:16:01Z'),
+    );
     expect(overdue).toMatchObject({ healthy: false, jobs: [{ status: 'overdue' }] });
     // Within the minute of tolerance, a slot that just passed is not overdue yet.
-    expect(healthReport([{ name: 'root', type: 'root_alert', schedule, trackedSince: since, lastRun: success('2026-11-23T10:00:00.000Z') }], new Date('2026-11-23T10:15:30Z')).healthy).toBe(true);
+    expect(
+      healthReport(
+        [{ name: 'root', type: 'root_alert', schedule, trackedSince: since, lastRun: success('2026-11-23T10:00:00.000Z') }],
+        new Date('2026-11-23T10:15:30Z'),
+      ).healthy,
+    ).toBe(true);
   });
 
   it('does not hold slots from before the daemon started against it', () => {
-    const report = healthReport([{ name: 'weekly', type: 'report', schedule: new CronSchedule('0 8 * * 1', 'Europe/Berlin'), trackedSince: new Date('2026-11-18T12:00:00Z') }], new Date('2026-11-18T12:10:00Z'));
+    const report = healthReport(
+      [{ name: 'weekly', type: 'report', schedule: new CronSchedule('0 8 * * 1', 'Europe/Berlin'), trackedSince: new Date('2026-11-18T12:00:00Z') }],
+      new Date('2026-11-18T12:10:00Z'),
+    );
     expect(report).toMatchObject({ healthy: true, jobs: [{ status: 'waiting', last_run: null, next_run: '2026-11-23T07:00:00.000Z' }] });
   });
 });

@@ -15,7 +15,8 @@ const CHECKS_DIR = fileURLToPath(new URL('../../config/checks/', import.meta.url
 const DAY = 86_400_000;
 const at = (ms: number): string => new Date(ms).toISOString().slice(0, 19) + 'Z';
 const AS_OF_MS = Date.parse(DEMO_AS_OF);
-const EVENT_FILE = /^AWSLogs\/(?:o-a1b2c3d4e5\/)?(\d{12})\/CloudTrail\/([a-z0-9-]+)\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{12})_CloudTrail_([a-z0-9-]+)_(\d{8})T\d{4}Z_[A-Za-z0-9]{16}\.json(\.gz)?$/;
+const EVENT_FILE =
+  /^AWSLogs\/(?:o-a1b2c3d4e5\/)?(\d{12})\/CloudTrail\/([a-z0-9-]+)\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{12})_CloudTrail_([a-z0-9-]+)_(\d{8})T\d{4}Z_[A-Za-z0-9]{16}\.json(\.gz)?$/;
 
 const temps: string[] = [];
 async function tempDir(): Promise<string> {
@@ -36,7 +37,12 @@ async function listFiles(dir: string): Promise<string[]> {
 async function sha256s(dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const file of await listFiles(dir)) {
-    out.set(file, createHash('sha256').update(await readFile(path.join(dir, file))).digest('hex'));
+    out.set(
+      file,
+      createHash('sha256')
+        .update(await readFile(path.join(dir, file)))
+        .digest('hex'),
+    );
   }
   return out;
 }
@@ -136,7 +142,9 @@ describe('demo generator', () => {
     const digests = files.filter((f) => f.includes('/CloudTrail-Digest/'));
     expect(digests).toHaveLength(1);
     const digestFile = digests[0] ?? '';
-    expect(digestFile).toMatch(/^AWSLogs\/111111111111\/CloudTrail-Digest\/us-east-1\/\d{4}\/\d{2}\/\d{2}\/111111111111_CloudTrail-Digest_us-east-1_[\w-]+_us-east-1_\d{8}T\d{6}Z\.json\.gz$/);
+    expect(digestFile).toMatch(
+      /^AWSLogs\/111111111111\/CloudTrail-Digest\/us-east-1\/\d{4}\/\d{2}\/\d{2}\/111111111111_CloudTrail-Digest_us-east-1_[\w-]+_us-east-1_\d{8}T\d{6}Z\.json\.gz$/,
+    );
     const digest = JSON.parse(gunzipSync(await readFile(path.join(dir, digestFile))).toString('utf8')) as {
       Records?: unknown;
       logFiles: { s3Object: string; hashValue: string }[];
@@ -167,7 +175,11 @@ describe('demo generator', () => {
     for (const f of files) {
       const records = (await readRecords(dir, f)) as { eventTime: string }[] | undefined;
       if (!records) continue;
-      const newest = records.map((r) => r.eventTime).sort().at(-1) ?? '';
+      const newest =
+        records
+          .map((r) => r.eventTime)
+          .sort()
+          .at(-1) ?? '';
       if (newest.slice(0, 10) < folderDay(f) && newest < DEMO_AS_OF && newest >= at(AS_OF_MS - 30 * DAY)) nextDay.push(f);
     }
 
@@ -225,7 +237,10 @@ describe('demo generator', () => {
 
   it('describes every check with the columns and lookback of its query.sql and check.yaml', async () => {
     // Prepare
-    const ids = (await readdir(CHECKS_DIR, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    const ids = (await readdir(CHECKS_DIR, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
 
     // Act
     const checks = demo.truth?.checks ?? {};

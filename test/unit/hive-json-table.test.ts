@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { duckDbTypeOf, parseHiveColumns, readDeliveryFile } from '../support/hive-json-table.js';
 
 /** The Athena test server reads CloudTrail as Hive's JsonSerDe does; these are the rules it relies on. */
-describe('the test server\'s JsonSerDe reading', () => {
+describe("the test server's JsonSerDe reading", () => {
   const columns = parseHiveColumns(`  eventid STRING,
   useridentity STRUCT<
     type: STRING,

@@ -37,7 +37,16 @@ function reportWith(rows: string[][]) {
     source: 'local folder /logs',
     checks: [root],
     findings: [evaluate(root, { columns: ['event_time', 'user_agent'], rows })],
-    stats: { filesRead: 1, filesSkipped: [{ path: 'AWSLogs/<b>x</b>.json.gz', reason: 'corrupt' }], events: 1, duplicates: 0, recordsWithoutTime: 0, dataEvents: 0, accounts: ['111111111111'], regions: ['us-east-1'] },
+    stats: {
+      filesRead: 1,
+      filesSkipped: [{ path: 'AWSLogs/<b>x</b>.json.gz', reason: 'corrupt' }],
+      events: 1,
+      duplicates: 0,
+      recordsWithoutTime: 0,
+      dataEvents: 0,
+      accounts: ['111111111111'],
+      regions: ['us-east-1'],
+    },
     evidence: { root_activity_7d: '/archive/run-1/root_activity_7d.csv' },
     archiveLocation: '/archive/run-1',
     previewRows: 10,
@@ -85,7 +94,14 @@ describe('HTML and text report', () => {
 describe('CSV evidence', () => {
   it('neutralises spreadsheet formulas and keeps RFC 4180 quoting', () => {
     // Prepare
-    const result = { columns: ['user_agent', 'user', 'n'], rows: [[FORMULA, '+ops', '12'], ['-2+3', '@SUM(A1)', null], ['a "quoted", value\nnext', 'plain', '0']] };
+    const result = {
+      columns: ['user_agent', 'user', 'n'],
+      rows: [
+        [FORMULA, '+ops', '12'],
+        ['-2+3', '@SUM(A1)', null],
+        ['a "quoted", value\nnext', 'plain', '0'],
+      ],
+    };
 
     // Act
     const csv = toCsv(result);

@@ -44,7 +44,15 @@ describe('the report e-mail: CSVs attached or linked', () => {
     const { report, csvs } = sampleReport('run-local');
 
     // Act
-    const mail = await buildReportMail({ report, renderer, from: 'tw@example.com', to: ['sec@example.com'], csvs, attachMaxBytes: 0, link: async () => undefined });
+    const mail = await buildReportMail({
+      report,
+      renderer,
+      from: 'tw@example.com',
+      to: ['sec@example.com'],
+      csvs,
+      attachMaxBytes: 0,
+      link: async () => undefined,
+    });
 
     // Assess
     expect(mail.evidence).toBe('linked');
@@ -62,10 +70,21 @@ describe('the report e-mail: CSVs attached or linked', () => {
     const links: Record<string, string> = { 'root_activity_7d.csv': PRESIGNED, 'roles_active_7d.csv': 'javascript:alert(1)' };
 
     // Act
-    const mail = await buildReportMail({ report, renderer, from: 'tw@example.com', to: ['sec@example.com'], csvs, attachMaxBytes: 0, link: async (name) => links[name], resent: true });
+    const mail = await buildReportMail({
+      report,
+      renderer,
+      from: 'tw@example.com',
+      to: ['sec@example.com'],
+      csvs,
+      attachMaxBytes: 0,
+      link: async (name) => links[name],
+      resent: true,
+    });
 
     // Assess
-    expect(mail.message.html).toContain('href="https://evidence.s3.amazonaws.com/run/root_activity_7d.csv?X-Amz-Signature&#x3D;abc&amp;X-Amz-Expires&#x3D;604800"');
+    expect(mail.message.html).toContain(
+      'href="https://evidence.s3.amazonaws.com/run/root_activity_7d.csv?X-Amz-Signature&#x3D;abc&amp;X-Amz-Expires&#x3D;604800"',
+    );
     expect(mail.message.html).not.toContain('javascript:');
     expect(mail.message.text).toContain(`Download: ${PRESIGNED}`);
     expect(mail.message.text).not.toContain('javascript:');

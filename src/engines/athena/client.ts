@@ -173,11 +173,16 @@ export class AthenaQueryClient {
         await this.#call('StopQueryExecution', () => this.#athena.send(new StopQueryExecutionCommand({ QueryExecutionId: id }))).catch((error: unknown) =>
           this.#log.warn({ queryExecutionId: id, err: error }, 'could not stop a timed-out query'),
         );
-        throw new QueryTimeoutError(`query ${id} still running after ${Math.round(this.#options.queryTimeoutMs / 1000)} s (engine.query_timeout_seconds): stopped`, id);
+        throw new QueryTimeoutError(
+          `query ${id} still running after ${Math.round(this.#options.queryTimeoutMs / 1000)} s (engine.query_timeout_seconds): stopped`,
+          id,
+        );
       }
       await this.#sleep(Math.min(delay, Math.max(0, this.#options.queryTimeoutMs - (this.#now() - started))));
       delay = Math.min(delay * 2, this.#options.pollMaxMs);
-      const { QueryExecution: execution } = await this.#call('GetQueryExecution', () => this.#athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id })));
+      const { QueryExecution: execution } = await this.#call('GetQueryExecution', () =>
+        this.#athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id })),
+      );
       const state = execution?.Status?.State;
       if (state === 'SUCCEEDED') return executionOf(id, execution);
       if (state === 'FAILED' || state === 'CANCELLED') {

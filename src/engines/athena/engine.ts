@@ -35,8 +35,6 @@ export class AthenaEngine implements QueryEngine {
   readonly readsLocalFiles = false;
   readonly concurrency: number;
   readonly #options: AthenaEngineOptions;
-  readonly #athena: AthenaClient;
-  readonly #s3: S3Client;
   readonly #log: Logger;
   readonly #client: AthenaQueryClient;
   /** Only in `ctas` mode. */
@@ -51,20 +49,28 @@ export class AthenaEngine implements QueryEngine {
 
   private constructor(options: AthenaEngineOptions, athena: AthenaClient, s3: S3Client, log: Logger) {
     this.#options = options;
-    this.#athena = athena;
-    this.#s3 = s3;
     this.#log = log.child({ engine: 'athena' });
     this.concurrency = options.concurrency;
     this.#now = options.now ?? Date.now;
     this.#client = new AthenaQueryClient(athena, options, this.#log);
     this.#tables =
       options.mode === 'ctas'
-        ? new WindowTables(this.#client, s3, { database: options.database, ctasLocation: options.ctasLocation!, leftoverAgeMs: options.leftoverAgeMs, now: this.#now }, this.#log)
+        ? new WindowTables(
+            this.#client,
+            s3,
+            { database: options.database, ctasLocation: options.ctasLocation!, leftoverAgeMs: options.leftoverAgeMs, now: this.#now },
+            this.#log,
+          )
         : undefined;
   }
 
   /** Builds the engine and (unless told not to, e.g. by `setup athena`) removes the window tables and objects of crashed runs. */
-  static async create(options: AthenaEngineOptions, clients: AthenaEngineClients, log: Logger, start: { removeLeftovers?: boolean } = {}): Promise<AthenaEngine> {
+  static async create(
+    options: AthenaEngineOptions,
+    clients: AthenaEngineClients,
+    log: Logger,
+    start: { removeLeftovers?: boolean } = {},
+  ): Promise<AthenaEngine> {
     if (options.mode === 'ctas' && !options.ctasLocation) throw new EngineError('engine.ctas_location is required with mode ctas');
     const engine = new AthenaEngine(options, clients.athena, clients.s3, log);
     // No run yet: the clean-up's queries are named for maintenance.
@@ -104,7 +110,9 @@ export class AthenaEngine implements QueryEngine {
     if (tables) {
       const table = windowTableName(this.#runId, new Date(this.#now()));
       this.#table = table;
-      const load = await this.#skippingUnreadable(input.files, skipped, (attempt) => tables.create(table, rawWindowRows(plan, this.#source()), this.#runId, attempt));
+      const load = await this.#skippingUnreadable(input.files, skipped, (attempt) =>
+        tables.create(table, rawWindowRows(plan, this.#source()), this.#runId, attempt),
+      );
       scannedBytes += load.scannedBytes;
     }
     const stats = await this.#skippingUnreadable(input.files, skipped, (attempt) => this.#windowStats(plan, attempt));

@@ -54,7 +54,10 @@ export function dayFolderLocation(target: CloudTrailTableTarget, partition: DayP
 
 function checkScope(accounts: readonly string[], regions: readonly string[]): void {
   const bad = [...accounts.filter((a) => !ACCOUNT_ID.test(a)), ...regions.filter((r) => !REGION.test(r))];
-  if (accounts.length === 0 || regions.length === 0) throw new SourceError('partition projection needs at least one account and one region (configure source.accounts / source.regions, or let setup discover them)');
+  if (accounts.length === 0 || regions.length === 0)
+    throw new SourceError(
+      'partition projection needs at least one account and one region (configure source.accounts / source.regions, or let setup discover them)',
+    );
   if (bad.length > 0) throw new SourceError(`not an account id or region: ${bad.join(', ')}`);
 }
 
@@ -102,7 +105,12 @@ export const MAX_QUERY_BYTES = 262_144;
  * `ALTER TABLE … ADD IF NOT EXISTS PARTITION … LOCATION …` statements for the day folders, at most
  * `perStatement` partitions each and always under Athena's 262,144-byte query limit.
  */
-export function addPartitionStatements(target: CloudTrailTableTarget, partitions: readonly DayPartition[], perStatement = 100, maxBytes = MAX_QUERY_BYTES): string[] {
+export function addPartitionStatements(
+  target: CloudTrailTableTarget,
+  partitions: readonly DayPartition[],
+  perStatement = 100,
+  maxBytes = MAX_QUERY_BYTES,
+): string[] {
   const head = `ALTER TABLE ${tableName(target)} ADD IF NOT EXISTS`;
   const statements: string[] = [];
   let clauses: string[] = [];
@@ -113,7 +121,8 @@ export function addPartitionStatements(target: CloudTrailTableTarget, partitions
     bytes = Buffer.byteLength(head);
   };
   for (const p of partitions) {
-    if (!ACCOUNT_ID.test(p.account) || !REGION.test(p.region) || !/^\d{4}\/\d{2}\/\d{2}$/.test(p.day)) throw new SourceError(`not a CloudTrail day folder: ${p.account}/${p.region}/${p.day}`);
+    if (!ACCOUNT_ID.test(p.account) || !REGION.test(p.region) || !/^\d{4}\/\d{2}\/\d{2}$/.test(p.day))
+      throw new SourceError(`not a CloudTrail day folder: ${p.account}/${p.region}/${p.day}`);
     const clause = `  PARTITION (account=${sqlString(p.account)}, region=${sqlString(p.region)}, \`timestamp\`=${sqlString(p.day)}) LOCATION ${sqlString(dayFolderLocation(target, p))}`;
     const size = Buffer.byteLength(clause) + 1;
     if (clauses.length >= perStatement || bytes + size > maxBytes) flush();
@@ -138,7 +147,11 @@ export interface DiscoveryScope {
 }
 
 /** The accounts and regions that have a `CloudTrail/` folder in the bucket. */
-export async function discoverAccountsAndRegions(s3: S3Client, target: CloudTrailTableTarget, scope: DiscoveryScope = {}): Promise<{ accounts: string[]; regions: string[] }> {
+export async function discoverAccountsAndRegions(
+  s3: S3Client,
+  target: CloudTrailTableTarget,
+  scope: DiscoveryScope = {},
+): Promise<{ accounts: string[]; regions: string[] }> {
   const root = awsLogsPrefix(target);
   const accounts = (await folders(s3, target.bucket, root)).filter((a) => ACCOUNT_ID.test(a) && (!scope.accounts || scope.accounts.includes(a)));
   const regions = new Set<string>();
@@ -162,7 +175,9 @@ export async function discoverDayPartitions(s3: S3Client, target: CloudTrailTabl
       const since = scope.since ?? '';
       for (const year of (await folders(s3, target.bucket, base)).filter((y) => /^\d{4}$/.test(y) && y >= since.slice(0, 4))) {
         for (const month of (await folders(s3, target.bucket, `${base}${year}/`)).filter((m) => /^\d{2}$/.test(m) && `${year}/${m}` >= since.slice(0, 7))) {
-          for (const day of (await folders(s3, target.bucket, `${base}${year}/${month}/`)).filter((d) => /^\d{2}$/.test(d) && `${year}/${month}/${d}` >= since)) {
+          for (const day of (await folders(s3, target.bucket, `${base}${year}/${month}/`)).filter(
+            (d) => /^\d{2}$/.test(d) && `${year}/${month}/${d}` >= since,
+          )) {
             found.push({ account, region, day: `${year}/${month}/${day}` });
           }
         }

@@ -64,7 +64,11 @@ const TABLE_STAMP = /^trailwarden_window_(\d{4})(\d{2})(\d{2})t(\d{2})(\d{2})(\d
  * does not start with one gets `startedAt`'s stamp and a digest of the id.
  */
 export function windowTableName(runId: string, startedAt: Date): string {
-  const name = `${WINDOW_TABLE_PREFIX}${runId.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 100)}`;
+  const name = `${WINDOW_TABLE_PREFIX}${runId
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 100)}`;
   if (windowTableTime(name) !== undefined) return name;
   const stamp = compactTime(startedAt).toLowerCase();
   return `${WINDOW_TABLE_PREFIX}${stamp}_${createHash('sha256').update(runId).digest('hex').slice(0, 16)}`;

@@ -81,7 +81,8 @@ ${rows.sql}`;
       const keys = (page.Contents ?? []).map((o) => o.Key).filter((k): k is string => Boolean(k));
       if (keys.length > 0) {
         const result = await this.#s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }));
-        if (result.Errors && result.Errors.length > 0) throw new EngineError(`could not delete s3://${bucket}/${result.Errors[0]?.Key}: ${result.Errors[0]?.Message}`);
+        if (result.Errors && result.Errors.length > 0)
+          throw new EngineError(`could not delete s3://${bucket}/${result.Errors[0]?.Key}: ${result.Errors[0]?.Message}`);
         deleted += keys.length;
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -100,7 +101,11 @@ ${rows.sql}`;
       return time !== undefined && this.#options.now() - time.getTime() > maxAge;
     };
     try {
-      const listing = await this.#ddl(`SHOW TABLES IN \`${this.#options.database}\` '${WINDOW_TABLE_PREFIX}*'`, runId, `show-tables-${randomBytes(4).toString('hex')}`);
+      const listing = await this.#ddl(
+        `SHOW TABLES IN \`${this.#options.database}\` '${WINDOW_TABLE_PREFIX}*'`,
+        runId,
+        `show-tables-${randomBytes(4).toString('hex')}`,
+      );
       const tables = (await this.#client.results(listing)).rows.map((row) => row[0] ?? '').filter(old);
       for (const table of tables) await this.drop(table, runId);
 
