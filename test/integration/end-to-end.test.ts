@@ -219,7 +219,7 @@ describe('trailwarden with a broken check or a bad config', () => {
     await mkdir(path.join(dir, 'checks', 'broken_sql'));
     await writeFile(
       path.join(dir, 'checks', 'broken_sql', 'check.yaml'),
-      'id: broken_sql\ntitle: Broken\ndescription: Refers to a column that does not exist.\nseverity: high\nlookback_days: 7\nparameters: [window_start]\nevaluation: { kind: threshold, metric: row_count, fail_above: 0 }\n',
+      'id: broken_sql\ntitle: Broken\ndescription: Refers to a column that does not exist.\nseverity: high\nlookback_days: 7\nparameters: [window_start]\ncolumns: [no_such_column]\nevaluation: { kind: threshold, metric: row_count, fail_above: 0 }\n',
     );
     await writeFile(path.join(dir, 'checks', 'broken_sql', 'query.sql'), 'SELECT no_such_column FROM cloudtrail_window WHERE eventtime >= ?\n');
     await writeFile(
