@@ -17,6 +17,26 @@ export interface SkippedFile {
   readonly reason: string;
 }
 
+/** Records of a file that was read, but that could not be used: counted per file and reason, never silently lost. */
+export interface DroppedRecords {
+  /** The file's key, as in `SkippedFile.path`. */
+  readonly path: string;
+  readonly reason: string;
+  readonly count: number;
+}
+
+/**
+ * Records that share one eventID but differ in content: not a second delivery of one event (which is identical and
+ * removed), so every one of them stays in the window, and the report lists the conflict.
+ */
+export interface EventIdConflict {
+  readonly eventId: string;
+  /** The keys of the files the records came from. */
+  readonly paths: readonly string[];
+  /** How many distinct records share the id. */
+  readonly records: number;
+}
+
 /** What loading the window found: the facts the report's summary is built from. */
 export interface WindowStats {
   /** Log files read successfully. */
@@ -29,6 +49,10 @@ export interface WindowStats {
   readonly duplicates: number;
   /** Records without an eventTime, which no window can place. */
   readonly recordsWithoutTime: number;
+  /** Records of readable files that could not be used (malformed, unparseable time…), per file and reason. */
+  readonly recordsDropped: readonly DroppedRecords[];
+  /** eventIDs shared by records of different content; all of them are kept. */
+  readonly conflicts: readonly EventIdConflict[];
   /** Data events (S3 object-level, Lambda invoke…) in the window; 0 means data-plane use is unknown. */
   readonly dataEvents: number;
   readonly accounts: readonly string[];

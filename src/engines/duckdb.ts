@@ -351,6 +351,8 @@ export class DuckDbEngine implements QueryEngine {
       events: Number(events),
       duplicates: Number(removed.rowsChanged),
       recordsWithoutTime: Number(withoutTime),
+      recordsDropped: [],
+      conflicts: [],
       dataEvents: Number(dataEvents),
       accounts: (accounts as string[] | undefined) ?? [],
       regions: (regions as string[] | undefined) ?? [],

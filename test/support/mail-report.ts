@@ -48,6 +48,8 @@ export function sampleReport(runId: string, rows = 3): { report: Report; csvs: E
       events: 10,
       duplicates: 0,
       recordsWithoutTime: 0,
+      recordsDropped: [],
+      conflicts: [],
       dataEvents: 0,
       accounts: ['111111111111'],
       regions: ['us-east-1'],

@@ -102,6 +102,8 @@ describe('buildReport', () => {
     events: 100,
     duplicates: 3,
     recordsWithoutTime: 0,
+    recordsDropped: [],
+    conflicts: [],
     dataEvents: 0,
     accounts: ['111111111111'],
     regions: ['eu-west-1'],

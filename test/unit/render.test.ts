@@ -43,6 +43,8 @@ function reportWith(rows: string[][]) {
       events: 1,
       duplicates: 0,
       recordsWithoutTime: 0,
+      recordsDropped: [],
+      conflicts: [],
       dataEvents: 0,
       accounts: ['111111111111'],
       regions: ['us-east-1'],

@@ -163,6 +163,8 @@ export class AthenaEngine implements QueryEngine {
           events: sum(2),
           duplicates: sum(3),
           recordsWithoutTime: sum(4),
+          recordsDropped: [],
+          conflicts: [],
           dataEvents: sum(5),
           filesRead: sum(6),
           accounts: [...new Set(withEvents.map((row) => row[0] ?? ''))].sort(),
