@@ -107,6 +107,23 @@ describe('countPlaceholders', () => {
     const sql = `SELECT '?' AS a, 'it''s ?' AS b, "odd?name" -- why?\n FROM t /* ? */ WHERE x = ? AND y = ?`;
     expect(countPlaceholders(sql)).toBe(2);
   });
+
+  // Each query has exactly one real parameter, as DuckDB's own parser counts them (its prepared statement's parameterCount).
+  it.each([
+    ['a string literal', `SELECT 'what?' AS a, ? AS b`],
+    ['a string literal with a doubled quote', `SELECT 'it''s ?' AS a, ? AS b`],
+    ['an E-string with backslash-escaped quotes', `SELECT E'\\'?\\'' AS a, ? AS b`],
+    ['an E-string ending in an escaped backslash', `SELECT e'x\\\\' AS a, '?' AS q, ? AS b`],
+    ['a quoted identifier', `SELECT 1 AS "we?ird", 2 AS "a""?", ? AS c`],
+    ['a line comment', `SELECT 1 AS a -- is this ?\n, ? AS b`],
+    ['a block comment', `SELECT 1 /* ? */ AS a, ? AS b`],
+    ['a nested block comment', `SELECT 1 /* a /* nested ? */ still a comment ? */ AS a, ? AS b`],
+    ['dollar-quoted text', `SELECT $$ what ? $$ AS a, ? AS b`],
+    ['tagged dollar-quoted text holding $$', `SELECT $tag$ what ? $$ ? $tag$ AS a, ? AS b`],
+    ['an identifier with dollar signs (no quoting)', `SELECT 1 AS a$b$, ? AS c`],
+  ])('ignores a question mark in %s', (_form, sql) => {
+    expect(countPlaceholders(sql)).toBe(1);
+  });
 });
 
 describe('applyOverrides', () => {
