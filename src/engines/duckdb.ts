@@ -1,7 +1,7 @@
 import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { DuckDBInstance, LIST, VARCHAR, listValue, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, LIST, StatementType, VARCHAR, listValue, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { EngineError } from '../core/errors.js';
 import type { ParamValue, QueryResult, SkippedFile, WindowStats } from '../core/model.js';
@@ -190,6 +190,8 @@ export class DuckDbEngine implements QueryEngine {
   readonly #tempDir: string;
   readonly #batchFiles: number;
   readonly #log: Logger;
+  /** Set once the first query has shut the engine's access to anything but the loaded window (see `#confine`). */
+  #confined = false;
 
   private constructor(instance: DuckDBInstance, connection: DuckDBConnection, tempDir: string, batchSize: number, log: Logger) {
     this.#instance = instance;
@@ -430,6 +432,22 @@ export class DuckDbEngine implements QueryEngine {
     return failures;
   }
 
+  /**
+   * A check is data (a check folder may come from a shared repository), and the catalogue's rule that it reads
+   * only `cloudtrail_window` is enforced here too, so that a gap in that rule is not a hole. Once the window is
+   * loaded nothing needs a file: no file or network access (read_text, COPY, ATTACH, INSTALL fail; spilling to
+   * the temporary folder still works), no extension auto-install or auto-load, and the settings locked so that
+   * no statement can turn them back on. Called by the first query, after loadWindow: loading reads the files.
+   */
+  async #confine(): Promise<void> {
+    if (this.#confined) return;
+    for (const setting of ['enable_external_access', 'autoinstall_known_extensions', 'autoload_known_extensions']) {
+      await this.#connection.run(`SET ${setting} = false`);
+    }
+    await this.#connection.run('SET lock_configuration = true');
+    this.#confined = true;
+  }
+
   async query(sql: string, params: readonly ParamValue[]): Promise<QueryResult> {
     const values: DuckDBValue[] = [];
     const types: DuckDBType[] = [];
@@ -442,11 +460,30 @@ export class DuckDbEngine implements QueryEngine {
         types.push(LIST(VARCHAR));
       }
     }
-    const reader = await this.#connection.runAndReadAll(sql, values, types);
-    return {
-      columns: reader.columnNames(),
-      rows: reader.getRowsJS().map((row) => row.map(toText)),
-    };
+    await this.#confine();
+    const c = this.#connection;
+    // Every query runs in a transaction that is always rolled back: whatever a statement changed, the next
+    // check sees the window as it was loaded.
+    await c.run('BEGIN TRANSACTION');
+    try {
+      // prepare() takes exactly one statement (run() would execute all but the last one unprepared) and says which kind.
+      const prepared = await c.prepare(sql);
+      try {
+        if (prepared.statementType !== StatementType.SELECT) {
+          throw new EngineError(`refused a ${StatementType[prepared.statementType]} statement: a check is one SELECT`);
+        }
+        prepared.bind(values, types);
+        const reader = await prepared.runAndReadAll();
+        return {
+          columns: reader.columnNames(),
+          rows: reader.getRowsJS().map((row) => row.map(toText)),
+        };
+      } finally {
+        prepared.destroySync();
+      }
+    } finally {
+      await c.run('ROLLBACK');
+    }
   }
 
   async close(): Promise<void> {
