@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ArchiveError } from '../core/errors.js';
-import { MANIFEST_FILE, parseManifest, type Manifest } from '../core/manifest.js';
+import { MANIFEST_FILE, parseManifest, type StoredManifest } from '../core/manifest.js';
 import type { ArchivedRun } from './types.js';
 
 /** The SHA-256 (hex) of bytes read back. */
@@ -9,7 +9,7 @@ export function sha256Hex(bytes: Uint8Array): string {
 }
 
 /** A run folder's manifest, parsed and validated; an error names the folder when it is missing or invalid. */
-export async function readManifest(run: ArchivedRun): Promise<Manifest> {
+export async function readManifest(run: ArchivedRun): Promise<StoredManifest> {
   const stored = await run.read(MANIFEST_FILE);
   // The manifest is written last: without it the run stopped before its evidence was complete.
   if (!stored) throw new ArchiveError(`${run.locationOf(MANIFEST_FILE)}: cannot read the manifest (a run folder without one is incomplete)`);
@@ -17,7 +17,7 @@ export async function readManifest(run: ArchivedRun): Promise<Manifest> {
 }
 
 /** Reads a file of the run and checks it against the manifest: nothing that changed since the run is used. */
-export async function readVerified(run: ArchivedRun, manifest: Manifest, name: string): Promise<Buffer> {
+export async function readVerified(run: ArchivedRun, manifest: StoredManifest, name: string): Promise<Buffer> {
   const entry = manifest.files.find((file) => file.name === name);
   if (!entry) throw new ArchiveError(`run ${manifest.run_id}: ${name} is not in its manifest (a run from before re-sending existed cannot be re-sent)`);
   const stored = await run.read(name);

@@ -15,18 +15,24 @@ export function asOfOption(value: string): Date {
   return date;
 }
 
+/** The widest status label, INCOMPLETE: the check lines stay aligned. */
+const STATUS_WIDTH = 10;
+
 /** The run summary on stdout: where the report, evidence and e-mail are, and one line per check. */
 export function printOutcome(outcome: RunOutcome): void {
   const { report } = outcome;
   const lines = [
     `trailwarden: ${report.subject.replace('[trailwarden] ', '')}`,
     `  events:   ${report.events} in ${report.windowStart} → ${report.windowEnd} from ${report.filesRead} files` +
-      (report.filesSkipped.length > 0 ? `; ${report.filesSkipped.length} file(s) could not be read (see the report)` : ''),
+      (report.filesSkipped.length > 0 ? `; ${report.filesSkipped.length} file(s) could not be read (see the report)` : '') +
+      (report.recordsDroppedTotal > 0 ? `; ${report.recordsDroppedTotal} record(s) dropped (see the report)` : '') +
+      (report.conflicts.length > 0 ? `; ${report.conflicts.length} eventID conflict(s) (see the report)` : ''),
+    ...(report.incompleteInput ? [`  input:    incomplete: ${report.incompleteInput}; no check can pass`] : []),
     `  report:   ${outcome.reportLocation}`,
     `  evidence: ${outcome.evidenceLocation} (${Object.keys(outcome.csvLocations).length} CSV files, manifest.json)`,
     `  email:    ${outcome.mail.location}`,
     '',
-    ...report.sections.map((s) => `  ${s.status.toUpperCase().padEnd(5)} ${s.severity.padEnd(8)} ${s.id}: ${s.reason}`),
+    ...report.sections.map((s) => `  ${s.status.toUpperCase().padEnd(STATUS_WIDTH)} ${s.severity.padEnd(8)} ${s.id}: ${s.reason}`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { ConfigError } from '../core/errors.js';
 import { SEVERITY_ORDER, severityRank, type Severity } from '../core/catalog.js';
+import type { Status } from '../core/evaluate.js';
 import { runJobOnce } from '../daemon/run-daemon.js';
 import { runOnce, type RunOutcome } from '../flows/report.js';
 import { createLogger } from '../logger.js';
@@ -9,11 +10,17 @@ import { asOfOption, configOption, printOutcome } from './options.js';
 /** Exit code when `--fail-on` was triggered. */
 export const EXIT_FINDINGS = 2;
 
-/** `--fail-on high` → the checks of severity high or above that failed, or could not be evaluated (fail closed). */
+/** Statuses that trigger `--fail-on`: anything but a pass on complete input (fail closed). */
+const BREACHING: ReadonlySet<Status> = new Set<Status>(['fail', 'error', 'incomplete']);
+
+/**
+ * `--fail-on high` → the checks of severity high or above that failed, could not be evaluated, or were within
+ * their limit on incomplete input (fail closed: none of them is a pass).
+ */
 function breaches(outcome: RunOutcome, failOn: Severity | undefined): string[] {
   if (!failOn) return [];
   return outcome.findings
-    .filter((f) => (f.status === 'fail' || f.status === 'error') && severityRank(f.severity) >= severityRank(failOn))
+    .filter((f) => BREACHING.has(f.status) && severityRank(f.severity) >= severityRank(failOn))
     .map((f) => `${f.checkId} (${f.status}, ${f.severity})`);
 }
 
@@ -26,7 +33,7 @@ export function registerRun(program: Command): void {
     .option('--logs <dir>', 'a local CloudTrail tree (holding AWSLogs/), instead of the configured source')
     .option('--out <dir>', 'write archive/ and outbox/ here, instead of the configured folders')
     .option('--as-of <time>', 'end of the window (ISO-8601, UTC if no zone); re-reports a past period exactly', asOfOption)
-    .addOption(new Option('--fail-on <severity>', 'exit 2 when a check at or above this severity fails or errors').choices(SEVERITY_ORDER))
+    .addOption(new Option('--fail-on <severity>', 'exit 2 when a check at or above this severity fails, errors or is incomplete').choices(SEVERITY_ORDER))
     .option('--job <name>', 'run one configured job (jobs.<name>) once, as of --as-of or now, record it in the state, and exit (for external schedulers)')
     .action(async (options: { config: string; logs?: string; out?: string; asOf?: Date; failOn?: Severity; job?: string }) => {
       const log = createLogger();

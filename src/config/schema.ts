@@ -214,7 +214,7 @@ export const ChecksConfig = z
   .object({
     /** Folder of check folders (`<id>/check.yaml` + `query.sql`). Relative to the config file. */
     path: z.string().min(1).default('checks'),
-    /** Per-check overrides: `enabled`, `severity`, `fail_above`, `options`. */
+    /** Per-check overrides: `enabled`, `severity`, `fail_above`, `on_incomplete` (only stricter), `options`. */
     overrides: z.record(z.string(), CheckOverride).default({}),
   })
   .strict();

@@ -30,6 +30,20 @@ export const Evaluation = z.discriminatedUnion('kind', [
 ]);
 export type Evaluation = z.infer<typeof Evaluation>;
 
+/**
+ * What a threshold check reports when its result would pass but its input was not complete (a log file of the
+ * window could not be read, records were dropped…): `incomplete` (the default) or `fail`. There is deliberately
+ * no value that lets it pass: a pass needs complete input.
+ */
+export const OnIncomplete = z.enum(['incomplete', 'fail'], {
+  error: (issue) =>
+    `expected "incomplete" or "fail", found ${JSON.stringify(issue.input) ?? 'nothing'}: a check on incomplete input never passes, so no more lenient value exists`,
+});
+export type OnIncomplete = z.infer<typeof OnIncomplete>;
+
+/** Stricter comes later: an override may move a check to the right, never to the left. */
+const ON_INCOMPLETE_ORDER: readonly OnIncomplete[] = OnIncomplete.options;
+
 export const CheckOption = z.discriminatedUnion('type', [
   z.object({ type: z.literal('string_list'), default: z.array(z.string()), description: z.string() }).strict(),
   z.object({ type: z.literal('string'), default: z.string(), description: z.string() }).strict(),
@@ -61,6 +75,8 @@ export const CheckDefinition = z
       .refine((names) => new Set(names).size === names.length, 'expected each column once'),
     options: z.record(z.string().regex(CHECK_ID), CheckOption).default({}),
     evaluation: Evaluation,
+    /** Threshold checks only: the status of a would-be pass on incomplete input (see OnIncomplete). */
+    on_incomplete: OnIncomplete.default('incomplete'),
     remediation: z.string().optional(),
     references: z.array(z.url()).default([]),
     frameworks: z.record(z.string(), z.array(z.string())).default({}),
@@ -116,6 +132,9 @@ export function parseCheck(
       problems.push(`${files.yamlPath}: evaluation.metric: sums column "${summed}", which is not one of columns (${definition.columns.join(', ')})`);
     }
   }
+  if (definition.evaluation.kind === 'info' && definition.on_incomplete !== 'incomplete') {
+    problems.push(`${files.yamlPath}: on_incomplete: this check is informational and never passes or fails (its report says when its input was incomplete)`);
+  }
   if (files.sqlText === undefined) {
     problems.push(`${files.sqlPath}: missing (every check needs a query.sql beside its check.yaml)`);
   } else {
@@ -139,6 +158,8 @@ export const CheckOverride = z
     enabled: z.boolean().optional(),
     severity: Severity.optional(),
     fail_above: z.number().int().nonnegative().optional(),
+    /** Only towards stricter: `fail` where the check file says `incomplete`; never anything that passes. */
+    on_incomplete: OnIncomplete.optional(),
     options: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
   })
   .strict();
@@ -174,6 +195,18 @@ export function applyOverrides(
         evaluation = { ...evaluation, fail_above: override.fail_above };
       }
     }
+    let onIncomplete = check.on_incomplete;
+    if (override.on_incomplete !== undefined) {
+      if (evaluation.kind === 'info') {
+        problems.push(`${where}.${check.id}.on_incomplete: this check is informational and never passes or fails`);
+      } else if (ON_INCOMPLETE_ORDER.indexOf(override.on_incomplete) < ON_INCOMPLETE_ORDER.indexOf(check.on_incomplete)) {
+        problems.push(
+          `${where}.${check.id}.on_incomplete: "${override.on_incomplete}" is more lenient than the check file's "${check.on_incomplete}"; an override may only make it stricter`,
+        );
+      } else {
+        onIncomplete = override.on_incomplete;
+      }
+    }
     const optionValues: Record<string, OptionValue> = { ...check.optionValues };
     for (const [name, value] of Object.entries(override.options ?? {})) {
       const option = check.options[name];
@@ -187,7 +220,7 @@ export function applyOverrides(
         optionValues[name] = value;
       }
     }
-    checks.push({ ...check, severity: override.severity ?? check.severity, evaluation, optionValues });
+    checks.push({ ...check, severity: override.severity ?? check.severity, evaluation, on_incomplete: onIncomplete, optionValues });
   }
   return { checks, problems };
 }

@@ -1,7 +1,39 @@
 import type { Check, Severity } from './catalog.js';
 import type { QueryResult, WindowStats } from './model.js';
 
-export type Status = 'pass' | 'fail' | 'error' | 'info';
+/**
+ * `incomplete`: a threshold check whose result is within its limit, judged on input that was not complete (a log
+ * file of the window could not be read, records were dropped or had no time). It is not a pass: the missing
+ * events might have crossed the limit. A result above the limit is `fail` whatever is missing.
+ */
+export type Status = 'pass' | 'fail' | 'error' | 'incomplete' | 'info';
+
+/** Every status, in the order reports list them: what needs attention first. */
+export const STATUSES: readonly Status[] = ['fail', 'error', 'incomplete', 'pass', 'info'];
+
+/** The facts of the window that say whether a check saw all of its input. */
+export type InputFacts = Pick<WindowStats, 'filesSkipped' | 'recordsDropped' | 'recordsWithoutTime'>;
+
+function count(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * What of the window's input is missing, in words ("1 file and 3 records of the window could not be read"), or
+ * undefined when nothing is. Skipped files and dropped records hide events outright; a record without an
+ * eventTime may belong to the window, so it counts as missing too. An eventID conflict keeps every record, so it
+ * hides nothing and does not count (the report lists conflicts). Every check sees the same gaps: a file is
+ * skipped for the whole run window, not per check.
+ */
+export function incompleteInput(input: InputFacts): string | undefined {
+  const dropped = input.recordsDropped.reduce((sum, d) => sum + d.count, 0);
+  const unread = [...(input.filesSkipped.length > 0 ? [count(input.filesSkipped.length, 'file')] : []), ...(dropped > 0 ? [count(dropped, 'record')] : [])];
+  const parts = [
+    ...(unread.length > 0 ? [`${unread.join(' and ')} of the window could not be read`] : []),
+    ...(input.recordsWithoutTime > 0 ? [`${count(input.recordsWithoutTime, 'record')} had no eventTime`] : []),
+  ];
+  return parts.length > 0 ? parts.join(' and ') : undefined;
+}
 
 /** The judgement of one check. */
 export interface Finding {
@@ -38,25 +70,34 @@ function observe(metric: string, result: QueryResult): number | string {
   return total;
 }
 
-/** Judges a check's result against its threshold. Pure. */
-export function evaluate(check: Check, result: QueryResult): Finding {
+/**
+ * Judges a check's result against its threshold. Pure. Fails closed: a result within the limit passes only on
+ * complete input; otherwise it is `incomplete` (or `fail`, when the check says `on_incomplete: fail`).
+ */
+export function evaluate(check: Check, result: QueryResult, input: InputFacts): Finding {
   const base = { checkId: check.id, title: check.title, severity: check.severity };
   // The declared columns are a contract (CSV header, the root alert's reads): a result of another shape is not judged.
   if (result.columns.join(',') !== check.columns.join(',')) {
     return checkError(check, `the query returned the columns (${result.columns.join(', ')}), but check.yaml declares (${check.columns.join(', ')})`);
   }
   const rows = result.rows.length;
+  const missing = incompleteInput(input);
   if (check.evaluation.kind === 'info') {
-    return { ...base, status: 'info', observed: rows, threshold: null, reason: `${rows} row(s); informational, no threshold`, result };
+    const reason = `${rows} row(s); informational, no threshold` + (missing ? `; input incomplete: ${missing}, so rows may be missing` : '');
+    return { ...base, status: 'info', observed: rows, threshold: null, reason, result };
   }
   const { metric, fail_above: limit } = check.evaluation;
   const label = metricLabel(metric);
   const threshold = `fails when ${label} > ${limit}`;
   const observed = observe(metric, result);
   if (typeof observed === 'string') return { ...checkError(check, observed), threshold };
-  const failed = observed > limit;
-  const reason = failed ? `${label} = ${observed}, above the limit of ${limit}` : `${label} = ${observed}, within the limit of ${limit}`;
-  return { ...base, status: failed ? 'fail' : 'pass', observed, threshold, reason, result };
+  // Rows found are rows found: above the limit fails, complete input or not.
+  if (observed > limit) return { ...base, status: 'fail', observed, threshold, reason: `${label} = ${observed}, above the limit of ${limit}`, result };
+  const within = `${label} = ${observed}, within the limit of ${limit}`;
+  if (!missing) return { ...base, status: 'pass', observed, threshold, reason: within, result };
+  const status = check.on_incomplete;
+  const consequence = status === 'fail' ? 'this check fails on incomplete input (on_incomplete: fail)' : 'a pass needs complete input';
+  return { ...base, status, observed, threshold, reason: `${within}, but ${missing}: ${consequence}`, result };
 }
 
 /**

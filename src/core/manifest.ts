@@ -14,8 +14,15 @@ import { toCloudTrailTime, type TimeWindow } from './time.js';
 
 /** The file name, in every run folder. */
 export const MANIFEST_FILE = 'manifest.json';
-/** Bumped when a field changes meaning or goes away; readers refuse versions they don't know. */
-export const MANIFEST_SCHEMA = 'trailwarden.manifest/v1';
+/**
+ * Bumped when a field changes meaning or goes away; readers refuse versions they don't know.
+ * v2: a check's `status` and the `verdict` may be `incomplete`, and `pass` now means "within the limit on complete
+ * input" (in v1 a pass could rest on a window with unreadable files); `stats` carries `records_dropped` and
+ * `conflicts`. v1 manifests are still read (see parseManifest).
+ */
+export const MANIFEST_SCHEMA = 'trailwarden.manifest/v2';
+/** The previous version, still read: runs archived before v2 must stay verifiable and re-sendable. */
+export const MANIFEST_SCHEMA_V1 = 'trailwarden.manifest/v1';
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 digest (64 hex characters)');
 const Time = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/, 'expected a UTC time such as 2026-11-23T08:00:00Z');
@@ -35,7 +42,7 @@ export const ManifestFile = z
   .strict();
 export type ManifestFile = z.infer<typeof ManifestFile>;
 
-export const ManifestCheck = z
+const ManifestCheckV1 = z
   .object({
     id: z.string(),
     title: z.string(),
@@ -53,11 +60,34 @@ export const ManifestCheck = z
     file: ManifestFile.nullable(),
   })
   .strict();
+
+export const ManifestCheck = ManifestCheckV1.extend({ status: z.enum(['pass', 'fail', 'incomplete', 'info', 'error']) }).strict();
 export type ManifestCheck = z.infer<typeof ManifestCheck>;
 
-export const Manifest = z
+const StatsV1 = z
   .object({
-    schema: z.literal(MANIFEST_SCHEMA),
+    events: z.number().int().min(0),
+    duplicates_removed: z.number().int().min(0),
+    files_read: z.number().int().min(0),
+    files_skipped: z.array(z.object({ path: z.string(), reason: z.string() }).strict()),
+    records_without_time: z.number().int().min(0),
+    data_events: z.number().int().min(0),
+    accounts: z.array(z.string()),
+    regions: z.array(z.string()),
+  })
+  .strict();
+
+const Stats = StatsV1.extend({
+  /** Records of readable files that could not be used, per file and reason. */
+  records_dropped: z.array(z.object({ path: z.string(), reason: z.string(), count: z.number().int().min(0) }).strict()),
+  /** eventIDs shared by records of different content; all of them were kept. */
+  conflicts: z.array(z.object({ event_id: z.string(), paths: z.array(z.string()), records: z.number().int().min(0) }).strict()),
+}).strict();
+
+/** A v1 manifest, as runs before v2 wrote it. */
+const ManifestV1 = z
+  .object({
+    schema: z.literal(MANIFEST_SCHEMA_V1),
     run_id: z.string().min(1),
     tool: z.object({ name: z.literal('trailwarden'), version: z.string() }).strict(),
     as_of: Time,
@@ -70,24 +100,27 @@ export const Manifest = z
     scanned_bytes: z.number().nullable(),
     estimated_cost_usd: z.number().nullable(),
     verdict: z.enum(['fail', 'error', 'pass']),
-    stats: z
-      .object({
-        events: z.number().int().min(0),
-        duplicates_removed: z.number().int().min(0),
-        files_read: z.number().int().min(0),
-        files_skipped: z.array(z.object({ path: z.string(), reason: z.string() }).strict()),
-        records_without_time: z.number().int().min(0),
-        data_events: z.number().int().min(0),
-        accounts: z.array(z.string()),
-        regions: z.array(z.string()),
-      })
-      .strict(),
-    checks: z.array(ManifestCheck),
+    stats: StatsV1,
+    checks: z.array(ManifestCheckV1),
     /** Every file of the run folder but the manifest itself. */
     files: z.array(ManifestFile),
   })
   .strict();
+
+export const Manifest = ManifestV1.extend({
+  schema: z.literal(MANIFEST_SCHEMA),
+  verdict: z.enum(['fail', 'error', 'incomplete', 'pass']),
+  stats: Stats,
+  checks: z.array(ManifestCheck),
+}).strict();
 export type Manifest = z.infer<typeof Manifest>;
+
+/**
+ * A manifest as read back: the current shape whatever version the file has, with `schema` saying which. A v1
+ * manifest reads with no dropped records and no conflicts (v1 runs did not look for them), and its statuses as
+ * they were: a v1 `pass` may rest on incomplete input (`stats.files_skipped` says whether it did).
+ */
+export type StoredManifest = Omit<Manifest, 'schema'> & { readonly schema: typeof MANIFEST_SCHEMA | typeof MANIFEST_SCHEMA_V1 };
 
 /** What a finished run hands over to be recorded. */
 export interface ManifestInput {
@@ -133,6 +166,8 @@ export function buildManifest(input: ManifestInput): Manifest {
       files_read: stats.filesRead,
       files_skipped: stats.filesSkipped.map((s) => ({ path: s.path, reason: s.reason })),
       records_without_time: stats.recordsWithoutTime,
+      records_dropped: stats.recordsDropped.map((d) => ({ path: d.path, reason: d.reason, count: d.count })),
+      conflicts: stats.conflicts.map((c) => ({ event_id: c.eventId, paths: [...c.paths], records: c.records })),
       data_events: stats.dataEvents,
       accounts: [...stats.accounts],
       regions: [...stats.regions],
@@ -167,26 +202,32 @@ export function serializeManifest(manifest: Manifest): string {
 }
 
 /**
- * Reads a manifest back. `where` names it in errors (a path or an s3:// URL); every problem is listed with its
- * key. A manifest of another schema version is refused rather than guessed at.
+ * Reads a manifest back, v2 or v1. `where` names it in errors (a path or an s3:// URL); every problem is listed
+ * with its key. A manifest of another schema version is refused rather than guessed at.
  */
-export function parseManifest(text: string, where: string): Manifest {
+export function parseManifest(text: string, where: string): StoredManifest {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
     throw new ManifestError(where, ['not valid JSON'], { cause: error });
   }
+  const schema = typeof raw === 'object' && raw !== null ? (raw as { schema?: unknown }).schema : undefined;
+  if (schema === MANIFEST_SCHEMA_V1) {
+    const v1 = ManifestV1.safeParse(raw);
+    if (!v1.success) throw new ManifestError(where, issuesOf(v1.error));
+    return { ...v1.data, stats: { ...v1.data.stats, records_dropped: [], conflicts: [] } };
+  }
   const parsed = Manifest.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const schema = typeof raw === 'object' && raw !== null ? (raw as { schema?: unknown }).schema : undefined;
   if (schema !== MANIFEST_SCHEMA) {
     throw new ManifestError(where, [
-      `schema: expected "${MANIFEST_SCHEMA}", found ${JSON.stringify(schema) ?? 'nothing'} (not a trailwarden manifest, or one this version does not know)`,
+      `schema: expected "${MANIFEST_SCHEMA}" (or "${MANIFEST_SCHEMA_V1}"), found ${JSON.stringify(schema) ?? 'nothing'} (not a trailwarden manifest, or one this version does not know)`,
     ]);
   }
-  throw new ManifestError(
-    where,
-    parsed.error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(top level)'}: ${issue.message}`),
-  );
+  throw new ManifestError(where, issuesOf(parsed.error));
+}
+
+function issuesOf(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(top level)'}: ${issue.message}`);
 }

@@ -1,6 +1,6 @@
 import { severityRank, type Check } from './catalog.js';
-import type { Finding, Status } from './evaluate.js';
-import type { SkippedFile, WindowStats } from './model.js';
+import { incompleteInput, STATUSES, type Finding, type Status } from './evaluate.js';
+import type { DroppedRecords, EventIdConflict, SkippedFile, WindowStats } from './model.js';
 import { formatBytes, formatUsd, summariseCost } from './cost.js';
 import { checkWindow } from './params.js';
 import { isoDate, toCloudTrailTime, type TimeWindow } from './time.js';
@@ -51,6 +51,8 @@ export interface ReportSection {
   readonly frameworks: readonly string[];
 }
 
+export type Verdict = 'fail' | 'error' | 'incomplete' | 'pass';
+
 export interface Report {
   readonly title: string;
   readonly subject: string;
@@ -62,8 +64,11 @@ export interface Report {
   readonly windowEnd: string;
   readonly source: string;
   readonly archiveLocation: string;
-  /** The worst status across checks: fail, then error, then pass. */
-  readonly verdict: 'fail' | 'error' | 'pass';
+  /**
+   * The worst status across checks: fail, then error, then incomplete, then pass. `incomplete` also when no
+   * threshold check could show it but the input was incomplete (a suite of informational checks only).
+   */
+  readonly verdict: Verdict;
   readonly counts: Readonly<Record<Status, number>> & { readonly total: number };
   readonly accounts: readonly string[];
   readonly regions: readonly string[];
@@ -71,6 +76,15 @@ export interface Report {
   readonly duplicates: number;
   readonly filesRead: number;
   readonly filesSkipped: readonly SkippedFile[];
+  /** Records of readable files that could not be used, per file and reason. */
+  readonly recordsDropped: readonly DroppedRecords[];
+  /** The total of `recordsDropped`. */
+  readonly recordsDroppedTotal: number;
+  readonly recordsWithoutTime: number;
+  /** eventIDs shared by records of different content (all kept). */
+  readonly conflicts: readonly EventIdConflict[];
+  /** What of the input is missing, in words ("1 file of the window could not be read"); null when it was complete. */
+  readonly incompleteInput: string | null;
   readonly warnings: readonly string[];
   readonly sections: readonly ReportSection[];
   /** Data scanned and its estimated price, when the engine bills by scan (Athena); absent otherwise. */
@@ -110,7 +124,7 @@ function costOf(stats: WindowStats, findings: readonly Finding[]): ReportCost | 
   };
 }
 
-const STATUS_ORDER: Readonly<Record<Status, number>> = { fail: 0, error: 1, pass: 2, info: 3 };
+const STATUS_ORDER = Object.fromEntries(STATUSES.map((status, index) => [status, index])) as Readonly<Record<Status, number>>;
 
 const FRAMEWORK_LABELS: Readonly<Record<string, string>> = {
   'cis_aws_foundations_v1.4': 'CIS AWS Foundations v1.4',
@@ -121,12 +135,24 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** e.g. "2 failed, 1 error" or "all passed". */
-export function verdictText(counts: Readonly<Record<Status, number>>): string {
+/**
+ * e.g. "2 failed, 1 error, 1 incomplete" or "all passed". Never "all passed" on incomplete input: then a suite
+ * without threshold checks (nothing to count as incomplete) reads "input incomplete".
+ */
+export function verdictText(counts: Readonly<Record<Status, number>>, inputComplete: boolean): string {
   const parts: string[] = [];
   if (counts.fail > 0) parts.push(`${counts.fail} failed`);
   if (counts.error > 0) parts.push(plural(counts.error, 'error'));
-  return parts.length > 0 ? parts.join(', ') : 'all passed';
+  if (counts.incomplete > 0) parts.push(`${counts.incomplete} incomplete`);
+  if (parts.length > 0) return parts.join(', ');
+  return inputComplete ? 'all passed' : 'input incomplete';
+}
+
+function verdictOf(counts: Readonly<Record<Status, number>>, inputComplete: boolean): Verdict {
+  if (counts.fail > 0) return 'fail';
+  if (counts.error > 0) return 'error';
+  if (counts.incomplete > 0 || !inputComplete) return 'incomplete';
+  return 'pass';
 }
 
 function accountsText(accounts: readonly string[]): string {
@@ -151,8 +177,25 @@ function warningsFor(stats: WindowStats): string[] {
   if (stats.dataEvents === 0) {
     warnings.push('No data events are in scope: use of data-plane actions (s3:GetObject, lambda:Invoke…) is unknown, not "unused".');
   }
+  const dropped = stats.recordsDropped.reduce((sum, d) => sum + d.count, 0);
+  if (dropped > 0) {
+    const files = new Set(stats.recordsDropped.map((d) => d.path)).size;
+    warnings.push(
+      `${plural(dropped, 'record')} of ${plural(files, 'readable file')} could not be used and ${dropped === 1 ? 'was' : 'were'} dropped; ${dropped === 1 ? 'it is' : 'they are'} missing from every check (listed below).`,
+    );
+  }
   if (stats.recordsWithoutTime > 0) {
     warnings.push(`${plural(stats.recordsWithoutTime, 'record')} had no eventTime and could not be placed in the window.`);
+  }
+  if (incompleteInput(stats) !== undefined) {
+    warnings.push(
+      'The input is incomplete, so no check can pass: a check within its limit is INCOMPLETE (or FAIL, with on_incomplete: fail), and informational results may be missing rows.',
+    );
+  }
+  if (stats.conflicts.length > 0) {
+    warnings.push(
+      `${plural(stats.conflicts.length, 'eventID')} ${stats.conflicts.length === 1 ? 'is' : 'are'} shared by records of different content; every one of those records was kept and counted (listed below).`,
+    );
   }
   return warnings;
 }
@@ -163,11 +206,23 @@ function frameworkTags(check: Check): string[] {
   );
 }
 
+/** What to do about a check judged on incomplete input that did not find enough to fail on its own. */
+export const INCOMPLETE_REMEDIATION =
+  'Make the log files and records listed above readable (sync them again from the trail bucket, or restore them) and run again with the same --as-of: until then this check proves nothing either way.';
+
+/** The check's own remediation when it found too much; for a check held back by missing input, how to complete it. */
+function remediationFor(check: Check, finding: Finding): string | null {
+  const exceeded = check.evaluation.kind === 'threshold' && finding.observed !== null && finding.observed > check.evaluation.fail_above;
+  if (finding.status === 'fail' && exceeded) return check.remediation ?? null;
+  if (finding.status === 'incomplete' || finding.status === 'fail') return INCOMPLETE_REMEDIATION;
+  return null;
+}
+
 /** Builds the report model from a run's facts. Pure. */
 export function buildReport(input: ReportInput): Report {
   const checksById = new Map(input.checks.map((check) => [check.id, check]));
   const catalogOrder = new Map(input.checks.map((check, index) => [check.id, index]));
-  const counts: Record<Status, number> = { fail: 0, error: 0, pass: 0, info: 0 };
+  const counts = Object.fromEntries(STATUSES.map((status) => [status, 0])) as Record<Status, number>;
   for (const finding of input.findings) counts[finding.status] += 1;
 
   const ordered = [...input.findings].sort(
@@ -199,17 +254,18 @@ export function buildReport(input: ReportInput): Report {
       hiddenRows: Math.max(0, rows.length - input.previewRows),
       evidence: input.evidence[check.id] ?? null,
       evidenceLink: null,
-      remediation: finding.status === 'fail' ? (check.remediation ?? null) : null,
+      remediation: remediationFor(check, finding),
       references: check.references,
       frameworks: frameworkTags(check),
     };
   });
 
-  const verdict = counts.fail > 0 ? 'fail' : counts.error > 0 ? 'error' : 'pass';
+  const missing = incompleteInput(input.stats);
+  const verdict = verdictOf(counts, missing === undefined);
   const period = `${isoDate(input.window.start)} → ${isoDate(input.window.end)}`;
   return {
     title: 'CloudTrail compliance report',
-    subject: `[trailwarden] ${verdictText(counts)} · ${accountsText(input.stats.accounts)} · ${period}`,
+    subject: `[trailwarden] ${verdictText(counts, missing === undefined)} · ${accountsText(input.stats.accounts)} · ${period}`,
     runId: input.runId,
     toolVersion: input.toolVersion,
     asOf: toCloudTrailTime(input.asOf),
@@ -226,6 +282,11 @@ export function buildReport(input: ReportInput): Report {
     duplicates: input.stats.duplicates,
     filesRead: input.stats.filesRead,
     filesSkipped: input.stats.filesSkipped,
+    recordsDropped: input.stats.recordsDropped,
+    recordsDroppedTotal: input.stats.recordsDropped.reduce((sum, d) => sum + d.count, 0),
+    recordsWithoutTime: input.stats.recordsWithoutTime,
+    conflicts: input.stats.conflicts,
+    incompleteInput: missing ?? null,
     warnings: warningsFor(input.stats),
     sections,
     cost: costOf(input.stats, input.findings),
@@ -254,5 +315,25 @@ export function withEvidenceLinks(report: Report, links: Readonly<Record<string,
       const link = links[section.id];
       return { ...section, evidenceLink: section.evidence !== null && isWebLink(link) ? link : null };
     }),
+  };
+}
+
+/**
+ * A report model read back from an archived `report.json`, completed for today's templates: a run archived
+ * before a field existed lacks it (no `incomplete` count, dropped records or conflicts before those existed).
+ * Nothing is judged again: what the run said stays what it said. Pure.
+ */
+export function reportFromJson(raw: unknown): Report {
+  type Added = 'recordsDropped' | 'recordsDroppedTotal' | 'recordsWithoutTime' | 'conflicts' | 'incompleteInput';
+  const stored = raw as Omit<Report, Added | 'counts'> &
+    Partial<Pick<Report, Added>> & { counts: Omit<Report['counts'], 'incomplete'> & { incomplete?: number } };
+  return {
+    ...stored,
+    counts: { ...stored.counts, incomplete: stored.counts.incomplete ?? 0 },
+    recordsDropped: stored.recordsDropped ?? [],
+    recordsDroppedTotal: stored.recordsDroppedTotal ?? 0,
+    recordsWithoutTime: stored.recordsWithoutTime ?? 0,
+    conflicts: stored.conflicts ?? [],
+    incompleteInput: stored.incompleteInput ?? null,
   };
 }

@@ -8,7 +8,7 @@ import type { EvidenceArchive, StoredFile } from '../archive/types.js';
 import type { Check } from '../core/catalog.js';
 import { columnsUsedBy } from '../core/cloudtrail-table.js';
 import { describeError, MailError } from '../core/errors.js';
-import { checkError, evaluate, unjudgeableReason, type Finding } from '../core/evaluate.js';
+import { checkError, evaluate, unjudgeableReason, type Finding, type InputFacts } from '../core/evaluate.js';
 import type { WindowStats } from '../core/model.js';
 import { resolveParameters, runWindow } from '../core/params.js';
 import { buildManifest, MANIFEST_FILE, serializeManifest } from '../core/manifest.js';
@@ -72,11 +72,22 @@ async function phase<T>(log: Logger, name: string, work: () => Promise<T>, count
   return result;
 }
 
-/** Runs and judges one check; a failing query becomes an `error` finding, never an exception. */
-async function judge(engine: QueryEngine, check: Check, asOf: Date, blind: string | undefined, log: Logger, runId: string): Promise<Finding> {
+/**
+ * Runs and judges one check; a failing query becomes an `error` finding, never an exception. `input` says what of
+ * the window could not be read: a check within its limit passes only when nothing is missing.
+ */
+async function judge(
+  engine: QueryEngine,
+  check: Check,
+  asOf: Date,
+  input: InputFacts,
+  blind: string | undefined,
+  log: Logger,
+  runId: string,
+): Promise<Finding> {
   if (blind && check.evaluation.kind === 'threshold') return checkError(check, blind);
   try {
-    return evaluate(check, await engine.query(check.sql, resolveParameters(check, asOf), { runId, checkId: check.id }));
+    return evaluate(check, await engine.query(check.sql, resolveParameters(check, asOf), { runId, checkId: check.id }), input);
   } catch (error) {
     // Engines echo the SQL after the first line; the report keeps the reason, the log keeps it all.
     log.warn({ check: check.id, err: error }, 'check query failed');
@@ -131,7 +142,7 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
         for (let i = next++; i < request.checks.length; i = next++) {
           const check = request.checks[i]!;
           const started = performance.now();
-          const finding = await judge(engine, check, request.asOf, blind, log, request.runId);
+          const finding = await judge(engine, check, request.asOf, stats, blind, log, request.runId);
           log.info({ check: check.id, status: finding.status, observed: finding.observed, ms: Math.round(performance.now() - started) }, 'check done');
           results[i] = finding;
         }
@@ -139,7 +150,11 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
       await Promise.all(Array.from({ length: Math.max(1, Math.min(engine.concurrency ?? 1, request.checks.length)) }, worker));
       return results;
     },
-    (r) => ({ fail: r.filter((f) => f.status === 'fail').length, error: r.filter((f) => f.status === 'error').length }),
+    (r) => ({
+      fail: r.filter((f) => f.status === 'fail').length,
+      error: r.filter((f) => f.status === 'error').length,
+      incomplete: r.filter((f) => f.status === 'incomplete').length,
+    }),
   );
 
   const folder = await archive.openRun(request.runId, request.asOf);

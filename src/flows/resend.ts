@@ -4,7 +4,7 @@ import { DEFAULT_CONFIG_FILE } from '../app.js';
 import { readManifest, readVerified } from '../archive/read-back.js';
 import type { EvidenceArchive } from '../archive/types.js';
 import { ArchiveError } from '../core/errors.js';
-import type { Report } from '../core/report.js';
+import { reportFromJson } from '../core/report.js';
 import { compactTime } from '../core/time.js';
 import { buildReportMail, type EvidenceCsv } from '../mail/report-mail.js';
 import type { MailTransport, SentMail } from '../mail/types.js';
@@ -51,7 +51,7 @@ export async function resendRun(backends: ResendBackends, request: ResendRequest
   if (!run) throw new ArchiveError(`no run ${request.runId} in the archive (${archive.describe()})`);
   const manifest = await readManifest(run);
   if (manifest.run_id !== request.runId) throw new ArchiveError(`${run.location}: its manifest is of run ${manifest.run_id}, not ${request.runId}`);
-  const report = JSON.parse((await readVerified(run, manifest, 'report.json')).toString('utf8')) as Report;
+  const report = reportFromJson(JSON.parse((await readVerified(run, manifest, 'report.json')).toString('utf8')));
 
   const csvs: EvidenceCsv[] = [];
   for (const check of manifest.checks) {

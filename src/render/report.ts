@@ -11,6 +11,7 @@ export const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta
 const STATUS_COLOURS: Readonly<Record<string, string>> = {
   fail: '#b42318',
   error: '#b54708',
+  incomplete: '#6941c6',
   pass: '#067647',
   info: '#475467',
 };

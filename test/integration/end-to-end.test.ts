@@ -206,8 +206,8 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     const result = await runCli(['run', '--logs', logs, '--out', out, '--as-of', '2026-01-01T00:00:00Z', '--fail-on', 'low']);
     expect(result.code).toBe(2);
     expect(result.stdout).toContain('0 in ');
-    expect(result.stdout).toMatch(/ERROR critical root_activity_7d: no CloudTrail events in the window/);
-    expect(result.stdout).toMatch(/INFO {2}info {5}roles_active_7d: 0 row/);
+    expect(result.stdout).toMatch(/ERROR {6}critical root_activity_7d: no CloudTrail events in the window/);
+    expect(result.stdout).toMatch(/INFO {7}info {5}roles_active_7d: 0 row/);
   });
 });
 

@@ -1,5 +1,6 @@
 import type { Check } from '../../src/core/catalog.js';
 import { evaluate } from '../../src/core/evaluate.js';
+import type { WindowStats } from '../../src/core/model.js';
 import { buildReport, type Report } from '../../src/core/report.js';
 import { toCsv } from '../../src/render/csv.js';
 import type { EvidenceCsv } from '../../src/mail/report-mail.js';
@@ -15,6 +16,7 @@ const root: Check = {
   columns: ['event_time', 'user_agent'],
   options: {},
   evaluation: { kind: 'threshold', metric: 'row_count', fail_above: 0 },
+  on_incomplete: 'incomplete',
   references: [],
   frameworks: {},
   remediation: 'Rotate the root password.',
@@ -32,7 +34,19 @@ export function sampleReport(runId: string, rows = 3): { report: Report; csvs: E
     columns: ['event_time', 'user_agent'],
     rows: Array.from({ length: rows }, (_, r) => [`2026-11-2${r % 3}T10:00:0${i}Z`, r === 0 ? HOSTILE_AGENT : `aws-cli/2.${r}`]),
   });
-  const findings = [evaluate(root, result(1)), evaluate(roles, result(2))];
+  const stats: WindowStats = {
+    filesRead: 1,
+    filesSkipped: [],
+    events: 10,
+    duplicates: 0,
+    recordsWithoutTime: 0,
+    recordsDropped: [],
+    conflicts: [],
+    dataEvents: 0,
+    accounts: ['111111111111'],
+    regions: ['us-east-1'],
+  };
+  const findings = [evaluate(root, result(1), stats), evaluate(roles, result(2), stats)];
   const report = buildReport({
     runId,
     asOf,
@@ -42,18 +56,7 @@ export function sampleReport(runId: string, rows = 3): { report: Report; csvs: E
     source: 'local folder /logs',
     checks: [root, roles],
     findings,
-    stats: {
-      filesRead: 1,
-      filesSkipped: [],
-      events: 10,
-      duplicates: 0,
-      recordsWithoutTime: 0,
-      recordsDropped: [],
-      conflicts: [],
-      dataEvents: 0,
-      accounts: ['111111111111'],
-      regions: ['us-east-1'],
-    },
+    stats,
     evidence: { root_activity_7d: `/archive/${runId}/root_activity_7d.csv`, roles_active_7d: `/archive/${runId}/roles_active_7d.csv` },
     archiveLocation: `/archive/${runId}`,
     previewRows: 10,

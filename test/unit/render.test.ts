@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { Check } from '../../src/core/catalog.js';
 import { evaluate } from '../../src/core/evaluate.js';
-import { buildReport } from '../../src/core/report.js';
+import type { WindowStats } from '../../src/core/model.js';
+import { buildReport, reportFromJson } from '../../src/core/report.js';
 import { neutraliseCell, toCsv } from '../../src/render/csv.js';
 import { ReportRenderer } from '../../src/render/report.js';
 
@@ -16,6 +17,7 @@ const root: Check = {
   columns: ['event_time', 'user_agent'],
   options: {},
   evaluation: { kind: 'threshold', metric: 'row_count', fail_above: 0 },
+  on_incomplete: 'incomplete',
   references: ['https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html'],
   frameworks: {},
   remediation: 'Rotate the root password.',
@@ -26,7 +28,20 @@ const root: Check = {
 const XSS = '<script>alert("root")</script>';
 const FORMULA = '=HYPERLINK("http://evil.example","x")';
 
-function reportWith(rows: string[][]) {
+const STATS: WindowStats = {
+  filesRead: 1,
+  filesSkipped: [{ path: 'AWSLogs/<b>x</b>.json.gz', reason: 'corrupt' }],
+  events: 1,
+  duplicates: 0,
+  recordsWithoutTime: 0,
+  recordsDropped: [],
+  conflicts: [],
+  dataEvents: 0,
+  accounts: ['111111111111'],
+  regions: ['us-east-1'],
+};
+
+function reportWith(rows: string[][], stats: WindowStats = STATS) {
   const asOf = new Date('2026-11-23T08:00:00Z');
   return buildReport({
     runId: 'run-1',
@@ -36,19 +51,8 @@ function reportWith(rows: string[][]) {
     toolVersion: '0.1.0',
     source: 'local folder /logs',
     checks: [root],
-    findings: [evaluate(root, { columns: ['event_time', 'user_agent'], rows })],
-    stats: {
-      filesRead: 1,
-      filesSkipped: [{ path: 'AWSLogs/<b>x</b>.json.gz', reason: 'corrupt' }],
-      events: 1,
-      duplicates: 0,
-      recordsWithoutTime: 0,
-      recordsDropped: [],
-      conflicts: [],
-      dataEvents: 0,
-      accounts: ['111111111111'],
-      regions: ['us-east-1'],
-    },
+    findings: [evaluate(root, { columns: ['event_time', 'user_agent'], rows }, stats)],
+    stats,
     evidence: { root_activity_7d: '/archive/run-1/root_activity_7d.csv' },
     archiveLocation: '/archive/run-1',
     previewRows: 10,
@@ -81,7 +85,7 @@ describe('HTML and text report', () => {
       expect(out).toContain('AWSLogs/');
     }
     expect(text).toContain('CloudTrail compliance report: FAIL');
-    expect(text).toContain('[FAIL ] critical Root user activity (1)');
+    expect(text).toContain('[FAIL      ] critical Root user activity (1)');
   });
 
   it('keeps control characters from forging lines in the text mail', async () => {
@@ -90,6 +94,61 @@ describe('HTML and text report', () => {
     expect(text).not.toMatch(/^\[PASS \] all good/m);
     expect(text).toContain('ua [PASS ] all good\ufffdgnp.exe');
     expect(html).toContain('ua [PASS ] all good\ufffdgnp.exe');
+  });
+});
+
+describe('a report on incomplete input', () => {
+  const hostile: WindowStats = {
+    ...STATS,
+    recordsDropped: [{ path: 'AWSLogs/<i>y</i>.json.gz', reason: 'eventTime "<img src=x onerror=alert(1)>" is not a time', count: 3 }],
+    conflicts: [{ eventId: '<svg onload=alert(2)>', paths: ['AWSLogs/a.json.gz', 'AWSLogs/<u>b</u>.json.gz'], records: 2 }],
+  };
+
+  it('labels a would-be pass INCOMPLETE in its own colour, says why, and never says "passed" for it', async () => {
+    // Prepare: no root rows, but a file of the window could not be read
+    const renderer = await ReportRenderer.load();
+
+    // Act
+    const report = reportWith([], hostile);
+    const { html, text } = renderer.render(report);
+
+    // Assess
+    expect(report.sections[0]?.status).toBe('incomplete');
+    expect(text).toContain('CloudTrail compliance report: INCOMPLETE');
+    expect(text).toContain('0 failed, 0 with errors, 1 incomplete, 0 passed, 0 informational');
+    expect(text).toContain('[INCOMPLETE] critical Root user activity (0)');
+    expect(text).toContain('Input:         INCOMPLETE: 1 file and 3 records of the window could not be read');
+    expect(text).toContain('a pass needs complete input');
+    expect(html).toMatch(/<span class="badge" style="[^"]*background: #6941c6[^"]*">INCOMPLETE<\/span> Root user activity/);
+    expect(html).toContain('1 incomplete');
+    for (const out of [html, text]) expect(out).toContain('Make the log files and records listed above readable');
+  });
+
+  it('lists dropped records (file, count, reason) and eventID conflicts (id, records, files), escaped in the HTML', async () => {
+    const renderer = await ReportRenderer.load();
+    const { html, text } = renderer.render(reportWith([], hostile));
+
+    expect(text).toContain('3 record(s) of readable files could not be used and were dropped:');
+    expect(text).toContain('  - AWSLogs/<i>y</i>.json.gz: 3 record(s): eventTime "<img src=x onerror=alert(1)>" is not a time');
+    expect(text).toContain('1 eventID(s) shared by records of different content (every record was kept):');
+    expect(text).toContain('  - <svg onload=alert(2)>: 2 records, in AWSLogs/a.json.gz, AWSLogs/<u>b</u>.json.gz');
+    for (const raw of ['<img', '<svg', '<i>y</i>', '<u>b</u>']) expect(html).not.toContain(raw);
+    expect(html).toContain('&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;');
+    expect(html).toContain('&lt;svg onload&#x3D;alert(2)&gt;');
+    expect(html).toContain('AWSLogs/&lt;u&gt;b&lt;/u&gt;.json.gz');
+  });
+
+  it('renders a report.json archived before these fields existed', async () => {
+    const renderer = await ReportRenderer.load();
+    const old = JSON.parse(JSON.stringify(reportWith([['2026-11-20T10:00:00Z', 'aws-cli/2']]))) as Record<string, unknown> & {
+      counts: Record<string, unknown>;
+    };
+    for (const added of ['recordsDropped', 'recordsDroppedTotal', 'recordsWithoutTime', 'conflicts', 'incompleteInput']) delete old[added];
+    delete old.counts.incomplete;
+
+    const { text } = renderer.render(reportFromJson(old));
+
+    expect(text).toContain('1 failed, 0 with errors, 0 incomplete, 0 passed, 0 informational');
   });
 });
 
