@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ArchiveError } from '../core/errors.js';
 import { MANIFEST_FILE } from '../core/manifest.js';
+import { syncFolder, writeFileAtomic, type WriteFileSystem } from '../fs/atomic-write.js';
 import { assertEvidenceName, assertRunId, datePath } from './layout.js';
 import type { ArchivedRun, EvidenceArchive, RunFolder, StoredBytes, StoredFile } from './types.js';
 
 export interface LocalArchiveOptions {
   readonly path: string;
+  /** The file-system calls evidence is written with (default: node's); tests hand in one that fails like a full disk. */
+  readonly fs?: WriteFileSystem;
 }
 
 /** Sub-folder names of `dir` that match `pattern`; none when `dir` does not exist. */
@@ -56,13 +59,19 @@ export class LocalArchivedRun implements ArchivedRun {
   }
 }
 
-/** Evidence in a local folder. Run folders and files are created exclusively: never overwritten. */
+/**
+ * Evidence in a local folder. Run folders and files are created exclusively: never overwritten. Each file appears
+ * whole or not at all (written under a hidden temporary name, flushed, then linked into place), so a full disk
+ * or a crash never leaves a truncated CSV — or a truncated `manifest.json`, whose presence means "complete".
+ */
 export class LocalArchive implements EvidenceArchive {
   readonly kind = 'local';
   readonly #root: string;
+  readonly #fs: WriteFileSystem | undefined;
 
   constructor(options: LocalArchiveOptions) {
     this.#root = path.resolve(options.path);
+    this.#fs = options.fs;
   }
 
   describe(): string {
@@ -77,11 +86,14 @@ export class LocalArchive implements EvidenceArchive {
       await mkdir(parent, { recursive: true });
       // Not recursive: fails with EEXIST rather than writing into an earlier run's evidence.
       await mkdir(dir);
+      // The new folder's name survives a power loss, like the names of the files written into it.
+      await syncFolder(parent, this.#fs);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       const why = code === 'EEXIST' ? 'it already exists and evidence is never overwritten' : (error as Error).message;
       throw new ArchiveError(`cannot create the run folder ${dir}: ${why}`, { cause: error });
     }
+    const fs = this.#fs;
     return {
       location: dir,
       locationOf: (name) => path.join(dir, name),
@@ -89,9 +101,11 @@ export class LocalArchive implements EvidenceArchive {
         assertEvidenceName(name);
         const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
         try {
-          await writeFile(path.join(dir, name), data, { flag: 'wx' });
+          await writeFileAtomic(path.join(dir, name), data, { exclusive: true, fs });
         } catch (error) {
-          throw new ArchiveError(`cannot write ${path.join(dir, name)}`, { cause: error });
+          const code = (error as NodeJS.ErrnoException).code;
+          const why = code === 'EEXIST' ? 'it already exists and evidence is never overwritten' : (error as Error).message;
+          throw new ArchiveError(`cannot write ${path.join(dir, name)}: ${why}`, { cause: error });
         }
         return { name, bytes: data.byteLength, sha256: createHash('sha256').update(data).digest('hex') };
       },

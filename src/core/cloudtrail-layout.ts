@@ -79,11 +79,23 @@ export function parseLogKey(key: string): LogKeyParts | undefined {
  */
 const LOG_FILE_NAME = /^[A-Za-z0-9_.-]+\.json(\.gz)?$/;
 
-/** Why a file found in a day folder is reported as skipped rather than read (stable texts: reports show them). */
+/**
+ * Characters DuckDB (and most readers of file lists) expand as a glob pattern. No path handed to the engine may
+ * contain one: `eu-[ab]-1/…` would read `eu-a-1/…` in its place. The layout patterns above admit none of them.
+ */
+export const GLOB_CHARACTERS = /[*?[\]{}]/;
+
+/**
+ * Why something found in the window's folders is reported as skipped rather than read (stable texts: reports
+ * show them). A folder is reported by its key with a trailing `/`.
+ */
 export const SKIP_REASONS = {
   notRegularFile: 'not a regular file (a dangling link, a socket…)',
   notLogFileName: 'not a CloudTrail log file name (expected letters, digits, _ . - and *.json.gz or *.json)',
   empty: 'empty file (0 bytes)',
+  folderInDayFolder: 'a folder, not a log file (CloudTrail puts no folders in a day folder): its contents are not read',
+  notRegionFolder: 'not a region folder name (such as eu-west-1), yet it holds files in day folders of the window: they are not read',
+  notAccountFolder: 'not an account (12 digits) or organization (o-…) folder name, yet it holds CloudTrail folders: their logs are not read',
 } as const;
 
 /** Why the file `name` (`bytes` long) in a day folder can't be a delivery file, or undefined when it can. */

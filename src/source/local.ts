@@ -3,7 +3,18 @@ import path from 'node:path';
 import { SourceError } from '../core/errors.js';
 import type { SkippedFile } from '../core/model.js';
 import { deliveryDaysFor, type TimeWindow } from '../core/time.js';
-import { ACCOUNT_ID, logFileSkipReason, logKey, ORGANIZATION_ID, SKIP_REASONS, TRAIL_FOLDER } from '../core/cloudtrail-layout.js';
+import {
+  ACCOUNT_ID,
+  awsLogsPrefix,
+  GLOB_CHARACTERS,
+  logFileSkipReason,
+  logKey,
+  ORGANIZATION_ID,
+  REGION,
+  SKIP_REASONS,
+  TRAIL_FOLDER,
+  trailFolder,
+} from '../core/cloudtrail-layout.js';
 import type { LogFile, LogSource, SourceListing } from './types.js';
 
 export interface LocalSourceOptions {
@@ -28,7 +39,35 @@ async function listDir(dir: string): Promise<string[]> {
     if (entry.isDirectory()) folders.push(entry.name);
     else if (entry.isSymbolicLink() && (await stat(path.join(dir, entry.name)).catch(() => undefined))?.isDirectory()) folders.push(entry.name);
   }
-  return folders;
+  return folders.sort();
+}
+
+/** Whether `dir` is a folder (following links) with at least one entry. */
+async function holdsEntries(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** An account folder to read. */
+interface AccountFolder {
+  readonly dir: string;
+  readonly account: string;
+  readonly organizationId: string | undefined;
+}
+
+/**
+ * Whether `dir` holds a `CloudTrail/` folder (depth 1), or one of its sub-folders does (depth 2). A folder that
+ * can't be listed counts as not holding one: a stray `lost+found` of a mounted volume must not stop the run.
+ */
+async function holdsTrailFolder(dir: string, depth: 1 | 2): Promise<boolean> {
+  const names = await listDir(dir).catch((): string[] => []);
+  if (names.includes(TRAIL_FOLDER)) return true;
+  if (depth === 1) return false;
+  for (const name of names) if (await holdsTrailFolder(path.join(dir, name), 1)) return true;
+  return false;
 }
 
 /**
@@ -64,29 +103,57 @@ export class LocalLogSource implements LogSource {
     );
   }
 
-  /** `[accountFolder, account, organizationId]` for both the plain and the organization-trail layouts. */
-  async #accountFolders(awsLogs: string): Promise<[string, string, string | undefined][]> {
-    const found: [string, string, string | undefined][] = [];
+  /**
+   * The account folders to read, for both the plain and the organization-trail layouts. A folder that is no
+   * account or organization id but holds `CloudTrail/` folders (a copy, a typo, a name with glob characters)
+   * is reported, not read and not silently passed over; other services' folders (VPC flow logs…) are left alone.
+   */
+  async #accountFolders(awsLogs: string, skipped: SkippedFile[]): Promise<AccountFolder[]> {
+    const { accounts } = this.#options;
+    const wanted = (account: string) => !accounts || accounts.includes(account);
+    const found: AccountFolder[] = [];
+    // With an account filter, only the named accounts are in scope: a stray folder can't be one of them.
+    const reportStray = async (dir: string, key: string, depth: 1 | 2) => {
+      if (!accounts && (await holdsTrailFolder(dir, depth))) skipped.push({ path: key, reason: SKIP_REASONS.notAccountFolder });
+    };
     for (const name of await listDir(awsLogs)) {
-      if (ACCOUNT_ID.test(name)) found.push([path.join(awsLogs, name), name, undefined]);
-      else if (ORGANIZATION_ID.test(name)) {
-        for (const account of await listDir(path.join(awsLogs, name))) {
-          if (ACCOUNT_ID.test(account)) found.push([path.join(awsLogs, name, account), account, name]);
+      const dir = path.join(awsLogs, name);
+      if (ACCOUNT_ID.test(name)) {
+        if (wanted(name)) found.push({ dir, account: name, organizationId: undefined });
+      } else if (ORGANIZATION_ID.test(name)) {
+        for (const account of await listDir(dir)) {
+          if (!ACCOUNT_ID.test(account)) await reportStray(path.join(dir, account), `${awsLogsPrefix({ organizationId: name })}${account}/`, 1);
+          else if (wanted(account)) found.push({ dir: path.join(dir, account), account, organizationId: name });
         }
+      } else {
+        await reportStray(dir, `${awsLogsPrefix()}${name}/`, 2);
       }
     }
-    return found.filter(([, account]) => !this.#options.accounts || this.#options.accounts.includes(account));
+    return found;
   }
 
   async list(window: TimeWindow): Promise<SourceListing> {
     const awsLogs = await this.#awsLogsRoot();
+    if (GLOB_CHARACTERS.test(awsLogs)) {
+      throw new SourceError(
+        `the log folder ${awsLogs} has one of * ? [ ] { } in its path: DuckDB would read every file path under it as a glob pattern and could read other files in their place; move or link the logs to a path without these characters`,
+      );
+    }
     const days = deliveryDaysFor(window);
     const files: LogFile[] = [];
     const skipped: SkippedFile[] = [];
-    for (const [accountDir, account, organizationId] of await this.#accountFolders(awsLogs)) {
+    for (const { dir: accountDir, account, organizationId } of await this.#accountFolders(awsLogs, skipped)) {
       const trailDir = path.join(accountDir, TRAIL_FOLDER);
       for (const region of await listDir(trailDir)) {
         if (this.#options.regions && !this.#options.regions.includes(region)) continue;
+        if (!REGION.test(region)) {
+          // Not read (its name could be a glob pattern), but reported when it holds files of the window.
+          const dayDirs = days.map((day) => path.join(trailDir, region, ...day.split('/')));
+          if ((await Promise.all(dayDirs.map(holdsEntries))).some(Boolean)) {
+            skipped.push({ path: `${awsLogsPrefix({ organizationId })}${trailFolder(account)}${region}/`, reason: SKIP_REASONS.notRegionFolder });
+          }
+          continue;
+        }
         for (const day of days) {
           const dayDir = path.join(trailDir, region, ...day.split('/'));
           let entries;
@@ -101,7 +168,10 @@ export class LocalLogSource implements LogSource {
             const filePath = path.join(dayDir, entry.name);
             // stat follows symbolic links; a dangling link or a special file is reported, not ignored.
             const info = await stat(filePath).catch(() => undefined);
-            if (info?.isDirectory()) continue;
+            if (info?.isDirectory()) {
+              skipped.push({ path: `${key}/`, reason: SKIP_REASONS.folderInDayFolder });
+              continue;
+            }
             if (!info?.isFile()) {
               skipped.push({ path: key, reason: SKIP_REASONS.notRegularFile });
               continue;
@@ -116,6 +186,7 @@ export class LocalLogSource implements LogSource {
         }
       }
     }
+    skipped.sort((a, b) => (a.path < b.path ? -1 : 1));
     return { files, skipped };
   }
 }

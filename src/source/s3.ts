@@ -10,7 +10,17 @@ import { listAllPages } from '../aws/s3-client.js';
 import { describeError, SourceError } from '../core/errors.js';
 import type { SkippedFile } from '../core/model.js';
 import { deliveryDaysFor, type TimeWindow } from '../core/time.js';
-import { ACCOUNT_ID, awsLogsPrefix, logFileSkipReason, ORGANIZATION_ID, REGION, trailFolder } from '../core/cloudtrail-layout.js';
+import {
+  ACCOUNT_ID,
+  awsLogsPrefix,
+  GLOB_CHARACTERS,
+  logFileSkipReason,
+  ORGANIZATION_ID,
+  REGION,
+  SKIP_REASONS,
+  TRAIL_FOLDER,
+  trailFolder,
+} from '../core/cloudtrail-layout.js';
 import type { ListOptions, LogFile, LogSource, SourceListing } from './types.js';
 
 /** Options of the CloudTrail-bucket source; the config's `source` section with `kind: s3` maps onto them. */
@@ -105,50 +115,90 @@ export class S3LogSource implements LogSource {
     }
   }
 
-  /** The account folders to read, discovered with delimited listings unless the config names them. */
-  async #accountRoots(): Promise<AccountRoot[]> {
+  /** Whether the folder `prefix` holds a `CloudTrail/` folder (depth 1), or one of its sub-folders does (depth 2). */
+  async #holdsTrailFolder(prefix: string, depth: 1 | 2): Promise<boolean> {
+    const { folders } = await this.#listFolder(prefix);
+    if (folders.includes(TRAIL_FOLDER)) return true;
+    if (depth === 1) return false;
+    for (const folder of folders) if (await this.#holdsTrailFolder(`${prefix}${folder}/`, 1)) return true;
+    return false;
+  }
+
+  /**
+   * The account folders to read, discovered with delimited listings unless the config names them. As in the
+   * local source, a folder that is no account or organization id but holds `CloudTrail/` folders is reported.
+   */
+  async #accountRoots(): Promise<{ roots: AccountRoot[]; skipped: SkippedFile[] }> {
     const { prefix, organizationId, accounts } = this.#options;
     const awsLogs = awsLogsPrefix({ prefix });
     const wanted = (account: string) => !accounts || accounts.includes(account);
-    if (organizationId && accounts) return accounts.map((account) => ({ account, root: awsLogsPrefix({ prefix, organizationId }) }));
+    if (organizationId && accounts) return { roots: accounts.map((account) => ({ account, root: awsLogsPrefix({ prefix, organizationId }) })), skipped: [] };
     const roots: AccountRoot[] = [];
+    const skipped: SkippedFile[] = [];
+    // With an account filter, only the named accounts are in scope: a stray folder can't be one of them.
+    const reportStray = async (folder: string, depth: 1 | 2) => {
+      if (!accounts && (await this.#holdsTrailFolder(folder, depth))) skipped.push({ path: folder, reason: SKIP_REASONS.notAccountFolder });
+    };
     const organizations: string[] = [];
     if (organizationId) organizations.push(organizationId);
     else {
       const top = await this.#listFolder(awsLogs);
       for (const name of top.folders) {
-        if (ACCOUNT_ID.test(name) && wanted(name)) roots.push({ account: name, root: awsLogs });
-        else if (ORGANIZATION_ID.test(name)) organizations.push(name);
+        if (ACCOUNT_ID.test(name)) {
+          if (wanted(name)) roots.push({ account: name, root: awsLogs });
+        } else if (ORGANIZATION_ID.test(name)) organizations.push(name);
+        else await reportStray(`${awsLogs}${name}/`, 2);
       }
     }
     for (const organization of organizations) {
-      for (const name of (await this.#listFolder(awsLogsPrefix({ prefix, organizationId: organization }))).folders) {
-        if (ACCOUNT_ID.test(name) && wanted(name)) roots.push({ account: name, root: awsLogsPrefix({ prefix, organizationId: organization }) });
+      const root = awsLogsPrefix({ prefix, organizationId: organization });
+      for (const name of (await this.#listFolder(root)).folders) {
+        if (!ACCOUNT_ID.test(name)) await reportStray(`${root}${name}/`, 1);
+        else if (wanted(name)) roots.push({ account: name, root });
       }
     }
     if (roots.length === 0) {
       this.#options.log?.warn({ bucket: this.#options.bucket, prefix: awsLogs }, 'no CloudTrail account folders found in the bucket');
     }
-    return roots;
+    return { roots, skipped };
+  }
+
+  /** Whether one of the window's day folders under `regionFolder` holds anything. */
+  async #holdsWindowDays(regionFolder: string, days: readonly string[]): Promise<boolean> {
+    for (const day of days) {
+      const { folders, objects } = await this.#listFolder(`${regionFolder}${day}/`);
+      if (folders.length > 0 || objects.some((object) => object.key !== `${regionFolder}${day}/`)) return true;
+    }
+    return false;
   }
 
   async list(window: TimeWindow, options: ListOptions = {}): Promise<SourceListing> {
     const started = performance.now();
     const days = deliveryDaysFor(window);
-    const roots = await this.#accountRoots();
+    const { roots, skipped: strayFolders } = await this.#accountRoots();
     const regionFolders = await mapLimit(roots, this.#concurrency, async (root) => {
-      // Region-shaped folders only: a folder name becomes part of a cache path, so `..` and the like are never followed.
-      const regions = this.#options.regions ?? (await this.#listFolder(`${root.root}${trailFolder(root.account)}`)).folders.filter((f) => REGION.test(f));
-      return regions.map((region) => ({ ...root, region }));
+      if (this.#options.regions) return { folders: this.#options.regions.map((region) => ({ ...root, region })), skipped: [] };
+      // Region-shaped folders only: a folder name becomes part of a cache path read by DuckDB, so `..` or a glob
+      // pattern (`eu-[ab]-1`) is never followed; such a folder is reported when it holds files of the window.
+      const trail = `${root.root}${trailFolder(root.account)}`;
+      const folders: (AccountRoot & { region: string })[] = [];
+      const skipped: SkippedFile[] = [];
+      for (const name of (await this.#listFolder(trail)).folders) {
+        if (REGION.test(name)) folders.push({ ...root, region: name });
+        else if (await this.#holdsWindowDays(`${trail}${name}/`, days)) skipped.push({ path: `${trail}${name}/`, reason: SKIP_REASONS.notRegionFolder });
+      }
+      return { folders, skipped };
     });
-    const dayFolders = regionFolders.flat().flatMap((folder) => days.map((day) => ({ ...folder, day })));
+    const dayFolders = regionFolders.flatMap((r) => r.folders).flatMap((folder) => days.map((day) => ({ ...folder, day })));
 
     // Only the window's day folders are listed, one delimited listing each: sub-folders are not descended into.
     const listed = await mapLimit(dayFolders, this.#concurrency, async ({ account, root, region, day }) => {
       const dayPrefix = `${root}${trailFolder(account, region, day)}`;
       const objects: ListedObject[] = [];
       const skipped: SkippedFile[] = [];
-      for (const object of (await this.#listFolder(dayPrefix)).objects) {
+      const { folders, objects: listedObjects } = await this.#listFolder(dayPrefix);
+      for (const folder of folders) skipped.push({ path: `${dayPrefix}${folder}/`, reason: SKIP_REASONS.folderInDayFolder });
+      for (const object of listedObjects) {
         const name = object.key.slice(dayPrefix.length);
         if (name === '') continue; // a "folder" marker object made by a console or sync tool
         const reason = logFileSkipReason(name, object.bytes);
@@ -158,7 +208,9 @@ export class S3LogSource implements LogSource {
       return { objects, skipped };
     });
     const objects = listed.flatMap((l) => l.objects).sort((a, b) => (a.key < b.key ? -1 : 1));
-    const skipped = listed.flatMap((l) => l.skipped).sort((a, b) => (a.path < b.path ? -1 : 1));
+    const skipped = [...strayFolders, ...regionFolders.flatMap((r) => r.skipped), ...listed.flatMap((l) => l.skipped)].sort((a, b) =>
+      a.path < b.path ? -1 : 1,
+    );
 
     if (options.fetch === false) {
       this.#options.log?.debug(
@@ -208,6 +260,12 @@ export class S3LogSource implements LogSource {
     const file = path.join(root, ...key.split('/'));
     // Keys come from the bucket: one that would land outside the cache (`..` in a configured prefix) is refused.
     if (!file.startsWith(`${root}${path.sep}`)) throw new SourceError(`s3://${this.#options.bucket}/${key}: this key would be cached outside ${root}`);
+    // The layout admits no glob characters, but the cache path and the configured prefix may hold some.
+    if (GLOB_CHARACTERS.test(file)) {
+      throw new SourceError(
+        `s3://${this.#options.bucket}/${key}: its cache path ${file} has one of * ? [ ] { }, which DuckDB would read as a glob pattern; choose a cache_path (and prefix) without these characters`,
+      );
+    }
     return file;
   }
 

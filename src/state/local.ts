@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { StateConflictError, StateError } from '../core/errors.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import { contentVersion, parseState, serializeState } from './document.js';
 import { emptyState, type DaemonState, type StateStore, type VersionedState } from './types.js';
 
@@ -151,19 +152,10 @@ export class LocalStateStore implements StateStore {
           `${this.#file} changed since this process read it (another trailwarden process wrote it): not overwriting it. Run only one daemon per state file`,
         );
       }
-      const temp = `${this.#file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
       try {
-        const handle = await open(temp, 'wx');
-        try {
-          await handle.writeFile(bytes);
-          // Durable before it becomes visible: a power loss must not leave an empty file behind the rename.
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        await rename(temp, this.#file);
+        // Temporary file, fsync, rename over the old one, fsync of the folder: the old or the new document, whole.
+        await writeFileAtomic(this.#file, bytes, { exclusive: false });
       } catch (error) {
-        await rm(temp, { force: true });
         throw new StateError(`cannot write the state file ${this.#file}: ${(error as Error).message}`, { cause: error });
       }
       return contentVersion(bytes);

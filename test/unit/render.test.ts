@@ -180,4 +180,41 @@ describe('CSV evidence', () => {
     expect(neutraliseCell('arn:aws:iam::111111111111:role/x')).toBe('arn:aws:iam::111111111111:role/x');
     expect(neutraliseCell('\tcmd')).toBe("'\tcmd");
   });
+
+  // A spreadsheet (or a tool reading line by line) sees each line of a multi-line cell: every line is a cell start.
+  it.each([
+    ['a formula after a lone LF', "Mozilla/5.0\n=cmd|' /C calc'!A0", "Mozilla/5.0\n'=cmd|' /C calc'!A0"],
+    ['a formula after a lone CR', 'Mozilla/5.0\r+1+1', "Mozilla/5.0\r'+1+1"],
+    ['a formula after CRLF', 'agent\r\n@SUM(A1)', "agent\r\n'@SUM(A1)"],
+    ['formulas on several lines', 'x\n-1\n+2', "x\n'-1\n'+2"],
+    ['a tab after a line break', 'x\n\tcmd', "x\n'\tcmd"],
+    ['a CR-started line after LF', 'x\n\r=1', "x\n'\r'=1"],
+    ['a formula at the start and after a break', '=1\n=2', "'=1\n'=2"],
+    ['a harmless multi-line value', 'first line\nsecond line', 'first line\nsecond line'],
+  ])('quotes a cell with %s and neutralises every line of it', (_, value, expected) => {
+    // Prepare
+    const result = { columns: ['user_agent', 'n'], rows: [[value, '1']] };
+
+    // Act
+    const csv = toCsv(result);
+
+    // Assess: one record with the value intact (but neutralised), and no physical line that is a formula
+    expect(parseCsv(csv)).toEqual([
+      ['user_agent', 'n'],
+      [expected, '1'],
+    ]);
+    expect(csv).toBe(`user_agent,n\r\n"${expected}",1\r\n`);
+    for (const line of csv.split(/\r\n|\r|\n/)) expect(line).not.toMatch(/^[=+\-@\t]/);
+  });
+
+  it('writes cells without line breaks exactly as before', () => {
+    // Prepare
+    const result = { columns: ['a', 'b', 'c', 'd'], rows: [[FORMULA, 'x, y', 'say "hi"', null]] };
+
+    // Act
+    const csv = toCsv(result);
+
+    // Assess
+    expect(csv).toBe(`a,b,c,d\r\n"'=HYPERLINK(""http://evil.example"",""x"")","x, y","say ""hi""",\r\n`);
+  });
 });
