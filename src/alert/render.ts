@@ -11,6 +11,8 @@ export interface AlertEventView extends RootEvent {
   readonly sessionLabel: string;
   readonly mfaLabel: string;
   readonly accessLabel: string;
+  /** The eventID, or `not logged` (the event is then told apart by its content; see alertKey). */
+  readonly eventIdLabel: string;
   readonly assumedRoot: boolean;
 }
 
@@ -39,6 +41,7 @@ export function alertView(
     sessionLabel: e.session === 'assumed_root' ? 'centralized root access (sts:AssumeRoot session)' : 'root user credentials',
     mfaLabel: e.mfa === 'true' ? 'yes' : e.mfa === 'false' ? 'no' : 'not logged',
     accessLabel: e.access === 'console' ? 'console' : 'API',
+    eventIdLabel: e.eventId || 'not logged',
   }));
   const assumedRootCount = events.filter((e) => e.assumedRoot).length;
   return { account: batch.account, count: events.length, assumedRootCount, rootUserCount: events.length - assumedRootCount, ...context, events };

@@ -1,6 +1,5 @@
-import { InvalidArgumentError, Option } from 'commander';
+import { Option } from 'commander';
 import { DEFAULT_CONFIG_FILE } from '../app.js';
-import { parseAsOf } from '../core/time.js';
 import type { RunOutcome } from '../flows/report.js';
 
 /** `--config <file>` (or TRAILWARDEN_CONFIG), shared by every command. */
@@ -8,12 +7,8 @@ export function configOption(): Option {
   return new Option('-c, --config <file>', 'configuration file (YAML)').env('TRAILWARDEN_CONFIG').default(DEFAULT_CONFIG_FILE);
 }
 
-/** Parses `--as-of`. */
-export function asOfOption(value: string): Date {
-  const date = parseAsOf(value);
-  if (!date) throw new InvalidArgumentError('expected an ISO-8601 time such as 2026-11-23T08:00:00Z (or a date, 2026-11-23)');
-  return date;
-}
+/** What `--as-of` accepts. */
+export const AS_OF_EXPECTED = 'expected an ISO-8601 time such as 2026-11-23T08:00:00Z (or a date, 2026-11-23)';
 
 /** The widest status label, INCOMPLETE: the check lines stay aligned. */
 const STATUS_WIDTH = 10;

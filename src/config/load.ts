@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { applyOverrides, parseCheck, zodProblems, type Check } from '../core/catalog.js';
+import { applyOverrides, parseCheck, withDefaults, zodProblems, type Check } from '../core/catalog.js';
 import { CheckDefinitionError, ConfigError } from '../core/errors.js';
 import { rootAlertProblems } from '../core/root-alert-contract.js';
-import { CheckSqlParser, checkSqlProblems } from './check-sql.js';
-import { TrailwardenConfig } from './schema.js';
+import { CheckSqlParser, checkSqlProblems, type ParsedCheckSql } from './check-sql.js';
+import { ChecksConfig, TrailwardenConfig } from './schema.js';
 
 /** A validated configuration with every path made absolute, and where it came from. */
 export interface LoadedConfig {
@@ -43,46 +43,77 @@ function rawChecksPath(raw: unknown): string {
   return typeof checks?.path === 'string' ? checks.path : 'checks';
 }
 
+/** What a caller's own rules are judged on: the document as read, and the config when it is valid. */
+export interface SetupDocument {
+  readonly file: string;
+  /** The YAML document, unvalidated. */
+  readonly raw: unknown;
+  readonly config?: TrailwardenConfig;
+}
+
+export interface LoadOptions {
+  /** Problems the caller already found (its command-line flags), reported with the config's. */
+  readonly problems?: readonly string[];
+  /** The caller's rules on the document (does `--job` name a job?), reported with the config's. */
+  readonly check?: (document: SetupDocument) => string[];
+}
+
 /**
- * Reads and validates the YAML config and every check file once, at start. All problems — config keys,
- * check files, overrides — are reported together in one ConfigError, each with its key path or file.
+ * `jobs:` as configured: from the validated config, or — when it is invalid — from the raw document, so that the
+ * rules about jobs are still judged in the same pass. Values are then unvalidated: read them defensively.
  */
-export async function loadSetup(file: string): Promise<Setup> {
+export function configuredJobs(document: SetupDocument): Readonly<Record<string, { readonly type?: unknown } | null | undefined>> {
+  const jobs: unknown = document.config ? document.config.jobs : (document.raw as { jobs?: unknown } | null | undefined)?.jobs;
+  return typeof jobs === 'object' && jobs !== null ? (jobs as Record<string, { type?: unknown } | null>) : {};
+}
+
+/**
+ * Reads and validates the YAML config and every check file once, at start. All problems — command-line flags
+ * (`options.problems`), config keys, check files, overrides, the caller's own rules — are reported together in
+ * one ConfigError, each with its key path or file: a section's problems never hide another's.
+ */
+export async function loadSetup(file: string, options: LoadOptions = {}): Promise<Setup> {
   const absolute = path.resolve(file);
+  const problems: string[] = [...(options.problems ?? [])];
   let bytes: Buffer;
   try {
     bytes = await readFile(absolute);
   } catch (error) {
-    throw new ConfigError(absolute, [`cannot read the file: ${(error as Error).message}`], { cause: error });
+    throw new ConfigError(absolute, [...problems, `cannot read the file: ${(error as Error).message}`], { cause: error });
   }
   let raw: unknown;
   try {
     raw = parseYaml(bytes.toString('utf8'));
   } catch (error) {
-    throw new ConfigError(absolute, [`not valid YAML: ${(error as Error).message.split('\n')[0]}`], { cause: error });
+    throw new ConfigError(absolute, [...problems, `not valid YAML: ${(error as Error).message.split('\n')[0]}`], { cause: error });
   }
-  const problems: string[] = [];
   const parsed = TrailwardenConfig.safeParse(raw ?? {});
   if (!parsed.success) problems.push(...zodProblems('key', parsed.error).map((p) => p.replace(/^key: /, '')));
   const baseDir = path.dirname(absolute);
   const config = parsed.success ? resolvePaths(parsed.data, baseDir) : undefined;
 
   // The check files are validated even when the config is not, so that one pass shows everything.
-  const { checks: catalog, problems: checkProblems, ids } = await readCatalog(config?.checks.path ?? path.resolve(baseDir, rawChecksPath(raw)));
+  const checksPath = config?.checks.path ?? path.resolve(baseDir, rawChecksPath(raw));
+  const { checks: catalog, definitions, problems: checkProblems, ids } = await readCatalog(checksPath);
   problems.push(...checkProblems);
+  // Overrides are judged against every check.yaml that is valid — also when its query is not, or the rest of the
+  // config is not; only an override of a check whose check.yaml is itself broken waits for that file's fix (and
+  // all of them for a checks folder that can't be read, or holds no check).
+  const checksSection = config ? config.checks : ChecksConfig.safeParse((raw as { checks?: unknown } | null | undefined)?.checks ?? {}).data;
   let checks: Check[] = [];
-  if (config) {
-    // Overrides of a check whose own file is broken are judged once that file is fixed.
-    const loadedIds = new Set(catalog.map((check) => check.id));
-    const overrides = Object.fromEntries(Object.entries(config.checks.overrides).filter(([id]) => loadedIds.has(id) || !ids.includes(id)));
-    const applied = applyOverrides(catalog, overrides, 'checks.overrides');
-    problems.push(...applied.problems);
-    checks = applied.checks;
-    // The alert reads the root check's result by column name: a catalogue that breaks that is a config error.
-    for (const [name, job] of Object.entries(config.jobs)) {
-      if (job.type === 'root_alert') problems.push(...rootAlertProblems(catalog, `jobs.${name}`));
-    }
+  if (checksSection && ids.length > 0) {
+    const judgeable = new Set(definitions.map((d) => d.id));
+    const overrides = Object.fromEntries(Object.entries(checksSection.overrides).filter(([id]) => judgeable.has(id) || !ids.includes(id)));
+    problems.push(...applyOverrides(definitions, overrides, 'checks.overrides').problems);
+    const loaded = new Set(catalog.map((check) => check.id));
+    checks = applyOverrides(catalog, Object.fromEntries(Object.entries(overrides).filter(([id]) => loaded.has(id))), 'checks.overrides').checks;
   }
+  // The alert reads the root check's result by column name: a catalogue that breaks that is a config error.
+  const document: SetupDocument = { file: absolute, raw, config };
+  for (const [name, job] of Object.entries(configuredJobs(document))) {
+    if (job?.type === 'root_alert') problems.push(...rootAlertProblems(catalog, `jobs.${name}`));
+  }
+  if (options.check) problems.push(...options.check(document));
   if (problems.length > 0 || !config) throw new ConfigError(absolute, problems);
   return {
     loaded: { file: absolute, config, digest: createHash('sha256').update(bytes).digest('hex') },
@@ -100,19 +131,23 @@ async function readOptional(file: string): Promise<string | undefined> {
   }
 }
 
-/** Every check folder under `dir`: the valid checks, every problem, and the folder names (ids) seen. */
-export async function readCatalog(dir: string): Promise<{ checks: Check[]; problems: string[]; ids: string[] }> {
+/**
+ * Every check folder under `dir`: the valid checks, every problem, the folder names (ids) seen, and — to judge
+ * config overrides against — every check whose check.yaml is valid, as a check with its defaults.
+ */
+export async function readCatalog(dir: string): Promise<{ checks: Check[]; definitions: Check[]; problems: string[]; ids: string[] }> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
-    return { checks: [], problems: [`${dir}: cannot read the checks folder: ${(error as Error).message}`], ids: [] };
+    return { checks: [], definitions: [], problems: [`${dir}: cannot read the checks folder: ${(error as Error).message}`], ids: [] };
   }
   const folders = entries
     .filter((e) => e.isDirectory())
     .map((e) => e.name)
     .sort();
   const checks: Check[] = [];
+  const definitions: Check[] = [];
   const problems: string[] = [];
   const parser = await CheckSqlParser.open();
   try {
@@ -124,18 +159,30 @@ export async function readCatalog(dir: string): Promise<{ checks: Check[]; probl
         problems.push(`${yamlPath}: missing (every check folder needs a check.yaml)`);
         continue;
       }
-      const result = parseCheck(folder, { yamlPath, yamlText, sqlPath, sqlText: await readOptional(sqlPath) });
+      const sqlText = await readOptional(sqlPath);
+      const result = parseCheck(folder, { yamlPath, yamlText, sqlPath, sqlText });
       problems.push(...result.problems);
-      if (!result.check) continue;
-      const sqlProblems = checkSqlProblems(sqlPath, await parser.parse(result.check.sql), result.check.columns);
+      if (result.definition) definitions.push(withDefaults(result.definition, sqlText ?? ''));
+      if (sqlText === undefined) continue;
+      // The query is parsed whatever check.yaml says, so that one pass shows both files' problems.
+      const parsed = await parser.parse(sqlText);
+      const sqlProblems = checkSqlProblems(sqlPath, parsed, result.definition?.columns ?? namedColumns(parsed));
       problems.push(...sqlProblems);
-      if (sqlProblems.length === 0) checks.push(result.check);
+      if (result.check && sqlProblems.length === 0) checks.push(result.check);
     }
   } finally {
     parser.close();
   }
   if (folders.length === 0) problems.push(`${dir}: no check folders found`);
-  return { checks, problems, ids: folders };
+  return { checks, definitions, problems, ids: folders };
+}
+
+/**
+ * A query's own named columns: what it is held to when check.yaml is broken, so that only the query's own
+ * problems (not one SELECT, unnamed columns) are reported.
+ */
+function namedColumns(parsed: ParsedCheckSql): string[] {
+  return parsed.columns.filter((name): name is string => name !== undefined);
 }
 
 /** Loads every check folder under `dir`; throws with every problem when any file is wrong. */

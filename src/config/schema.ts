@@ -283,14 +283,22 @@ export const RootAlertJobConfig = z
 export type ReportJobConfig = z.infer<typeof ReportJobConfig>;
 export type RootAlertJobConfig = z.infer<typeof RootAlertJobConfig>;
 
-/** The schema can't judge a cron expression or a time zone: node-cron and the time-zone database do, at load, with the key. */
-function checkSchedule(job: { schedule: string; timezone: string }, ctx: z.RefinementCtx): void {
-  const found = scheduleProblems(job.schedule, job.timezone);
+/**
+ * The schema can't judge a cron expression or a time zone: node-cron and the time-zone database do, at load, with
+ * the key. Judged even when the job is otherwise invalid (an unknown `type`…): the input is then unparsed, so the
+ * fields are read defensively, and the zone's default comes from the schema.
+ */
+function checkSchedule(job: unknown, ctx: z.RefinementCtx): void {
+  const fields = typeof job === 'object' && job !== null ? (job as Record<string, unknown>) : {};
+  if (typeof fields.schedule !== 'string') return;
+  const timezone = Schedule.timezone.safeParse(fields.timezone);
+  if (!timezone.success) return;
+  const found = scheduleProblems(fields.schedule, timezone.data);
   if (found.schedule) ctx.addIssue({ code: 'custom', path: ['schedule'], message: found.schedule });
   if (found.timezone) ctx.addIssue({ code: 'custom', path: ['timezone'], message: found.timezone });
 }
 
-export const JobConfig = z.discriminatedUnion('type', [ReportJobConfig.superRefine(checkSchedule), RootAlertJobConfig.superRefine(checkSchedule)]);
+export const JobConfig = z.discriminatedUnion('type', [ReportJobConfig, RootAlertJobConfig]).superRefine(checkSchedule, { when: () => true });
 export type JobConfig = z.infer<typeof JobConfig>;
 
 export const DaemonConfig = z
@@ -325,24 +333,37 @@ export const TrailwardenConfig = z
     daemon: DaemonConfig.prefault({}),
   })
   .strict()
-  .superRefine((config, ctx) => {
-    if (config.engine.kind === 'athena') {
-      if (config.source.kind !== 's3') {
-        ctx.addIssue({ code: 'custom', path: ['source', 'kind'], message: 'expected "s3" with engine athena (Athena reads the CloudTrail bucket itself)' });
-      }
-      if (config.engine.mode === 'ctas' && !config.engine.ctas_location) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['engine', 'ctas_location'],
-          message: 'required with mode ctas: an S3 location for the run-scoped window tables (or set mode: direct)',
-        });
-      }
-      if (config.engine.poll_initial_ms > config.engine.poll_max_ms) {
-        ctx.addIssue({ code: 'custom', path: ['engine', 'poll_initial_ms'], message: `expected at most poll_max_ms (${config.engine.poll_max_ms})` });
-      }
+  .superRefine(crossKeyRules, { when: () => true });
+
+/**
+ * Rules that span keys. They run even when other keys are invalid (`when` above), so that one pass reports
+ * everything — a missing `mail` must not hide that Athena needs an S3 source. The input may then be partly
+ * unparsed, so each section is read through its own schema (and its defaults), and a rule whose section is
+ * itself invalid is left to that section's own problems.
+ */
+function crossKeyRules(input: unknown, ctx: z.RefinementCtx): void {
+  const sections = typeof input === 'object' && input !== null ? (input as Record<string, unknown>) : {};
+  const engine = EngineConfig.safeParse(sections.engine);
+  const source = SourceConfig.safeParse(sections.source);
+  const mail = MailConfig.safeParse(sections.mail);
+  if (engine.success && engine.data.kind === 'athena') {
+    const athena = engine.data;
+    if (source.success && source.data.kind !== 's3') {
+      ctx.addIssue({ code: 'custom', path: ['source', 'kind'], message: 'expected "s3" with engine athena (Athena reads the CloudTrail bucket itself)' });
     }
-    if (config.mail.kind === 'smtp' && Boolean(config.mail.username_env) !== Boolean(config.mail.password_env)) {
-      ctx.addIssue({ code: 'custom', path: ['mail', 'password_env'], message: 'expected username_env and password_env together, or neither' });
+    if (athena.mode === 'ctas' && !athena.ctas_location) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['engine', 'ctas_location'],
+        message: 'required with mode ctas: an S3 location for the run-scoped window tables (or set mode: direct)',
+      });
     }
-  });
+    if (athena.poll_initial_ms > athena.poll_max_ms) {
+      ctx.addIssue({ code: 'custom', path: ['engine', 'poll_initial_ms'], message: `expected at most poll_max_ms (${athena.poll_max_ms})` });
+    }
+  }
+  if (mail.success && mail.data.kind === 'smtp' && Boolean(mail.data.username_env) !== Boolean(mail.data.password_env)) {
+    ctx.addIssue({ code: 'custom', path: ['mail', 'password_env'], message: 'expected username_env and password_env together, or neither' });
+  }
+}
 export type TrailwardenConfig = z.infer<typeof TrailwardenConfig>;

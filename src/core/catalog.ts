@@ -98,23 +98,42 @@ export function zodProblems(where: string, error: z.ZodError): string[] {
   });
 }
 
+/** The query file's own problems, and those judged against the check's `parameters` when they are known. */
+function queryFileProblems(files: { sqlPath: string; sqlText: string | undefined }, parameters: readonly string[] | undefined): string[] {
+  if (files.sqlText === undefined) return [`${files.sqlPath}: missing (every check needs a query.sql beside its check.yaml)`];
+  const problems: string[] = [];
+  const placeholders = countPlaceholders(files.sqlText);
+  if (parameters && placeholders !== parameters.length) {
+    problems.push(`${files.sqlPath}: has ${placeholders} "?" placeholder(s) but check.yaml lists ${parameters.length} parameter(s)`);
+  }
+  if (!/\bcloudtrail_window\b/i.test(files.sqlText)) problems.push(`${files.sqlPath}: expected a query over the table cloudtrail_window`);
+  return problems;
+}
+
 /**
  * Parses and validates one check folder's two files. Pure: the caller reads the files.
- * Returns every problem found rather than stopping at the first.
+ * Returns every problem found rather than stopping at the first: the query is judged even when check.yaml is
+ * invalid (against its `parameters` when that key alone is readable), so one pass shows both files' problems.
+ * `definition` is check.yaml once it matches the schema, even when other problems keep the check out: config
+ * overrides of the check can still be judged against it.
  */
 export function parseCheck(
   folderName: string,
   files: { yamlPath: string; yamlText: string; sqlPath: string; sqlText: string | undefined },
-): { check?: Check; problems: string[] } {
+): { check?: Check; definition?: CheckDefinition; problems: string[] } {
   const problems: string[] = [];
   let raw: unknown;
   try {
     raw = parseYaml(files.yamlText);
   } catch (error) {
-    return { problems: [`${files.yamlPath}: not valid YAML: ${(error as Error).message.split('\n')[0]}`] };
+    return { problems: [`${files.yamlPath}: not valid YAML: ${(error as Error).message.split('\n')[0]}`, ...queryFileProblems(files, undefined)] };
   }
   const parsed = CheckDefinition.safeParse(raw);
-  if (!parsed.success) return { problems: zodProblems(files.yamlPath, parsed.error) };
+  if (!parsed.success) {
+    const declared =
+      typeof raw === 'object' && raw !== null ? CheckDefinition.shape.parameters.safeParse((raw as { parameters?: unknown }).parameters) : undefined;
+    return { problems: [...zodProblems(files.yamlPath, parsed.error), ...queryFileProblems(files, declared?.success ? declared.data : undefined)] };
+  }
   const definition = parsed.data;
 
   if (definition.id !== folderName) {
@@ -135,21 +154,16 @@ export function parseCheck(
   if (definition.evaluation.kind === 'info' && definition.on_incomplete !== 'incomplete') {
     problems.push(`${files.yamlPath}: on_incomplete: this check is informational and never passes or fails (its report says when its input was incomplete)`);
   }
-  if (files.sqlText === undefined) {
-    problems.push(`${files.sqlPath}: missing (every check needs a query.sql beside its check.yaml)`);
-  } else {
-    const placeholders = countPlaceholders(files.sqlText);
-    if (placeholders !== definition.parameters.length) {
-      problems.push(`${files.sqlPath}: has ${placeholders} "?" placeholder(s) but check.yaml lists ${definition.parameters.length} parameter(s)`);
-    }
-    if (!/\bcloudtrail_window\b/i.test(files.sqlText)) {
-      problems.push(`${files.sqlPath}: expected a query over the table cloudtrail_window`);
-    }
-  }
-  if (problems.length > 0 || files.sqlText === undefined) return { problems };
+  problems.push(...queryFileProblems(files, definition.parameters));
+  if (problems.length > 0 || files.sqlText === undefined) return { definition, problems };
 
+  return { check: withDefaults(definition, files.sqlText), definition, problems };
+}
+
+/** A definition as a check, its options at their defaults. */
+export function withDefaults(definition: CheckDefinition, sql: string): Check {
   const optionValues = Object.fromEntries(Object.entries(definition.options).map(([name, option]) => [name, option.default]));
-  return { check: { ...definition, sql: files.sqlText, optionValues }, problems };
+  return { ...definition, sql, optionValues };
 }
 
 /** Per-check settings a config file may override. Everything else stays as the check file says. */

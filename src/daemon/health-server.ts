@@ -11,7 +11,8 @@ export interface HealthServer {
 
 /**
  * `GET /health`: 200 with every job's last run, last result and next run as JSON while all is well, 503 with
- * the same body when a job's last run failed or a job is overdue. Nothing else is served.
+ * the same body (each problem in words) when a job's last run failed, a job is overdue, or a root alert's
+ * watermark is ahead of the clock or behind it (see plan.ts). Nothing else is served.
  */
 export async function startHealthServer(options: { host: string; port: number; report: () => HealthReport }): Promise<HealthServer> {
   const server: Server = createServer((request, response) => {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { newRunId, withBackends } from '../app.js';
+import { distrustedWatermark, trustedProgress } from '../alert/model.js';
 import { rootAlertSql, rootCheckFrom } from '../alert/query.js';
 import { AlertRenderer } from '../alert/render.js';
 import { runOnce } from '../flows/report.js';
@@ -62,19 +63,42 @@ export async function buildJob(name: string, config: JobConfig, deps: JobDepende
             settings: config,
             sql,
             runId: newRunId(context.now),
-            now: context.scheduledFor,
+            // As of the slot, like a report, but never past the clock (see alertWindows).
+            asOf: context.scheduledFor,
+            wallClock: context.now,
             mailFrom: settings.mail.from,
             mailTo: config.to ?? settings.mail.to,
             toolVersion: VERSION,
           },
         );
         const mails = outcome.mails.map((m) => `${m.account}: ${m.events} → ${m.location}`).join('; ');
+        const distrusted = outcome.distrusted
+          ? `; the stored watermark ${outcome.distrusted.stored} was ahead of the clock: looked back ${config.initial_lookback_hours} h instead`
+          : '';
         return {
-          summary: `${outcome.alerted} new root event(s) of ${outcome.rootEvents} in ${outcome.windowStart} → ${outcome.windowEnd}${mails ? ` (${mails})` : ''}${outcome.filesSkipped ? `; ${outcome.filesSkipped} file(s) unreadable` : ''}`,
+          summary: `${outcome.alerted} new root event(s) of ${outcome.rootEvents} in ${outcome.windowStart} → ${outcome.windowEnd}${mails ? ` (${mails})` : ''}${outcome.filesSkipped ? `; ${outcome.filesSkipped} file(s) unreadable` : ''}${distrusted}`,
         };
       });
     },
   };
+}
+
+/**
+ * At the daemon's start: drops each root alert watermark that is ahead of the clock (written by a run "as of" the
+ * future, or under a clock that has since gone back), with a warning, so the first run looks back
+ * `initial_lookback_hours` and /health is not red until then. Alerted ids are kept (no re-alert of what they cover).
+ */
+export async function dropWatermarksAheadOfClock(deps: Pick<JobDependencies, 'setup' | 'state' | 'log'>, now: Date): Promise<void> {
+  for (const [name, config] of Object.entries(deps.setup.loaded.config.jobs)) {
+    if (config.type !== 'root_alert') continue;
+    const distrusted = distrustedWatermark(deps.state.job(name).alert, now);
+    if (!distrusted) continue;
+    deps.log.warn(
+      { job: name, storedWatermark: distrusted.stored, now: distrusted.now, lookbackHours: config.initial_lookback_hours },
+      'the stored root alert watermark is ahead of the clock (a run "as of" the future, or the clock went back): dropped; the next run looks back initial_lookback_hours',
+    );
+    await deps.state.updateJob(name, (job) => ({ ...job, alert: trustedProgress(job.alert, now) }));
+  }
 }
 
 /** Every job of the config. */

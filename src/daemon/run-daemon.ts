@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
 import { Backends, withBackends } from '../app.js';
 import { setLogger } from 'node-cron';
-import { loadSetup } from '../config/load.js';
-import { ConfigError, JobFailedError } from '../core/errors.js';
-import { floorToSecond } from '../core/time.js';
+import { configuredJobs, loadSetup, type SetupDocument } from '../config/load.js';
+import { JobFailedError } from '../core/errors.js';
+import { floorToSecond, toCloudTrailTime } from '../core/time.js';
 import { StateHandle } from '../state/handle.js';
 import { systemClock, type Clock } from './clock.js';
 import { startHealthServer } from './health-server.js';
-import { buildJob, buildJobs } from './jobs.js';
+import { buildJob, buildJobs, dropWatermarksAheadOfClock } from './jobs.js';
 import { runAndRecord, Scheduler } from './scheduler.js';
 import { onShutdownSignals, signalExitCode, type SignalSource } from './signals.js';
 
@@ -39,16 +39,19 @@ export interface DaemonOptions {
 export async function runDaemon(options: DaemonOptions, log: Logger): Promise<number> {
   routeNodeCronLogs(log);
   const clock = options.clock ?? systemClock;
-  const setup = await loadSetup(options.configFile);
+  const setup = await loadSetup(options.configFile, {
+    check: (document) =>
+      Object.keys(configuredJobs(document)).length > 0
+        ? []
+        : [
+            'jobs: no jobs configured; add e.g. jobs.weekly: { type: report, schedule: "0 8 * * 1", timezone: Europe/Berlin } (see README.md, "Running on a schedule")',
+          ],
+  });
   const config = setup.loaded.config;
-  if (Object.keys(config.jobs).length === 0) {
-    throw new ConfigError(setup.loaded.file, [
-      'jobs: no jobs configured; add e.g. jobs.weekly: { type: report, schedule: "0 8 * * 1", timezone: Europe/Berlin } (see README.md, "Running on a schedule")',
-    ]);
-  }
   // The state lives as long as the daemon; each job run opens (and closes) backends of its own.
   const lifetime = new Backends(config, log);
   const state = await StateHandle.open(lifetime.state());
+  await dropWatermarksAheadOfClock({ setup, state, log }, clock.now());
   const jobs = await buildJobs({ configFile: options.configFile, setup, state, log });
   const scheduler = new Scheduler({ jobs, clock, state, log });
   const health = await startHealthServer({ host: config.daemon.health.host, port: config.daemon.health.port, report: () => scheduler.health() });
@@ -86,6 +89,23 @@ export interface RunJobOptions {
   /** The slot to run for (a report's as-of, the alert's window end); default: now. */
   readonly asOf?: Date;
   readonly clock?: Clock;
+  /** Problems the command already found in its flags: reported together with the config's. */
+  readonly problems?: readonly string[];
+}
+
+/** What `run --job` requires of its flags against the config: a configured job, and an alert never "as of" the future. */
+function runJobProblems(document: SetupDocument, options: RunJobOptions, now: Date): string[] {
+  const jobs = configuredJobs(document);
+  if (!Object.hasOwn(jobs, options.job)) {
+    const known = Object.keys(jobs);
+    return [`--job: no job "${options.job}" in ${document.file} (configured: ${known.length > 0 ? known.join(', ') : 'none; add jobs.<name>'})`];
+  }
+  if (jobs[options.job]?.type === 'root_alert' && options.asOf && options.asOf.getTime() > now.getTime()) {
+    return [
+      `--as-of: ${toCloudTrailTime(options.asOf)} is in the future (now ${toCloudTrailTime(now)}): the root alert reads up to the time it runs, never ahead of it — a window that ends in the future would move its watermark there, and every later run would read nothing. Drop --as-of, or give a time in the past`,
+    ];
+  }
+  return [];
 }
 
 /**
@@ -94,18 +114,13 @@ export interface RunJobOptions {
  */
 export async function runJobOnce(options: RunJobOptions, log: Logger): Promise<string> {
   const clock = options.clock ?? systemClock;
-  const setup = await loadSetup(options.configFile);
-  const jobConfig = setup.loaded.config.jobs[options.job];
-  if (!jobConfig) {
-    const known = Object.keys(setup.loaded.config.jobs);
-    throw new ConfigError('--job', [
-      `no job "${options.job}" in ${setup.loaded.file} (configured: ${known.length > 0 ? known.join(', ') : 'none; add jobs.<name>'})`,
-    ]);
-  }
+  const now = clock.now();
+  // Refused here, before anything is opened or recorded: flags, the config and the job name, all at once.
+  const setup = await loadSetup(options.configFile, { problems: options.problems, check: (document) => runJobProblems(document, options, now) });
+  const jobConfig = setup.loaded.config.jobs[options.job]!;
   const record = await withBackends(setup.loaded.config, log, async (lifetime) => {
     const state = await StateHandle.open(lifetime.state());
     const job = await buildJob(options.job, jobConfig, { configFile: options.configFile, setup, state, log });
-    const now = clock.now();
     return runAndRecord(job, { scheduledFor: floorToSecond(options.asOf ?? now), now, reason: 'manual' }, state, clock, log);
   });
   if (record.result === 'failure') throw new JobFailedError(`job ${options.job} failed: ${record.summary}`);

@@ -75,9 +75,18 @@ export async function runAndRecord(job: DaemonJob, context: JobContext, state: S
   return record;
 }
 
+/**
+ * How often the scheduler looks whether the clock went back. A timer waits for a wall-clock instant: after the
+ * clock is put back (an NTP step after a jump ahead, a VM resumed with a corrected clock) the next slot would
+ * otherwise come at the old, later time — a job silent for as long as the clock had jumped.
+ */
+export const CLOCK_CHECK_MS = 60_000;
+
 interface JobSlot {
   readonly job: DaemonJob;
   cancelTimer?: () => void;
+  /** The slot the timer is armed for. */
+  armedFor?: Date;
   running?: { readonly scheduledFor: Date; readonly startedAt: Date; readonly done: Promise<void> };
   lastRun?: JobRunRecord;
   lastSuccess?: JobRunRecord;
@@ -103,6 +112,7 @@ export class Scheduler {
   readonly #slots: JobSlot[];
   #trackedSince: Date | undefined;
   #stopped = false;
+  #cancelClockCheck?: () => void;
 
   constructor(options: SchedulerOptions) {
     this.#clock = options.clock;
@@ -139,17 +149,46 @@ export class Scheduler {
         'job scheduled',
       );
     }
+    this.#watchClock();
   }
 
   #arm(slot: JobSlot, after: Date): void {
     if (this.#stopped) return;
     const next = slot.job.schedule.next(after);
     if (!next) return;
+    slot.armedFor = next;
     slot.cancelTimer = this.#clock.at(next, () => this.#fire(slot, next));
+  }
+
+  /**
+   * Every CLOCK_CHECK_MS of elapsed time: when the clock now reads earlier than at the previous check, each timer
+   * is re-armed for the next slot on the corrected clock.
+   */
+  #watchClock(previous: Date = this.#clock.now()): void {
+    if (this.#stopped) return;
+    this.#cancelClockCheck = this.#clock.after(CLOCK_CHECK_MS, () => {
+      const now = this.#clock.now();
+      if (now.getTime() < previous.getTime()) this.#rearm(now, previous);
+      this.#watchClock(now);
+    });
+  }
+
+  #rearm(now: Date, previous: Date): void {
+    for (const slot of this.#slots) {
+      const next = slot.job.schedule.next(now);
+      if (!slot.cancelTimer || !slot.armedFor || !next || next.getTime() >= slot.armedFor.getTime()) continue;
+      this.#log.warn(
+        { job: slot.job.name, now: iso(now), clockBefore: iso(previous), armedFor: iso(slot.armedFor), nextRun: iso(next) },
+        'the clock went back: the job is re-armed for its next slot on the corrected clock',
+      );
+      slot.cancelTimer();
+      this.#arm(slot, now);
+    }
   }
 
   #fire(slot: JobSlot, scheduledFor: Date): void {
     slot.cancelTimer = undefined;
+    slot.armedFor = undefined;
     if (this.#stopped) return;
     // From the later of the slot and now: a timer that fired late must not replay the slots it slept through.
     const now = this.#clock.now();
@@ -184,9 +223,12 @@ export class Scheduler {
   /** Stops scheduling: no new run starts; runs in progress go on. */
   stop(): void {
     this.#stopped = true;
+    this.#cancelClockCheck?.();
+    this.#cancelClockCheck = undefined;
     for (const slot of this.#slots) {
       slot.cancelTimer?.();
       slot.cancelTimer = undefined;
+      slot.armedFor = undefined;
     }
   }
 
@@ -213,7 +255,8 @@ export class Scheduler {
     if (pending.length === 0) return [];
     let cancel: (() => void) | undefined;
     const timeout = new Promise<void>((resolve) => {
-      cancel = this.#clock.at(new Date(this.#clock.now().getTime() + graceMs), resolve);
+      // Elapsed time, not a wall-clock instant: a clock put back meanwhile must not stretch the grace period.
+      cancel = this.#clock.after(graceMs, resolve);
     });
     await Promise.race([Promise.all(pending), timeout]);
     cancel?.();
@@ -232,6 +275,7 @@ export class Scheduler {
         lastSuccess: s.lastSuccess,
         running: s.running,
         trackedSince: this.#trackedSince ?? now,
+        watermark: this.#state.job(s.job.name).alert?.watermark,
       })),
       now,
     );

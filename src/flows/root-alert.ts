@@ -6,7 +6,17 @@ import type { QueryEngine } from '../engines/types.js';
 import type { MailTransport } from '../mail/types.js';
 import type { LogSource } from '../source/types.js';
 import type { StateHandle } from '../state/handle.js';
-import { advanceWatermark, alertSubject, alertWindows, batchesByAccount, markAlerted, rootEventsFrom, unalerted } from '../alert/model.js';
+import {
+  advanceWatermark,
+  alertSubject,
+  alertWindows,
+  batchesByAccount,
+  distrustedWatermark,
+  markAlerted,
+  rootEventsFrom,
+  unalerted,
+  type DistrustedWatermark,
+} from '../alert/model.js';
 import { alertView, type AlertRenderer } from '../alert/render.js';
 
 /** What an alert run uses, built by the composition root. */
@@ -27,8 +37,10 @@ export interface AlertRequest {
   /** The alert query (see query.ts), bound to `[window_start, window_end]`. */
   readonly sql: string;
   readonly runId: string;
-  /** The end of the window: when the run happens. */
-  readonly now: Date;
+  /** The end of the window asked for: the daemon's slot, or `run --job --as-of`. */
+  readonly asOf: Date;
+  /** The machine's clock when the run starts: the window never ends (and the watermark never moves) past it. */
+  readonly wallClock: Date;
   readonly mailFrom: string;
   readonly mailTo: readonly string[];
   readonly toolVersion: string;
@@ -43,6 +55,8 @@ export interface AlertOutcome {
   readonly alerted: number;
   readonly mails: readonly { readonly account: string; readonly events: number; readonly location: string }[];
   readonly filesSkipped: number;
+  /** The stored watermark, when it was ahead of the clock and therefore not trusted. */
+  readonly distrusted?: DistrustedWatermark;
 }
 
 /**
@@ -58,7 +72,14 @@ export async function runRootAlert(backends: AlertBackends, request: AlertReques
   const checkpoint = backends.checkpoint ?? (() => undefined);
   const log = backends.log.child({ runId: request.runId, job: request.jobName });
   const progress = state.job(request.jobName).alert;
-  const windows = alertWindows(progress, request.now, request.settings);
+  const distrusted = distrustedWatermark(progress, request.wallClock);
+  if (distrusted) {
+    log.warn(
+      { storedWatermark: distrusted.stored, now: distrusted.now, lookbackHours: request.settings.initial_lookback_hours },
+      'the stored watermark is ahead of the clock (a run "as of" the future, or the clock went back): not trusted; looking back initial_lookback_hours as a first run does',
+    );
+  }
+  const windows = alertWindows(progress, request.asOf, request.wallClock, request.settings);
   const windowStart = toCloudTrailTime(windows.events.start);
   const windowEnd = toCloudTrailTime(windows.events.end);
 
@@ -81,7 +102,7 @@ export async function runRootAlert(backends: AlertBackends, request: AlertReques
     const view = alertView(batch, {
       windowStart,
       windowEnd,
-      generatedAt: toCloudTrailTime(request.now),
+      generatedAt: toCloudTrailTime(request.wallClock),
       jobName: request.jobName,
       toolVersion: request.toolVersion,
     });
@@ -103,7 +124,18 @@ export async function runRootAlert(backends: AlertBackends, request: AlertReques
     log.warn({ account: batch.account, events: batch.events.length, assumedRoot: view.assumedRootCount, location: sent.location }, 'root activity alert sent');
   }
 
-  await state.updateJob(request.jobName, (job) => ({ ...job, alert: advanceWatermark(job.alert, windows.events.end, request.settings.overlap_minutes) }));
+  await state.updateJob(request.jobName, (job) => ({
+    ...job,
+    alert: advanceWatermark(job.alert, windows.events.end, request.settings.overlap_minutes, request.wallClock),
+  }));
   checkpoint('after-save');
-  return { windowStart, windowEnd, rootEvents: events.length, alerted: fresh.length, mails, filesSkipped: skipped.length };
+  return {
+    windowStart,
+    windowEnd,
+    rootEvents: events.length,
+    alerted: fresh.length,
+    mails,
+    filesSkipped: skipped.length,
+    ...(distrusted ? { distrusted } : {}),
+  };
 }

@@ -1,6 +1,23 @@
 import { z } from 'zod';
 
-const TIME = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/, 'expected an ISO-8601 UTC time');
+const TIME_SHAPE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{3})?Z$/;
+
+/** True when every field is in range (no month 13, no 30 February, no hour 24): `Date` would roll those over. */
+function isRealInstant(text: string): boolean {
+  const match = TIME_SHAPE.exec(text);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day && hour < 24 && minute < 60 && second < 60;
+}
+
+/**
+ * An instant as the daemon writes it. The shape alone is not enough: `2026-13-45T99:99:99Z` has it, and would
+ * fail much later as "Invalid time value", far from the file that holds it.
+ */
+const TIME = z.string().refine(isRealInstant, {
+  error: (issue) => `expected a real UTC instant such as 2026-11-23T10:15:00Z (ISO-8601), found ${JSON.stringify(issue.input)}`,
+});
 
 /** One finished run of a job, as the health endpoint and the catch-up rule see it. */
 export const JobRunRecord = z

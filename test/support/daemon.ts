@@ -17,11 +17,17 @@ export async function settle(rounds = 20): Promise<void> {
 /**
  * A clock that moves only when the test says so. `advanceTo` fires every timer due on the way, in time
  * order, with `now` set to each timer's instant, and lets the work it started settle before the next one.
+ *
+ * It keeps two times, as a real machine does: the wall clock (`now`, what `at` timers wait for) and the time
+ * elapsed (what `after` timers wait for, like setTimeout). `advanceTo` moves both; `jumpTo` moves only the
+ * wall clock, in either direction, like an NTP step or a VM resumed with a wrong clock.
  */
 export class ManualClock implements Clock {
   #now: number;
+  #elapsed = 0;
   #seq = 0;
   #timers: { at: number; seq: number; callback: () => void }[] = [];
+  #elapsedTimers: { due: number; seq: number; callback: () => void }[] = [];
 
   constructor(start: Date | string) {
     this.#now = new Date(start).getTime();
@@ -39,23 +45,64 @@ export class ManualClock implements Clock {
     };
   }
 
+  after(ms: number, callback: () => void): () => void {
+    const timer = { due: this.#elapsed + ms, seq: (this.#seq += 1), callback };
+    this.#elapsedTimers.push(timer);
+    return () => {
+      this.#elapsedTimers = this.#elapsedTimers.filter((t) => t !== timer);
+    };
+  }
+
   /** Timers still armed. */
   pending(): number {
-    return this.#timers.length;
+    return this.#timers.length + this.#elapsedTimers.length;
+  }
+
+  /** Sets the wall clock, forwards or backwards, without firing anything (the next `advance…` fires what is due). */
+  jumpTo(to: Date | string): void {
+    this.#now = new Date(to).getTime();
+  }
+
+  /** The next timer due at or before `target` (wall clock), with the wall-clock instant it fires at. */
+  #nextDue(target: number): { at: number; seq: number; fire: () => void } | undefined {
+    const candidates = [
+      ...this.#timers.map((t) => ({
+        at: t.at,
+        seq: t.seq,
+        fire: () => {
+          this.#timers = this.#timers.filter((x) => x !== t);
+          t.callback();
+        },
+      })),
+      ...this.#elapsedTimers.map((t) => ({
+        at: this.#now + (t.due - this.#elapsed),
+        seq: t.seq,
+        fire: () => {
+          this.#elapsedTimers = this.#elapsedTimers.filter((x) => x !== t);
+          t.callback();
+        },
+      })),
+    ];
+    return candidates.filter((c) => c.at <= target).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+  }
+
+  #moveTo(instant: number): void {
+    const delta = Math.max(0, instant - this.#now);
+    this.#now += delta;
+    this.#elapsed += delta;
   }
 
   async advanceTo(to: Date | string): Promise<void> {
     const target = new Date(to).getTime();
     await settle();
     for (;;) {
-      const due = this.#timers.filter((t) => t.at <= target).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+      const due = this.#nextDue(target);
       if (!due) break;
-      this.#timers = this.#timers.filter((t) => t !== due);
-      this.#now = Math.max(this.#now, due.at);
-      due.callback();
+      this.#moveTo(due.at);
+      due.fire();
       await settle();
     }
-    this.#now = Math.max(this.#now, target);
+    this.#moveTo(target);
     await settle();
   }
 
