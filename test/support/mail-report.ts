@@ -4,25 +4,10 @@ import type { WindowStats } from '../../src/core/model.js';
 import { buildReport, type Report } from '../../src/core/report.js';
 import { toCsv } from '../../src/render/csv.js';
 import type { EvidenceCsv } from '../../src/mail/report-mail.js';
+import { rootCheck, windowStats } from './checks.js';
 
 /** Named mail-report.ts: a small report and its CSV evidence for the mail tests (two checks, hostile values). */
-const root: Check = {
-  id: 'root_activity_7d',
-  title: 'Root user activity',
-  description: 'Root calls.',
-  severity: 'critical',
-  lookback_days: 7,
-  parameters: [],
-  columns: ['event_time', 'user_agent'],
-  options: {},
-  evaluation: { kind: 'threshold', metric: 'row_count', fail_above: 0 },
-  on_incomplete: 'incomplete',
-  references: [],
-  frameworks: {},
-  remediation: 'Rotate the root password.',
-  sql: '',
-  optionValues: {},
-};
+const root: Check = rootCheck();
 const roles: Check = { ...root, id: 'roles_active_7d', title: 'Roles active', evaluation: { kind: 'info' }, severity: 'info', remediation: undefined };
 
 export const HOSTILE_AGENT = '<script>alert("root")</script>';
@@ -34,18 +19,7 @@ export function sampleReport(runId: string, rows = 3): { report: Report; csvs: E
     columns: ['event_time', 'user_agent'],
     rows: Array.from({ length: rows }, (_, r) => [`2026-11-2${r % 3}T10:00:0${i}Z`, r === 0 ? HOSTILE_AGENT : `aws-cli/2.${r}`]),
   });
-  const stats: WindowStats = {
-    filesRead: 1,
-    filesSkipped: [],
-    events: 10,
-    duplicates: 0,
-    recordsWithoutTime: 0,
-    recordsDropped: [],
-    conflicts: [],
-    dataEvents: 0,
-    accounts: ['111111111111'],
-    regions: ['us-east-1'],
-  };
+  const stats: WindowStats = windowStats({ events: 10 });
   const findings = [evaluate(root, result(1), stats), evaluate(roles, result(2), stats)];
   const report = buildReport({
     runId,

@@ -5,6 +5,7 @@ import type { WindowStats } from '../../src/core/model.js';
 import { resolveParameters, runWindow } from '../../src/core/params.js';
 import { buildReport, INCOMPLETE_REMEDIATION, reportFromJson } from '../../src/core/report.js';
 import { deliveryDaysFor, parseAsOf } from '../../src/core/time.js';
+import { windowStats } from '../support/checks.js';
 
 function check(overrides: Partial<Check> = {}): Check {
   return {
@@ -100,18 +101,13 @@ describe('windows and parameters', () => {
 });
 
 describe('buildReport', () => {
-  const stats: WindowStats = {
+  const stats: WindowStats = windowStats({
     filesRead: 10,
     filesSkipped: [{ path: 'AWSLogs/1/x.json.gz', reason: 'truncated' }],
     events: 100,
     duplicates: 3,
-    recordsWithoutTime: 0,
-    recordsDropped: [],
-    conflicts: [],
-    dataEvents: 0,
-    accounts: ['111111111111'],
     regions: ['eu-west-1'],
-  };
+  });
 
   it('puts the verdict, accounts and period in the subject and failures first', () => {
     const info = check({ id: 'who', title: 'Who', evaluation: { kind: 'info' }, severity: 'info' });
@@ -198,18 +194,14 @@ describe('fail closed: a pass needs complete input', () => {
 
 describe('a report on incomplete input', () => {
   const asOf = parseAsOf('2026-11-24T00:00:00Z')!;
-  const incompleteStats: WindowStats = {
+  const incompleteStats: WindowStats = windowStats({
     filesRead: 10,
     filesSkipped: [{ path: 'AWSLogs/1/x.json.gz', reason: 'truncated' }],
     events: 100,
-    duplicates: 0,
-    recordsWithoutTime: 0,
     recordsDropped: [{ path: 'AWSLogs/1/y.json.gz', reason: 'eventTime "yesterday" is not a time', count: 3 }],
     conflicts: [{ eventId: 'evt-1', paths: ['AWSLogs/1/y.json.gz', 'AWSLogs/1/z.json.gz'], records: 2 }],
     dataEvents: 5,
-    accounts: ['111111111111'],
-    regions: ['us-east-1'],
-  };
+  });
 
   function reportOf(checks: Check[], results: Record<string, number>, stats: WindowStats = incompleteStats) {
     return buildReport({
@@ -321,16 +313,5 @@ describe('a report.json archived before the incomplete status existed', () => {
 });
 
 function statsOf(): WindowStats {
-  return {
-    filesRead: 1,
-    filesSkipped: [],
-    events: 1,
-    duplicates: 0,
-    recordsWithoutTime: 0,
-    recordsDropped: [],
-    conflicts: [],
-    dataEvents: 0,
-    accounts: ['111111111111'],
-    regions: ['us-east-1'],
-  };
+  return windowStats();
 }

@@ -6,40 +6,21 @@ import { evaluate } from '../../src/core/evaluate.js';
 import { buildManifest, MANIFEST_SCHEMA, MANIFEST_SCHEMA_V1, parseManifest, serializeManifest, type Manifest } from '../../src/core/manifest.js';
 import type { WindowStats } from '../../src/core/model.js';
 import { buildReport } from '../../src/core/report.js';
+import { rootCheck, windowStats } from '../support/checks.js';
 
-const root: Check = {
-  id: 'root_activity_7d',
-  title: 'Root user activity',
-  description: 'Root calls.',
-  severity: 'critical',
-  lookback_days: 7,
-  parameters: [],
-  columns: ['event_time'],
-  options: {},
-  evaluation: { kind: 'threshold', metric: 'row_count', fail_above: 0 },
-  on_incomplete: 'incomplete',
-  references: [],
-  frameworks: {},
-  sql: 'SELECT 1 FROM cloudtrail_window',
-  optionValues: {},
-};
+const root: Check = rootCheck({ columns: ['event_time'], references: [], remediation: undefined, sql: 'SELECT 1 FROM cloudtrail_window' });
 
 const asOf = new Date('2026-11-23T08:00:00Z');
 const window = { start: new Date('2026-11-16T08:00:00Z'), end: asOf };
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-const incomplete: WindowStats = {
+const incomplete: WindowStats = windowStats({
   filesRead: 3,
   filesSkipped: [{ path: 'AWSLogs/1/a.json.gz', reason: 'truncated' }],
   events: 10,
-  duplicates: 0,
-  recordsWithoutTime: 0,
   recordsDropped: [{ path: 'AWSLogs/1/b.json.gz', reason: 'not an object', count: 2 }],
   conflicts: [{ eventId: 'evt-1', paths: ['AWSLogs/1/b.json.gz', 'AWSLogs/1/c.json.gz'], records: 2 }],
-  dataEvents: 0,
-  accounts: ['111111111111'],
-  regions: ['us-east-1'],
-};
+});
 
 /** The manifest of a one-check run over `stats` in which the root check found nothing. */
 function manifestOver(stats: WindowStats): Manifest {

@@ -1,45 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { parse as parseCsv } from 'csv-parse/sync';
-import type { Check } from '../../src/core/catalog.js';
 import { evaluate } from '../../src/core/evaluate.js';
 import type { WindowStats } from '../../src/core/model.js';
 import { buildReport, reportFromJson } from '../../src/core/report.js';
 import { neutraliseCell, toCsv } from '../../src/render/csv.js';
 import { ReportRenderer } from '../../src/render/report.js';
+import { rootCheck, windowStats } from '../support/checks.js';
 
-const root: Check = {
-  id: 'root_activity_7d',
-  title: 'Root user activity',
-  description: 'Root calls.',
-  severity: 'critical',
-  lookback_days: 7,
-  parameters: [],
-  columns: ['event_time', 'user_agent'],
-  options: {},
-  evaluation: { kind: 'threshold', metric: 'row_count', fail_above: 0 },
-  on_incomplete: 'incomplete',
-  references: ['https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html'],
-  frameworks: {},
-  remediation: 'Rotate the root password.',
-  sql: '',
-  optionValues: {},
-};
+const root = rootCheck({ references: ['https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html'] });
 
 const XSS = '<script>alert("root")</script>';
 const FORMULA = '=HYPERLINK("http://evil.example","x")';
 
-const STATS: WindowStats = {
-  filesRead: 1,
-  filesSkipped: [{ path: 'AWSLogs/<b>x</b>.json.gz', reason: 'corrupt' }],
-  events: 1,
-  duplicates: 0,
-  recordsWithoutTime: 0,
-  recordsDropped: [],
-  conflicts: [],
-  dataEvents: 0,
-  accounts: ['111111111111'],
-  regions: ['us-east-1'],
-};
+const STATS: WindowStats = windowStats({ filesSkipped: [{ path: 'AWSLogs/<b>x</b>.json.gz', reason: 'corrupt' }] });
 
 function reportWith(rows: string[][], stats: WindowStats = STATS) {
   const asOf = new Date('2026-11-23T08:00:00Z');
