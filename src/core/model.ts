@@ -22,6 +22,10 @@ export interface DroppedRecords {
   /** The file's key, as in `SkippedFile.path`. */
   readonly path: string;
   readonly reason: string;
+  /**
+   * Records dropped for the reason. 0 marks damage where no record could be counted (a file cut between two records,
+   * bytes after its JSON): records after it, if there were any, are unknown.
+   */
   readonly count: number;
 }
 

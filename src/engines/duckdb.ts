@@ -1,13 +1,14 @@
-import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance, LIST, StatementType, VARCHAR, listValue, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { EngineError } from '../core/errors.js';
-import type { ParamValue, QueryResult, SkippedFile, WindowStats } from '../core/model.js';
+import type { DroppedRecords, EventIdConflict, ParamValue, QueryResult, SkippedFile, WindowStats } from '../core/model.js';
 import { toCloudTrailTime } from '../core/time.js';
 import type { LogFile } from '../source/types.js';
 import { CLOUDTRAIL_COLUMNS, tableColumns, type CloudTrailColumn, type ColumnType } from '../core/cloudtrail-table.js';
+import { precheck, salvageRecords, type Precheck } from './duckdb-salvage.js';
 import type { QueryEngine, WindowInput } from './types.js';
 
 export interface DuckDbEngineOptions {
@@ -49,12 +50,38 @@ export function recordType(columns: readonly CloudTrailColumn[] = CLOUDTRAIL_COL
 /**
  * The SELECT list turning a record `r` into `cloudtrail_window` columns. Nested values are cast to Athena's
  * lower-case field names (DuckDB's struct cast matches fields by name, ignoring case); scalars keep theirs.
+ * `instead` gives the expression of a column that is not read as it is (the load's canonical `eventtime`).
  */
-export function projection(columns: readonly CloudTrailColumn[]): string {
+export function projection(columns: readonly CloudTrailColumn[], instead: Partial<Record<CloudTrailColumn, string>> = {}): string {
   const scalar = (type: ColumnType) => type.kind === 'string' || type.kind === 'json';
   return tableColumns(columns)
-    .map((c) => (scalar(c.type) ? `r.${c.key} AS ${c.name}` : `CAST(r.${c.key} AS ${duckDbType(c.type, 'name')}) AS ${c.name}`))
+    .map((c) => {
+      const expression = instead[c.name];
+      if (expression !== undefined) return `${expression} AS ${c.name}`;
+      return scalar(c.type) ? `r.${c.key} AS ${c.name}` : `CAST(r.${c.key} AS ${duckDbType(c.type, 'name')}) AS ${c.name}`;
+    })
     .join(', ');
+}
+
+/**
+ * The canonical `YYYY-MM-DDTHH:MM:SSZ` (UTC) form of an eventTime `s` (VARCHAR), or NULL when it is not an
+ * ISO-8601 date and time. The checks compare `eventtime` with bound `YYYY-MM-DDTHH:MM:SSZ` values as strings, so
+ * every time must have this one form for a string comparison to be a time comparison.
+ *
+ * CloudTrail's own form (nearly every record) is only validated — shape, hour below 24, a real date — and kept;
+ * any other ISO-8601 date-time is converted: lower-case t/z, a space for the T, the basic format, fractions
+ * (floored to the second, as the window's edges are), a UTC offset (applied by hand, so DuckDB's TimeZone
+ * setting plays no part), 24:00:00 (the next midnight), a leap second (:59), no zone at all (taken as UTC,
+ * CloudTrail's zone). A date without a time of day, a number, an object or other text gives NULL.
+ */
+export function eventTimeSql(s: string): string {
+  const iso = String.raw`^\s*(\d{4})-?(\d\d)-?(\d\d)[Tt ](\d\d):?(\d\d)(?::?(\d\d)(?:[.,]\d+)?)?\s*(?:[Zz]|([+-])(\d\d)(?::?(\d\d))?)?\s*$`;
+  const parts = `regexp_extract(${s}, '${iso}', ['y', 'mo', 'd', 'h', 'mi', 'sec', 'sign', 'oh', 'om'])`;
+  const seconds = `CASE m.sec WHEN '' THEN '00' WHEN '60' THEN '59' ELSE m.sec END`;
+  const local = `TRY_CAST(m.y || '-' || m.mo || '-' || m.d || ' ' || m.h || ':' || m.mi || ':' || ${seconds} AS TIMESTAMP)`;
+  const offsetMinutes = `CASE m.sign WHEN '' THEN 0 ELSE (CASE m.sign WHEN '-' THEN -1 ELSE 1 END) * (TRY_CAST(m.oh AS INTEGER) * 60 + coalesce(TRY_CAST(nullif(m.om, '') AS INTEGER), 0)) END`;
+  return `CASE WHEN ${s} LIKE '____-__-__T__:__:__Z' AND ${s}[12:13] < '24' AND TRY_CAST(${s} AS TIMESTAMP) IS NOT NULL THEN ${s}
+     ELSE list_transform([${parts}], lambda m: strftime(${local} - to_minutes(${offsetMinutes}), '%Y-%m-%dT%H:%M:%SZ'))[1] END`;
 }
 
 /**
@@ -78,6 +105,7 @@ const TRINO_SHIMS = [
 interface LoadPlan {
   readonly start: string;
   readonly end: string;
+  readonly columns: readonly CloudTrailColumn[];
   readonly recordType: string;
   readonly projection: string;
 }
@@ -85,41 +113,103 @@ interface LoadPlan {
 /**
  * A read statement takes up to this many files or gzip bytes. One large statement is fastest (DuckDB
  * spreads its files over all threads; the same files in six statements were measured 70% slower), but
- * a corrupt file fails its whole statement, and the work done before it is lost. Files that look
- * truncated are therefore read first, one per statement (see `screenGzip`).
+ * a corrupt file fails its whole statement, and the work done before it is lost (see `#readIsolating` for how
+ * little is read again).
  */
 const BATCH_FILES = 4096;
 const BATCH_BYTES = 256 * 1024 * 1024;
 
+/** After a failure, the next statement reads at least this many files (and twice what the failed one got through). */
+const MIN_BATCH_AFTER_FAILURE = 32;
+
+/** Rounds of reading that defer the files before a failure to the next round; then failed batches are bisected. */
+const MAX_DEFERRING_ROUNDS = 3;
+
 /**
- * Cheap checks before DuckDB sees the files, reading 2 bytes at the start and 4 at the end of each:
- * - not gzip at all (DuckDB's error for those names no file): a failure;
- * - suspicious: the gzip trailer's uncompressed size (ISIZE, mod 2^32) is impossible for the file's
- *   compressed size, as it is for about 98% of truncated files, whose last bytes are arbitrary.
+ * Bad files are "dense" past this many failed statements per MB (gzip) read: then checking each remaining file in
+ * Node (~90 ms per MB measured) costs less than a failed probe per bad file (~50 ms each measured on 2 cores).
  */
-async function screenGzip(files: readonly LogFile[]): Promise<{ failures: Map<number, string>; suspicious: Set<number> }> {
-  const failures = new Map<number, string>();
-  const suspicious = new Set<number>();
+const DENSE_FAILURES_PER_MB = 1.5;
+const DENSE_AFTER_FAILURES = 3;
+
+/** Files `precheck`ed at once: their reading and gunzip (off the main thread) overlap the parsing of another. */
+const PRECHECKS_IN_FLIGHT = 4;
+
+/** Failed statements and bytes read so far while isolating the bad files of a batch. */
+interface Tally {
+  failures: number;
+  bytes: number;
+}
+
+/** Node's error codes that are the machine's trouble, not one file's: they abort the run. */
+const MACHINE_ERRNO = new Set(['EMFILE', 'ENFILE', 'ENOSPC', 'ENOMEM', 'EDQUOT']);
+
+/**
+ * Why a file could not be opened or read, naming it by its key. An error of the machine rather than the file
+ * (too many open files, a full disk, no memory) is thrown as an EngineError: it would make every file "unreadable".
+ */
+function fileAccessReason(error: unknown, file: LogFile): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === undefined) throw error;
+  if (MACHINE_ERRNO.has(code)) throw new EngineError(`reading ${file.key} failed: ${firstLine(error)}`, { cause: error });
+  if (code === 'EACCES' || code === 'EPERM') return `cannot be opened: permission denied (${code}); check the owner and mode of the file`;
+  return `cannot be read: ${firstLine(error).replaceAll(file.path, file.key)}`;
+}
+
+/**
+ * Whether a DuckDB error is one file's own fault (unreadable, not gzip, not JSON, wrong shape): only those make a
+ * file skipped. Anything else — out of memory, a full disk, too many open files, an internal error — would turn
+ * every file into a skipped one and every check into a pass: it aborts the run.
+ */
+function isFileFault(message: string): boolean {
+  return (
+    /^(Invalid Input Error|IO Error)\b/.test(message) &&
+    !/out of memory|No space left on device|Too many open files|Cannot allocate memory|quota/i.test(message)
+  );
+}
+
+interface Screening {
+  /** Files that can't even be opened: skipped as they are. */
+  readonly unopenable: Map<number, string>;
+  /** Named .gz but not gzip (DuckDB's error for them names no file): read record by record, as plain JSON. */
+  readonly notGzip: Set<number>;
+  /** Almost certainly truncated: read record by record straight away rather than fail a statement. */
+  readonly suspicious: Set<number>;
+}
+
+/**
+ * Cheap checks before DuckDB sees the files, reading 2 bytes at the start and 4 at the end of each .gz:
+ * - it can't be opened (permissions…): skipped, with the reason — one unreadable object never stops the run;
+ * - not gzip at all;
+ * - suspicious: the gzip trailer's uncompressed size (ISIZE, mod 2^32) is impossible for the file's
+ *   compressed size, as it is for about 98% of truncated files (whose last bytes are arbitrary) and for
+ *   files with bytes after the gzip stream.
+ */
+async function screenGzip(files: readonly LogFile[]): Promise<Screening> {
+  const screening: Screening = { unopenable: new Map(), notGzip: new Set(), suspicious: new Set() };
   const head = Buffer.alloc(2);
   const tail = Buffer.alloc(4);
   const gzipped = [...files.entries()].filter(([, file]) => file.path.endsWith('.gz'));
   for (const [id, file] of gzipped) {
-    const handle = await open(file.path, 'r');
+    let handle;
     try {
+      handle = await open(file.path, 'r');
       const { bytesRead } = await handle.read(head, 0, 2, 0);
       if (bytesRead < 2 || head[0] !== 0x1f || head[1] !== 0x8b) {
-        failures.set(id, 'Input is not a GZIP stream');
+        screening.notGzip.add(id);
         continue;
       }
       await handle.read(tail, 0, 4, Math.max(0, file.bytes - 4));
       const isize = tail.readUInt32LE(0);
       // Deflate never grows data by more than a few bytes per block, nor shrinks it more than ~1032:1.
-      if (file.bytes < 2 ** 22 && (isize < file.bytes - 1024 || isize > file.bytes * 1032)) suspicious.add(id);
+      if (file.bytes < 2 ** 22 && (isize < file.bytes - 1024 || isize > file.bytes * 1032)) screening.suspicious.add(id);
+    } catch (error) {
+      screening.unopenable.set(id, fileAccessReason(error, file));
     } finally {
-      await handle.close();
+      await handle?.close();
     }
   }
-  return { failures, suspicious };
+  return screening;
 }
 
 /**
@@ -131,6 +221,11 @@ const DEFAULT_MAX_OBJECT_BYTES = 64 * 1024 * 1024;
 const LARGE_MAX_OBJECT_BYTES = 1024 * 1024 * 1024;
 
 const TEMP_PREFIX = 'trailwarden-duckdb-';
+
+/** The sub-folder of the engine's temporary folder that holds rewritten (salvaged) files during a load. */
+const SALVAGE_DIR = 'salvage';
+
+const COMMA_BYTES = Buffer.from(',');
 
 /**
  * DuckDB spills to a temporary folder that close() removes. A process killed mid-run leaves its folder
@@ -166,8 +261,56 @@ function explainReadError(message: string, file: LogFile): string {
   const shape = /JSON transform error in file "[^"]*", in record\/value \d+: (.*)$/.exec(message);
   if (shape) return `unexpected JSON structure: ${shape[1]} (expected {"Records": [ {...CloudTrail event...} ]})`;
   if (message.includes('not a GZIP stream')) return 'not a valid gzip file (corrupt, or not gzip-compressed despite its .gz name)';
+  if (/permission denied/i.test(message)) return 'cannot be opened: permission denied; check the owner and mode of the file';
   return message.replaceAll(file.path, file.key);
 }
+
+/** One file for a read statement: its id in `_files`, and the path DuckDB reads (a salvaged file's rewritten copy has its own). */
+interface ReadTarget {
+  readonly id: number;
+  readonly path: string;
+  readonly bytes: number;
+}
+
+/** Work done to read the window: statements run (probes among them) and the files they were given (what bounds the re-reading). */
+interface ReadCounts {
+  statements: number;
+  probes: number;
+  files: number;
+  /** Files checked in Node instead (see `precheck`). */
+  prechecked: number;
+}
+
+/** A statement that loads its files into `_load`, or one that only reads them to see whether they can be (`#probeBatch`). */
+type ReadMode = 'load' | 'probe';
+
+/** What a run of read statements found wrong. */
+interface Found {
+  /** Files DuckDB rejects, with its message. */
+  readonly bad: Map<ReadTarget, string>;
+  /** Files above the default `maximum_object_size`, to be read again alone with the large one. */
+  readonly large: ReadTarget[];
+}
+
+/** The position in `batch` of the file a failed statement's message names; -1 when it names none (a batch of one is its own culprit). */
+function culpritIndex(batch: readonly ReadTarget[], message: string): number {
+  if (batch.length === 1) return 0;
+  return batch.findIndex((target) => message.includes(`"${target.path}"`) || message.endsWith(target.path));
+}
+
+/** Sets a file DuckDB rejected aside: to be read again alone with the large `maximum_object_size` when that was the fault, or as bad. */
+function setAside(found: Found, target: ReadTarget, message: string, maxObjectBytes: number): void {
+  if (message.includes('maximum_object_size') && maxObjectBytes < LARGE_MAX_OBJECT_BYTES) found.large.push(target);
+  else found.bad.set(target, message);
+}
+
+/** Why eventTime values that are not times are dropped, by the kind of value (the text DuckDB gives a non-string). */
+const TIME_KIND_SQL = `CASE
+    WHEN _eventtime_raw LIKE '{%' THEN 'an object'
+    WHEN _eventtime_raw LIKE '[%' THEN 'an array'
+    WHEN _eventtime_raw IN ('true', 'false') THEN 'a boolean'
+    WHEN TRY_CAST(_eventtime_raw AS DOUBLE) IS NOT NULL THEN 'a number'
+  END`;
 
 function toText(value: unknown): string | null {
   if (value === null || value === undefined) return null;
@@ -223,25 +366,209 @@ export class DuckDbEngine implements QueryEngine {
   }
 
   /**
-   * One read statement over a batch of files: the events of the window, and the records without an
-   * eventTime (to be counted). The Records list is unnested as it is: any list expression around it
-   * (a marker row prepended per document, say) copies every list and was measured to make the whole
-   * load about 40% slower. Files that yield no row are examined afterwards (see `#emptyFileReasons`).
+   * One read statement over a batch of files: the events of the window, the records without an eventTime and
+   * those whose eventTime is not a time (to be counted). The window is taken on the canonical time (`t`, see
+   * `eventTimeSql`), which becomes `eventtime`; the original string is kept in `_eventtime_raw` only where it
+   * differs, which is nearly never, so it costs nothing for the rest. The Records list is unnested as it is: any
+   * list expression around it (a marker row prepended per document, say) copies every list and was measured to
+   * make the whole load about 40% slower. Files that yield no row are examined afterwards (see `#emptyFileReasons`).
    */
-  async #readBatch(load: LoadPlan, files: readonly LogFile[], maxObjectBytes = DEFAULT_MAX_OBJECT_BYTES): Promise<void> {
-    const fileList = `[${files.map((file) => quoteLiteral(file.path)).join(', ')}]`;
+  async #readBatch(load: LoadPlan, targets: readonly ReadTarget[], maxObjectBytes: number): Promise<void> {
+    const fileList = `[${targets.map((target) => quoteLiteral(target.path)).join(', ')}]`;
     await this.#connection.run(
       `INSERT INTO _load
-       SELECT ${load.projection}, f.account, f.region, f.id AS _file
+       SELECT ${load.projection}, nullif(r.eventTime, t) AS _eventtime_raw, f.account, f.region, f.id AS _file
        FROM (
-         SELECT unnest(Records) AS r, filename
-         FROM read_json(${fileList}, columns = {Records: '${load.recordType}[]'},
-                        filename = true, format = 'auto', maximum_object_size = ${maxObjectBytes})
+         SELECT r, ${eventTimeSql('r.eventTime')} AS t, filename
+         FROM (
+           SELECT unnest(Records) AS r, filename
+           FROM read_json(${fileList}, columns = {Records: '${load.recordType}[]'},
+                          filename = true, format = 'auto', maximum_object_size = ${maxObjectBytes}))
        ) j
        JOIN _files f ON f.path = j.filename
-       WHERE r.eventTime IS NULL OR (r.eventTime >= ? AND r.eventTime < ?)`,
+       WHERE t IS NULL OR (t >= ? AND t < ?)`,
       [load.start, load.end],
     );
+  }
+
+  /**
+   * A probe: reads and converts the records of `targets` exactly as `#readBatch` does, and loads nothing. It fails
+   * on the same files, at a quarter of the cost (measured): what isolates bad files once a load has failed.
+   */
+  async #probeBatch(load: LoadPlan, targets: readonly ReadTarget[], maxObjectBytes: number): Promise<void> {
+    const fileList = `[${targets.map((target) => quoteLiteral(target.path)).join(', ')}]`;
+    await this.#connection.run(
+      `SELECT sum(len(Records))
+       FROM read_json(${fileList}, columns = {Records: '${load.recordType}[]'}, format = 'auto', maximum_object_size = ${maxObjectBytes})`,
+    );
+  }
+
+  /** One statement over `batch` (a load or a probe): undefined when it succeeded, DuckDB's message when a file is at fault; throws for the engine's own failures. */
+  async #tryBatch(load: LoadPlan, batch: readonly ReadTarget[], maxObjectBytes: number, counts: ReadCounts, mode: ReadMode): Promise<string | undefined> {
+    counts.statements += 1;
+    counts.files += batch.length;
+    if (mode === 'probe') counts.probes += 1;
+    try {
+      if (mode === 'load') await this.#readBatch(load, batch, maxObjectBytes);
+      else await this.#probeBatch(load, batch, maxObjectBytes);
+      return undefined;
+    } catch (error) {
+      const message = firstLine(error);
+      if (!isFileFault(message)) throw new EngineError(`reading the CloudTrail files failed: ${message}`, { cause: error });
+      return message;
+    }
+  }
+
+  /** The next batch: from `start`, at most `width` files, the configured batch size and BATCH_BYTES (at least one file). */
+  #batchAt(targets: readonly ReadTarget[], start: number, width: number): ReadTarget[] {
+    const batch: ReadTarget[] = [];
+    let bytes = 0;
+    for (let i = start; i < targets.length && batch.length < Math.min(width, this.#batchFiles) && (batch.length === 0 || bytes < BATCH_BYTES); i++) {
+      batch.push(targets[i]!);
+      bytes += targets[i]!.bytes;
+    }
+    return batch;
+  }
+
+  /** Reads `targets` (see `#readIsolating`), those above the default `maximum_object_size` again alone with the large one; returns the files DuckDB rejects. */
+  async #readAnySize(load: LoadPlan, targets: readonly ReadTarget[], counts: ReadCounts): Promise<Map<ReadTarget, string>> {
+    const found = await this.#readIsolating(load, targets, DEFAULT_MAX_OBJECT_BYTES, counts);
+    for (const target of found.large) {
+      const alone = await this.#readIsolating(load, [target], LARGE_MAX_OBJECT_BYTES, counts);
+      for (const [bad, message] of alone.bad) found.bad.set(bad, message);
+    }
+    return found.bad;
+  }
+
+  /**
+   * Reads `targets` into `_load`, setting aside the files DuckDB rejects (into `found`) without reading the others
+   * more than needed. A clean list is one load statement per BATCH_FILES, as fast as DuckDB reads. A statement is
+   * all or nothing, though, and stops at the first bad file it meets, naming it (most errors do); the work done
+   * before is lost. So once a batch fails, its other bad files are found first (`#isolate`), and then the files
+   * that passed are loaded together, in one statement (bisected, should one still fail).
+   */
+  async #readIsolating(load: LoadPlan, targets: readonly ReadTarget[], maxObjectBytes: number, counts: ReadCounts): Promise<Found> {
+    const found: Found = { bad: new Map(), large: [] };
+    for (let next = 0; next < targets.length;) {
+      const batch = this.#batchAt(targets, next, targets.length);
+      next += batch.length;
+      const failure = await this.#tryBatch(load, batch, maxObjectBytes, counts, 'load');
+      if (failure === undefined) continue;
+      const at = culpritIndex(batch, failure);
+      if (at !== -1) setAside(found, batch[at]!, failure, maxObjectBytes);
+      const passed = await this.#isolate(load, at === -1 ? batch : [...batch.slice(0, at), ...batch.slice(at + 1)], maxObjectBytes, counts, found);
+      await this.#readRun(load, passed, maxObjectBytes, counts, found, {});
+    }
+    return found;
+  }
+
+  /**
+   * Finds the bad files among `targets` (the rest of a batch that failed) and returns the others, with probes
+   * (`#probeBatch`: the same reading as a load, a quarter of the cost) — or, where bad files turn out to be many,
+   * with a quick check of each file in Node (`precheck`), which then costs less than one failed probe per bad file.
+   *
+   * Probing goes in rounds. DuckDB hands files to its threads in list order, so the files before the one a failed
+   * probe names were most likely good — but not surely: DuckDB parses well ahead of converting records, so a file
+   * of malformed JSON is named before an earlier one with a record of the wrong shape. In a round, a failure naming
+   * a file sets it aside, defers the files before it to the next round (probed there together, in one statement)
+   * and goes on after it with a probe twice as large as what the failed one got through (at least
+   * MIN_BATCH_AFTER_FAILURE files), doubling after each success. A round hands its probes at most about
+   * 4 × its files + MIN_BATCH_AFTER_FAILURE × its failures, and has fewer files than the one before; it takes one
+   * round per stage of DuckDB's reading that fails. After MAX_DEFERRING_ROUNDS rounds, or for an error that names
+   * no file, a failed probe is bisected instead (its culprit, if named, set aside). In all: O(n log n) files read at
+   * worst, and in practice one probe per bad file and one load per file — against the k × n reads of restarting
+   * the rest of the batch after each of k bad files.
+   */
+  async #isolate(load: LoadPlan, targets: readonly ReadTarget[], maxObjectBytes: number, counts: ReadCounts, found: Found): Promise<ReadTarget[]> {
+    const passed: ReadTarget[] = [];
+    const tally: Tally = { failures: 1, bytes: 0 };
+    let list = targets;
+    for (let round = 0; list.length > 0; round++) {
+      const deferred: ReadTarget[] = [];
+      const unprobed = await this.#readRun(load, list, maxObjectBytes, counts, found, {
+        probe: passed,
+        deferred: round < MAX_DEFERRING_ROUNDS ? deferred : undefined,
+        tally,
+      });
+      if (unprobed.length > 0) {
+        await this.#precheckAll(load, [...deferred, ...unprobed], maxObjectBytes, counts, found, passed);
+        break;
+      }
+      list = deferred;
+    }
+    return passed;
+  }
+
+  /** `precheck`s every file of `targets`, a few in flight at once: the readable ones go to `passed`, the others are set aside. */
+  async #precheckAll(
+    load: LoadPlan,
+    targets: readonly ReadTarget[],
+    maxObjectBytes: number,
+    counts: ReadCounts,
+    found: Found,
+    passed: ReadTarget[],
+  ): Promise<void> {
+    counts.prechecked += targets.length;
+    const check = (target: ReadTarget) =>
+      // An error reading the file sends it to be read record by record, which names the problem.
+      precheck(target.path, load.columns, maxObjectBytes).catch((): Precheck => 'damaged');
+    const inFlight: Promise<Precheck>[] = [];
+    for (let next = 0, done = 0; done < targets.length; done++) {
+      while (next < targets.length && inFlight.length < PRECHECKS_IN_FLIGHT) inFlight.push(check(targets[next++]!));
+      const target = targets[done]!;
+      const verdict = await inFlight.shift()!;
+      if (verdict === 'readable') passed.push(target);
+      else if (verdict === 'large') found.large.push(target);
+      else found.bad.set(target, 'not readable as a whole (checked file by file)');
+    }
+  }
+
+  /**
+   * One pass over `targets` (see `#isolate`): loads them, or with `probe` probes them and collects those that pass.
+   * With `deferred`, the files before a named failure are deferred there; without, failed batches are bisected.
+   * With `tally`, the pass stops once bad files prove dense (more than DENSE_FAILURES_PER_MB per MB read, after a
+   * few) and returns the files it did not get to.
+   */
+  async #readRun(
+    load: LoadPlan,
+    targets: readonly ReadTarget[],
+    maxObjectBytes: number,
+    counts: ReadCounts,
+    found: Found,
+    how: { probe?: ReadTarget[]; deferred?: ReadTarget[]; tally?: Tally },
+  ): Promise<readonly ReadTarget[]> {
+    let next = 0;
+    let width = targets.length;
+    while (next < targets.length) {
+      const batch = this.#batchAt(targets, next, width);
+      const failure = await this.#tryBatch(load, batch, maxObjectBytes, counts, how.probe ? 'probe' : 'load');
+      if (failure === undefined) {
+        how.probe?.push(...batch);
+        next += batch.length;
+        width = 2 * batch.length;
+        if (how.tally) how.tally.bytes += batch.reduce((sum, target) => sum + target.bytes, 0);
+        continue;
+      }
+      const at = culpritIndex(batch, failure);
+      if (at !== -1) setAside(found, batch[at]!, failure, maxObjectBytes);
+      if (at === -1 || how.deferred === undefined) {
+        const rest = at === -1 ? batch : [...batch.slice(0, at), ...batch.slice(at + 1)];
+        const half = Math.ceil(rest.length / 2);
+        if (half > 0) await this.#readRun(load, rest.slice(0, half), maxObjectBytes, counts, found, { probe: how.probe });
+        if (rest.length > half) await this.#readRun(load, rest.slice(half), maxObjectBytes, counts, found, { probe: how.probe });
+        next += batch.length;
+        continue;
+      }
+      how.deferred.push(...batch.slice(0, at));
+      next += at + 1;
+      width = Math.max(MIN_BATCH_AFTER_FAILURE, 2 * (at + 1));
+      if (how.tally) {
+        how.tally.failures += 1;
+        how.tally.bytes += batch.slice(0, at + 1).reduce((sum, target) => sum + target.bytes, 0);
+        if (how.tally.failures >= DENSE_AFTER_FAILURES && how.tally.failures > (DENSE_FAILURES_PER_MB * how.tally.bytes) / 2 ** 20) return targets.slice(next);
+      }
+    }
+    return [];
   }
 
   /**
@@ -275,6 +602,8 @@ export class DuckDbEngine implements QueryEngine {
     } catch (error) {
       if (error instanceof EngineError) throw error;
       throw new EngineError(`loading the window failed: ${firstLine(error)}`, { cause: error });
+    } finally {
+      await rm(path.join(this.#tempDir, SALVAGE_DIR), { recursive: true, force: true });
     }
   }
 
@@ -282,8 +611,9 @@ export class DuckDbEngine implements QueryEngine {
     const load: LoadPlan = {
       start: toCloudTrailTime(window.start),
       end: toCloudTrailTime(window.end),
+      columns,
       recordType: recordType(columns),
-      projection: projection(columns),
+      projection: projection(columns, { eventtime: 't' }),
     };
     const c = this.#connection;
     await c.run('DROP VIEW IF EXISTS cloudtrail_window');
@@ -301,22 +631,21 @@ export class DuckDbEngine implements QueryEngine {
     // An empty read fixes the staging table's column types from the same projection the loads use.
     await c.run(
       `CREATE OR REPLACE TEMP TABLE _load AS
-       SELECT ${load.projection}, ''::VARCHAR AS account, ''::VARCHAR AS region, 0::INTEGER AS _file
-       FROM (SELECT NULL::${load.recordType} AS r) WHERE false`,
+       SELECT ${load.projection}, NULL::VARCHAR AS _eventtime_raw, ''::VARCHAR AS account, ''::VARCHAR AS region, 0::INTEGER AS _file
+       FROM (SELECT NULL::${load.recordType} AS r, NULL::VARCHAR AS t) WHERE false`,
     );
 
     const started = performance.now();
-    const failures = await this.#readAll(load, files);
+    const read = await this.#readAll(load, files);
     const readMs = performance.now() - started;
 
     const skipped: SkippedFile[] = [];
     const withRows = new Set((await c.runAndReadAll('SELECT DISTINCT _file FROM _load')).getRowsJS().map((row) => Number(row[0])));
-    const silent = [...files.keys()].filter((id) => !failures.has(id) && !withRows.has(id));
+    const silent = [...files.keys()].filter((id) => !read.skipped.has(id) && !read.salvaged.has(id) && !withRows.has(id));
     const emptyReasons = await this.#emptyFileReasons(files, silent);
     const skippedIds: number[] = [];
     files.forEach((file, id) => {
-      const failure = failures.get(id);
-      const reason = failure !== undefined ? explainReadError(failure, file) : emptyReasons.get(id);
+      const reason = read.skipped.get(id) ?? emptyReasons.get(id);
       if (reason) {
         skipped.push({ path: file.key, reason });
         skippedIds.push(id);
@@ -325,20 +654,31 @@ export class DuckDbEngine implements QueryEngine {
 
     const tidyStarted = performance.now();
     const unusable = `list_contains([${skippedIds.join(',')}]::INTEGER[], _file)`;
-    const [withoutTime] = (await c.runAndReadAll(`SELECT count(*) FROM _load WHERE eventtime IS NULL AND NOT ${unusable}`)).getRowsJS()[0] ?? [];
+    const [withoutTime] =
+      (await c.runAndReadAll(`SELECT count(*) FROM _load WHERE eventtime IS NULL AND _eventtime_raw IS NULL AND NOT ${unusable}`)).getRowsJS()[0] ?? [];
+    // Records whose eventTime is there but is not a time: counted per file and kind of value, never silently lost.
+    const untimed = await c.runAndReadAll(
+      `SELECT _file, ${TIME_KIND_SQL} AS kind, count(*), min(_eventtime_raw)
+       FROM _load WHERE eventtime IS NULL AND _eventtime_raw IS NOT NULL AND NOT ${unusable}
+       GROUP BY ALL ORDER BY ALL`,
+    );
+    const dropped = new Map<number, Map<string, number>>([...read.salvaged].map(([id, reasons]) => [id, new Map(reasons)]));
+    for (const [file, kind, count, example] of untimed.getRowsJS()) {
+      const sample = example as string;
+      const shown = JSON.stringify(sample.length > 40 ? `${sample.slice(0, 40)}…` : sample);
+      const reason =
+        kind === null ? `eventTime is not an ISO-8601 date and time (e.g. ${shown})` : `eventTime is ${kind as string}, not a date and time (e.g. ${shown})`;
+      const reasons = dropped.get(Number(file)) ?? new Map<string, number>();
+      reasons.set(reason, (reasons.get(reason) ?? 0) + Number(count));
+      dropped.set(Number(file), reasons);
+    }
     // Events of a file that turned out unusable must not count; records without a time belong to no window.
     await c.run(`DELETE FROM _load WHERE eventtime IS NULL OR ${unusable}`);
-    // CloudTrail may deliver an event twice: keep the first row per eventID. Only IDs seen more than
-    // once are ranked, and rows are deleted in place: no second copy of the window.
-    const removed = await c.run(
-      `DELETE FROM _load WHERE rowid IN (
-         SELECT rowid FROM (
-           SELECT rowid, row_number() OVER (PARTITION BY eventid ORDER BY _file, rowid) AS n
-           FROM _load
-           WHERE eventid IN (SELECT eventid FROM _load GROUP BY eventid HAVING count(*) > 1))
-         WHERE n > 1)`,
+
+    const { duplicates, conflicts } = await this.#removeRepeats(load, files);
+    await c.run(
+      'CREATE VIEW cloudtrail_window AS SELECT * EXCLUDE (_file, _eventtime_raw), coalesce(_eventtime_raw, eventtime) AS eventtime_original FROM _load',
     );
-    await c.run('CREATE VIEW cloudtrail_window AS SELECT * EXCLUDE (_file) FROM _load');
     const counts = await c.runAndReadAll(
       `SELECT count(*) AS events,
               count(*) FILTER (WHERE eventcategory = 'Data') AS data_events,
@@ -347,14 +687,17 @@ export class DuckDbEngine implements QueryEngine {
        FROM cloudtrail_window`,
     );
     const [events, dataEvents, accounts, regions] = counts.getRowsJS()[0] ?? [];
+    const recordsDropped: DroppedRecords[] = [...dropped.keys()]
+      .sort((a, b) => a - b)
+      .flatMap((id) => [...dropped.get(id)!].map(([reason, count]) => ({ path: files[id]!.key, reason, count })));
     const stats: WindowStats = {
       filesRead: files.length - skipped.length,
       filesSkipped: skipped,
       events: Number(events),
-      duplicates: Number(removed.rowsChanged),
+      duplicates,
       recordsWithoutTime: Number(withoutTime),
-      recordsDropped: [],
-      conflicts: [],
+      recordsDropped,
+      conflicts,
       dataEvents: Number(dataEvents),
       accounts: (accounts as string[] | undefined) ?? [],
       regions: (regions as string[] | undefined) ?? [],
@@ -364,72 +707,184 @@ export class DuckDbEngine implements QueryEngine {
         readMs: Math.round(readMs),
         tidyMs: Math.round(performance.now() - tidyStarted),
         columns: columns.length,
-        stats: { ...stats, filesSkipped: skipped.length },
+        reads: read.counts,
+        salvaged: read.salvaged.size,
+        stats: { ...stats, filesSkipped: skipped.length, recordsDropped: recordsDropped.length, conflicts: conflicts.length },
       },
       'window loaded',
     );
+    if (recordsDropped.length > 0 || conflicts.length > 0) this.#log.debug({ recordsDropped, conflicts }, 'window records dropped and eventID conflicts');
     return stats;
   }
 
   /**
-   * Reads every file into `_load` in as few statements as possible. A statement is all or nothing, so
-   * when one fails: a file named in the error is set aside and the rest re-read; an error naming no
-   * file splits the batch in two. A clean tree costs one pass.
-   * Returns the files that could not be read, with DuckDB's message.
+   * CloudTrail may deliver an event twice: of records with one eventID and identical content, the first (by file,
+   * then position) is kept. "Identical" means equal in every column of `cloudtrail_window` this run loaded (and the
+   * original eventTime string, account and region): what the checks can see. Records with one eventID and different
+   * content are not a second delivery: all of them stay, and the id is reported as a conflict. Only ids seen more
+   * than once are compared, and rows are deleted in place: no second copy of the window.
    */
-  async #readAll(load: LoadPlan, files: readonly LogFile[]): Promise<Map<number, string>> {
-    const { failures, suspicious } = await screenGzip(files);
-    // Suspicious files first, alone: if they fail, no other work is lost.
-    const queue: number[][] = [...suspicious].map((id) => [id]);
-    let batch: number[] = [];
-    let bytes = 0;
-    files.forEach((file, id) => {
-      if (failures.has(id) || suspicious.has(id)) return;
-      batch.push(id);
-      bytes += file.bytes;
-      if (batch.length >= this.#batchFiles || bytes >= BATCH_BYTES) {
-        queue.push(batch);
-        batch = [];
-        bytes = 0;
-      }
-    });
-    if (batch.length > 0) queue.push(batch);
+  async #removeRepeats(load: LoadPlan, files: readonly LogFile[]): Promise<{ duplicates: number; conflicts: EventIdConflict[] }> {
+    const c = this.#connection;
+    const content = [...tableColumns(load.columns).map((column) => column.name), '_eventtime_raw', 'account', 'region'].join(', ');
+    await c.run(
+      `CREATE OR REPLACE TEMP TABLE _repeats AS
+       SELECT rowid AS row_id, eventid, _file,
+              row_number() OVER (PARTITION BY eventid, ${content} ORDER BY _file, rowid) AS copy,
+              min(rowid) OVER (PARTITION BY eventid, ${content}) AS variant
+       FROM _load
+       WHERE eventid IN (SELECT eventid FROM _load GROUP BY eventid HAVING count(*) > 1)`,
+    );
+    const removed = await c.run('DELETE FROM _load WHERE rowid IN (SELECT row_id FROM _repeats WHERE copy > 1)');
+    const conflicting = await c.runAndReadAll(
+      `SELECT eventid, count(DISTINCT variant), list(DISTINCT _file)
+       FROM _repeats GROUP BY eventid HAVING count(DISTINCT variant) > 1 ORDER BY eventid`,
+    );
+    await c.run('DROP TABLE _repeats');
+    const conflicts = conflicting.getRowsJS().map(([eventId, records, ids]) => ({
+      eventId: eventId as string,
+      paths: [...new Set((ids as number[]).map((id) => files[Number(id)]!.key))].sort(),
+      records: Number(records),
+    }));
+    return { duplicates: Number(removed.rowsChanged), conflicts };
+  }
 
-    for (let ids = queue.shift(); ids !== undefined; ids = queue.shift()) {
+  /**
+   * Reads every file into `_load` in as few statements as possible (see `#readIsolating`), then reads the files DuckDB
+   * rejected record by record (`#salvage`). Returns the files that yield nothing, with the reason, and the files
+   * that were read record by record, with what was dropped from each.
+   */
+  async #readAll(
+    load: LoadPlan,
+    files: readonly LogFile[],
+  ): Promise<{ skipped: Map<number, string>; salvaged: Map<number, ReadonlyMap<string, number>>; counts: ReadCounts }> {
+    const counts: ReadCounts = { statements: 0, probes: 0, files: 0, prechecked: 0 };
+    const { unopenable, notGzip, suspicious } = await screenGzip(files);
+    const skipped = new Map(unopenable);
+    // Files to read record by record, with DuckDB's message when DuckDB read them.
+    const damaged = new Map<number, string | undefined>([...notGzip, ...suspicious].map((id) => [id, undefined]));
+    const targets = files.flatMap((file, id): ReadTarget[] => (skipped.has(id) || damaged.has(id) ? [] : [{ id, path: file.path, bytes: file.bytes }]));
+    for (const [target, message] of await this.#readAnySize(load, targets, counts)) damaged.set(target.id, message);
+    const salvaged = await this.#salvage(load, files, damaged, skipped, counts);
+    return { skipped, salvaged, counts };
+  }
+
+  /**
+   * Reads the files DuckDB can't read as a whole record by record (`salvageRecords`): their usable records are
+   * written, byte for byte, to a new document that DuckDB reads with the same statement as any file (and as the
+   * same file). A file without a single usable record is skipped. Should DuckDB still reject a rewritten file (a
+   * record the checker let through), its records are bisected until the ones DuckDB rejects are found.
+   */
+  async #salvage(
+    load: LoadPlan,
+    files: readonly LogFile[],
+    damaged: ReadonlyMap<number, string | undefined>,
+    skipped: Map<number, string>,
+    counts: ReadCounts,
+  ): Promise<Map<number, ReadonlyMap<string, number>>> {
+    const salvaged = new Map<number, Map<string, number>>();
+    if (damaged.size === 0) return salvaged;
+    const folder = path.join(this.#tempDir, SALVAGE_DIR);
+    await mkdir(folder, { recursive: true });
+    const rewritten: ReadTarget[] = [];
+    const recordsOf = new Map<number, readonly Buffer[]>();
+    for (const [id, message] of [...damaged].sort(([a], [b]) => a - b)) {
+      const file = files[id]!;
+      if (file.bytes > LARGE_MAX_OBJECT_BYTES) {
+        skipped.set(id, explainReadError(message ?? 'larger than the largest file read record by record', file));
+        continue;
+      }
+      let bytes: Buffer;
       try {
-        await this.#readBatch(
-          load,
-          ids.map((id) => files[id]!),
-        );
+        bytes = await readFile(file.path);
       } catch (error) {
-        const message = firstLine(error);
-        // Only a file's own fault (unreadable, not gzip, not JSON, wrong shape) is a skip. Anything else
-        // (out of memory, an internal error) would otherwise turn every file into a "skipped" one and
-        // every check into a pass: abort the run instead.
-        if (!/^(Invalid Input Error|IO Error)\b/.test(message) || /No space left on device|Too many open files/i.test(message)) {
-          throw new EngineError(`reading the CloudTrail files failed: ${message}`, { cause: error });
-        }
-        const named = ids.find((id) => message.includes(`"${files[id]!.path}"`) || message.endsWith(files[id]!.path));
-        const culprit = named ?? (ids.length === 1 ? ids[0] : undefined);
-        if (culprit !== undefined) {
-          if (message.includes('maximum_object_size')) {
-            const retry = await this.#readBatch(load, [files[culprit]!], LARGE_MAX_OBJECT_BYTES).then(
-              () => undefined,
-              (e: unknown) => firstLine(e),
-            );
-            if (retry !== undefined) failures.set(culprit, retry);
-          } else {
-            failures.set(culprit, message);
-          }
-          const rest = ids.filter((id) => id !== culprit);
-          if (rest.length > 0) queue.unshift(rest);
-        } else {
-          const half = Math.ceil(ids.length / 2);
-          queue.unshift(ids.slice(0, half), ids.slice(half));
-        }
+        skipped.set(id, fileAccessReason(error, file));
+        continue;
+      }
+      const result = await salvageRecords(bytes, file.path.endsWith('.gz'), load.columns);
+      if (result.records.length === 0) {
+        skipped.set(id, result.unreadable ?? (message !== undefined ? explainReadError(message, file) : 'no usable record'));
+        continue;
+      }
+      salvaged.set(id, new Map(result.dropped));
+      recordsOf.set(id, result.records);
+      rewritten.push({ id, ...(await this.#rewrite(folder, `${id}`, file, result.records)) });
+    }
+    await this.#register(rewritten, (id) => files[id]!);
+    for (const [target, message] of await this.#readAnySize(load, rewritten, counts)) {
+      await this.#readRecordsApart(load, folder, files[target.id]!, target.id, recordsOf.get(target.id) ?? [], salvaged.get(target.id)!, counts, message);
+    }
+    return salvaged;
+  }
+
+  /** Writes `records` as one `{"Records": [...]}` document for file `id` (see `#register`). */
+  async #rewrite(folder: string, name: string, file: LogFile, records: readonly Buffer[]): Promise<{ path: string; bytes: number }> {
+    const target = path.join(folder, `${name}.json`);
+    const parts: Buffer[] = [Buffer.from('{"Records":[')];
+    records.forEach((record, i) => parts.push(...(i === 0 ? [record] : [COMMA_BYTES, record])));
+    parts.push(Buffer.from(']}'));
+    const document = Buffer.concat(parts);
+    try {
+      await writeFile(target, document);
+    } catch (error) {
+      throw new EngineError(`writing the records of ${file.key} to ${folder} failed: ${firstLine(error)}`, { cause: error });
+    }
+    return { path: target, bytes: document.length };
+  }
+
+  /** Makes the rewritten files' paths stand for their original files in `_files`. */
+  async #register(targets: readonly ReadTarget[], fileOf: (id: number) => LogFile): Promise<void> {
+    const appender = await this.#connection.createAppender('_files', 'main', 'temp');
+    for (const { id, path: rewritten } of targets) {
+      const file = fileOf(id);
+      appender.appendInteger(id);
+      appender.appendVarchar(rewritten);
+      appender.appendVarchar(file.key);
+      appender.appendVarchar(file.account);
+      appender.appendVarchar(file.region);
+      appender.endRow();
+    }
+    appender.closeSync();
+  }
+
+  /** Bisects the records of a rewritten file DuckDB rejected, counting each record it rejects alone with its reason. */
+  async #readRecordsApart(
+    load: LoadPlan,
+    folder: string,
+    file: LogFile,
+    id: number,
+    records: readonly Buffer[],
+    dropped: Map<string, number>,
+    counts: ReadCounts,
+    firstFailure: string,
+  ): Promise<void> {
+    const queue: (readonly Buffer[])[] = [records];
+    let attempt = 0;
+    for (let part = queue.shift(); part !== undefined; part = queue.shift()) {
+      let failure = firstFailure;
+      let read = path.join(folder, `${id}.json`);
+      if (part !== records) {
+        const target: ReadTarget = { id, ...(await this.#rewrite(folder, `${id}-${(attempt += 1)}`, file, part)) };
+        await this.#register([target], () => file);
+        read = target.path;
+        const result = await this.#tryBatch(
+          load,
+          [target],
+          target.bytes < DEFAULT_MAX_OBJECT_BYTES ? DEFAULT_MAX_OBJECT_BYTES : LARGE_MAX_OBJECT_BYTES,
+          counts,
+          'load',
+        );
+        if (result === undefined) continue;
+        failure = result;
+      }
+      if (part.length === 1) {
+        const reason = explainReadError(failure, { ...file, path: read });
+        dropped.set(reason, (dropped.get(reason) ?? 0) + 1);
+      } else {
+        const half = Math.ceil(part.length / 2);
+        queue.unshift(part.slice(0, half), part.slice(half));
       }
     }
-    return failures;
   }
 
   /**

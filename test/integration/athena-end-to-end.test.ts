@@ -101,7 +101,8 @@ describe('trailwarden run with engine athena over the demo logs in S3', () => {
   it('reports exactly what the generator knows to be true, check by check and row by row', async () => {
     // Prepare
     const dir = await tempDir('trailwarden-athena-e2e-');
-    const truth = demo.truth;
+    // Athena can't read a truncated object record by record: it leaves the demo's truncated file out whole.
+    const truth = demo.truthSkippingDamaged;
 
     // Act
     const result = await runCli(['run', '--config', await config(dir), '--as-of', DEMO_AS_OF], { env: awsEnv });
@@ -159,7 +160,7 @@ describe('trailwarden run with engine athena over the demo logs in S3', () => {
     const root = manifest.checks.find((c) => c.id === 'root_activity_7d')!;
     expect(root).toMatchObject({ status: 'error', rows: null });
     expect(root.reason).toContain("Column 'invokedby' cannot be resolved (test)");
-    for (const [id, expected] of Object.entries(demo.truth.checks)) {
+    for (const [id, expected] of Object.entries(demo.truthSkippingDamaged.checks)) {
       if (id !== 'root_activity_7d') expect(await readCsv(path.join(runDir, `${id}.csv`)), id).toEqual(asCsvRows(expected));
     }
     expect(await leftovers()).toEqual({ tables: [], objects: [] });

@@ -1,6 +1,6 @@
 import { rename, symlink } from 'node:fs/promises';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EngineError } from '../../src/core/errors.js';
 import { DuckDbEngine } from '../../src/engines/duckdb.js';
@@ -23,22 +23,23 @@ async function load(root: string, batchSize = 4) {
 }
 
 describe('DuckDB engine over a local CloudTrail tree', () => {
-  it.each([1, 4, 100])('skips and names every unreadable file, and still loads the good ones (batches of %i)', async (batchSize) => {
+  it.each([1, 4, 100])('skips and names every unreadable file, and still loads the good ones and every complete record (batches of %i)', async (batchSize) => {
     // Prepare: one good file, and one of each kind of bad file, in one batch
     const root = await tempDir();
     const good = record({ eventTime: '2026-11-20T10:00:00Z', eventID: 'good-1' });
     await writeLogFile(root, { day: '2026/11/20', name: 'a-good.json.gz', records: [good] });
-    const whole = gzipSync(
-      JSON.stringify({ Records: Array.from({ length: 200 }, (_, i) => record({ eventTime: '2026-11-20T11:00:00Z', eventID: `lost-${i}` })) }),
-    );
-    await writeLogFile(root, { day: '2026/11/20', name: 'b-truncated.json.gz', content: whole.subarray(0, whole.length / 2) });
+    const lost = Array.from({ length: 200 }, (_, i) => record({ eventTime: '2026-11-20T11:00:00Z', eventID: `lost-${i}` }));
+    const json = JSON.stringify({ Records: lost });
+    const whole = gzipSync(json);
+    const truncated = whole.subarray(0, whole.length / 2);
+    await writeLogFile(root, { day: '2026/11/20', name: 'b-truncated.json.gz', content: truncated });
     await writeLogFile(root, { day: '2026/11/20', name: 'c-header-only.json.gz', content: whole.subarray(0, 12) });
     await writeLogFile(root, { day: '2026/11/20', name: 'd-not-json.json', content: 'this is not JSON', gzip: false });
     await writeLogFile(root, { day: '2026/11/20', name: 'e-no-records.json', content: '{"digestPublicKeyFingerprint":"x"}', gzip: false });
     await writeLogFile(root, { day: '2026/11/20', name: 'f-not-gzip.json.gz', content: 'plain text with a gz name' });
     await writeLogFile(root, { day: '2026/11/20', name: 'g-empty.json.gz', content: '' });
     await writeLogFile(root, { day: '2026/11/20', name: 'h-readme.txt', content: 'hello' });
-    // Valid gzip followed by junk: DuckDB's error for it names no file, so the batch is split to find it.
+    // Valid gzip followed by junk (DuckDB's error for it names no file): gzip -d reads it, and so do we, saying so.
     await writeLogFile(root, { day: '2026/11/20', name: 'i-trailing-junk.json.gz', content: Buffer.concat([whole, Buffer.from('junk')]) });
     await writeLogFile(root, {
       day: '2026/11/20',
@@ -48,6 +49,10 @@ describe('DuckDB engine over a local CloudTrail tree', () => {
     });
     // A digest file sits beside CloudTrail/, not in it: not an event file, not a skipped one.
     await writeLogFile(root, { day: '2026/11/20', trailFolder: 'CloudTrail-Digest', name: 'digest.json.gz', records: [] });
+    // What the cut leaves, worked out here from the JSON text: the records that end before it, and whether one was begun.
+    const left = gunzipSync(truncated, { finishFlush: constants.Z_SYNC_FLUSH }).length;
+    const ends = lost.map((_, i) => JSON.stringify({ Records: lost.slice(0, i + 1) }).length - 2);
+    const complete = ends.filter((end) => end <= left).length;
 
     // Act
     const { listing, stats, engine } = await load(root, batchSize);
@@ -55,26 +60,36 @@ describe('DuckDB engine over a local CloudTrail tree', () => {
     // Assess
     const skipped = Object.fromEntries([...listing.skipped, ...stats.filesSkipped].map((s) => [s.path.split('/').at(-1) ?? s.path, s.reason] as const));
     expect(Object.keys(skipped).sort()).toEqual([
-      'b-truncated.json.gz',
       'c-header-only.json.gz',
       'd-not-json.json',
       'e-no-records.json',
       'f-not-gzip.json.gz',
       'g-empty.json.gz',
       'h-readme.txt',
-      'i-trailing-junk.json.gz',
     ]);
-    expect(skipped['b-truncated.json.gz']).toMatch(/not valid JSON at byte \d+ .*truncated or corrupt/);
     expect(skipped['d-not-json.json']).toMatch(/not valid JSON at byte/);
     expect(skipped['f-not-gzip.json.gz']).toContain('not a valid gzip file');
     expect(skipped['c-header-only.json.gz']).toContain('truncated');
     expect(skipped['e-no-records.json']).toContain('without a "Records" array');
     expect(skipped['g-empty.json.gz']).toContain('empty file');
     for (const s of stats.filesSkipped) expect(s.path).toMatch(/^AWSLogs\/111111111111\/CloudTrail\/us-east-1\/2026\/11\/20\//);
-    expect(skipped['i-trailing-junk.json.gz']).toContain('not a valid gzip file');
-    expect(stats.filesRead).toBe(2);
-    expect(stats.events).toBe(2);
-    const rows = await engine.query('SELECT eventid FROM cloudtrail_window ORDER BY eventid', []);
+    // The truncated file's complete records are read; the one the cut runs through is counted. The junk is named.
+    const key = (name: string) => `AWSLogs/111111111111/CloudTrail/us-east-1/2026/11/20/${name}`;
+    expect(complete).toBeGreaterThan(50);
+    expect(stats.recordsDropped).toEqual([
+      { path: key('b-truncated.json.gz'), reason: 'cut off by the end of the file', count: left > ends[complete - 1]! ? 1 : 0 },
+      {
+        path: key('i-trailing-junk.json.gz'),
+        reason: expect.stringMatching(/^data after the end of the gzip stream is not gzip .*: ignored$/) as string,
+        count: 0,
+      },
+    ]);
+    expect(stats.filesRead).toBe(4);
+    // Every lost-* record is in the complete copy; the truncated file's are the same records delivered again.
+    expect(stats.events).toBe(202);
+    expect(stats.duplicates).toBe(complete);
+    expect(stats.conflicts).toEqual([]);
+    const rows = await engine.query("SELECT eventid FROM cloudtrail_window WHERE eventid LIKE 'good-%' ORDER BY eventid", []);
     expect(rows.rows).toEqual([['good-1'], ['good-2']]);
   });
 

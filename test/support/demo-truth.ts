@@ -27,9 +27,21 @@ export interface Truth {
   /** Sorted accounts (from the file path) and regions (`awsRegion`) of those events. */
   accounts: string[];
   regions: string[];
-  /** Files made unreadable on purpose, relative to the demo folder with '/' separators. */
+  /** Files no record can be recovered from, relative to the demo folder with '/' separators. */
   unreadableFiles: string[];
+  /** Files cut short (the truncated .gz): read up to the cut, what that gives and what it loses. */
+  partialFiles: PartialFile[];
   checks: Record<string, CheckTruth>;
+}
+
+/** A delivery file cut short, and what a reader that reads every complete record of it gets. */
+export interface PartialFile {
+  /** Relative to the demo folder, '/' separators. */
+  path: string;
+  /** Complete records before the cut (they are among the truth's events). */
+  records: number;
+  /** 1 when the cut runs through a record (or follows the comma announcing one), 0 when it falls right after one. */
+  cut: number;
 }
 
 /** The check ids of `config/checks/`, with their `lookback_days`. */
@@ -261,20 +273,33 @@ function inWindow(events: readonly TruthEvent[], from: string, to: string): Trut
   return events.filter((e) => e.eventTime !== null && e.eventTime >= from && e.eventTime < to);
 }
 
+/** Whether two truth events hold the same values: a second delivery of one record, not another record. */
+function sameEvent(a: TruthEvent, b: TruthEvent): boolean {
+  return (Object.keys(a) as (keyof TruthEvent)[]).every((key) => a[key] === b[key]);
+}
+
 /**
  * What every check must return at `asOf` (ISO-8601; floored to whole seconds, as event times are).
- * `events` are the readable events, duplicates included: they are de-duplicated on eventID here, first
- * occurrence kept, before anything else. Events without an eventID cannot be told apart and are kept.
+ * `events` are the readable events, duplicates included: second deliveries (the same eventID and the same
+ * values) are removed here, first occurrence kept, before anything else; records that share an eventID but
+ * differ are different records and all stay. Events without an eventID cannot be told apart and are kept.
  */
-export function computeTruth(events: readonly TruthEvent[], asOf: string, unreadableFiles: readonly string[] = []): Truth {
+export function computeTruth(
+  events: readonly TruthEvent[],
+  asOf: string,
+  unreadableFiles: readonly string[] = [],
+  partialFiles: readonly PartialFile[] = [],
+): Truth {
   const asOfMs = parseIsoSeconds(asOf);
   const end = ctTime(asOfMs);
 
-  const seen = new Set<string>();
+  const seen = new Map<string, TruthEvent[]>();
   const unique = events.filter((e) => {
     if (e.eventID === null) return true;
-    if (seen.has(e.eventID)) return false;
-    seen.add(e.eventID);
+    const earlier = seen.get(e.eventID);
+    if (earlier?.some((other) => sameEvent(other, e))) return false;
+    if (earlier) earlier.push(e);
+    else seen.set(e.eventID, [e]);
     return true;
   });
 
@@ -294,6 +319,7 @@ export function computeTruth(events: readonly TruthEvent[], asOf: string, unread
     accounts: sorted(widest.map((e) => e.account)),
     regions: sorted(widest.map((e) => e.awsRegion)),
     unreadableFiles: [...unreadableFiles],
+    partialFiles: partialFiles.map((f) => ({ ...f })),
     checks,
   };
 }

@@ -3,12 +3,12 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import { constants, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { DEMO_AS_OF } from '../../src/demo/generate.js';
 import { toTruthEvent, type TruthEvent } from '../support/demo-truth-event.js';
-import { CHECK_LOOKBACK_DAYS, computeTruth, type CheckTruth } from '../support/demo-truth.js';
+import { CHECK_LOOKBACK_DAYS, computeTruth, type CheckTruth, type PartialFile } from '../support/demo-truth.js';
 import { generateDemoWithTruth, type DemoWithTruth } from '../support/demo-with-truth.js';
 
 const CHECKS_DIR = fileURLToPath(new URL('../../config/checks/', import.meta.url));
@@ -71,6 +71,23 @@ async function readRecords(dir: string, file: string): Promise<unknown[] | undef
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The complete records of a delivery file cut short, as a careful reader gets them: what gunzip still gives, up to
+ * the last record that closes (the longest prefix that parses once the array and object are closed after it).
+ */
+async function recordsBeforeCut(dir: string, file: string): Promise<{ records: unknown[]; cut: number }> {
+  const text = gunzipSync(await readFile(path.join(dir, file)), { finishFlush: constants.Z_SYNC_FLUSH }).toString('utf8');
+  for (let end = text.lastIndexOf('}'); end > 0; end = text.lastIndexOf('}', end - 1)) {
+    try {
+      const records = (JSON.parse(`${text.slice(0, end + 1)}]}`) as { Records: unknown[] }).Records;
+      return { records, cut: text.length > end + 1 ? 1 : 0 };
+    } catch {
+      // not the end of a record
+    }
+  }
+  return { records: [], cut: 1 };
 }
 
 /** The output column names of a `SELECT … FROM cloudtrail_window` query: each item's alias, or the bare column. */
@@ -189,7 +206,7 @@ describe('demo generator', () => {
     expect(inWindow(plain[0] ?? '')).toBe(true);
     expect((await readRecords(dir, plain[0] ?? ''))?.length).toBeGreaterThan(0);
 
-    // One truncated .gz that gunzip rejects, reported as unreadable.
+    // One truncated .gz that gunzip rejects (a careful reader still reads the records before the cut).
     expect(demo.unreadableFiles).toHaveLength(1);
     const corrupt = demo.unreadableFiles[0] ?? '';
     expect(files).toContain(corrupt);
@@ -209,26 +226,35 @@ describe('demo generator', () => {
   });
 
   it('computes a truth that matches the records actually on disk', async () => {
-    // Prepare: read every readable delivery file back, as a reader of the bucket would.
+    // Prepare: read every delivery file back, as a reader of the bucket would: the truncated one up to its cut.
     const events: TruthEvent[] = [];
+    const partial: PartialFile[] = [];
+    const unreadable: string[] = [];
     let records = 0;
     for (const f of await listFiles(dir)) {
       const m = EVENT_FILE.exec(f);
       if (!m) continue;
-      const read = await readRecords(dir, f);
+      let read = await readRecords(dir, f);
+      if (!read && demo.unreadableFiles.includes(f)) {
+        const recovered = await recordsBeforeCut(dir, f);
+        read = recovered.records;
+        if (read.length === 0) unreadable.push(f);
+        else partial.push({ path: f, records: read.length, cut: recovered.cut });
+      }
       if (!read) continue;
       records += read.length;
       for (const r of read) events.push(toTruthEvent(r, m[1] ?? ''));
     }
 
     // Act
-    const recomputed = computeTruth(events, DEMO_AS_OF, demo.unreadableFiles);
+    const recomputed = computeTruth(events, DEMO_AS_OF, unreadable, partial);
     const onDisk = JSON.parse(await readFile(path.join(dir, 'truth.json'), 'utf8')) as unknown;
 
     // Assess
+    expect([...unreadable, ...partial.map((p) => p.path)]).toEqual(demo.unreadableFiles);
     expect(recomputed).toEqual(demo.truth);
     expect(onDisk).toEqual(demo.truth);
-    expect(records).toBeLessThan(demo.events); // the corrupt file's events are lost
+    expect(records).toBeLessThan(demo.events); // the events after the cut are lost
     const inWindow = events.filter((e) => (e.eventTime ?? '') >= at(AS_OF_MS - 30 * DAY) && (e.eventTime ?? '') < DEMO_AS_OF);
     expect(demo.truth?.eventsInWindow).toBe(new Set(inWindow.map((e) => e.eventID)).size);
     expect(demo.truth?.accounts).toEqual(['111111111111', '222222222222']);
