@@ -33,9 +33,10 @@ export const UNREADABLE: readonly (readonly [string, (logs: string) => Promise<v
     },
   ],
   [
+    // Cut inside its only record: nothing of it can be salvaged (a file cut after a complete record is read up to the cut).
     'a file that is not JSON',
     async (logs) => {
-      await writeLogFile(logs, { day: '2026/11/21', content: gzipSync(`{"Records": [${JSON.stringify(rootEvent())}`) });
+      await writeLogFile(logs, { day: '2026/11/21', content: gzipSync(`{"Records": [${JSON.stringify(rootEvent()).slice(0, 80)}`) });
     },
   ],
   [

@@ -137,7 +137,12 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     const text = mail.text ?? '';
     for (const file of truth.unreadableFiles) expect(html).toContain(file);
     if (truth.unreadableFiles.length > 0) expect(text).toContain(`${truth.unreadableFiles.length} file(s) could not be read`);
-    else expect(text).not.toContain('could not be read');
+    else expect(text).not.toContain('file(s) could not be read');
+    // The truncated file's cut record is named with its file and reason, in both parts.
+    for (const file of truth.partialFiles) {
+      expect(html).toContain(file.path);
+      expect(text).toContain(`${file.path}: ${file.cut} record(s): cut off by the end of the file`);
+    }
     expect(html).not.toContain('<script>');
     expect(html).toContain('&lt;script&gt;');
     expect(await readFile(path.join(runDir!, 'report.html'), 'utf8')).toBe(html);
