@@ -5,7 +5,7 @@ import type { AwsClientConfig } from '../config/schema.js';
  * SDK options from a config section's `region` / `endpoint` / `force_path_style`. Credentials are never set
  * here: the SDK's default provider chain finds them (environment, shared files, SSO, container or instance role).
  */
-export function s3ClientConfigFrom(settings: AwsClientConfig, overrides: S3ClientConfig = {}): S3ClientConfig {
+export function s3ClientConfigFrom(settings: AwsClientConfig): S3ClientConfig {
   const config: S3ClientConfig = {};
   if (settings.region) config.region = settings.region;
   if (settings.force_path_style) config.forcePathStyle = true;
@@ -17,7 +17,7 @@ export function s3ClientConfigFrom(settings: AwsClientConfig, overrides: S3Clien
     config.requestChecksumCalculation = 'WHEN_REQUIRED';
     config.responseChecksumValidation = 'WHEN_REQUIRED';
   }
-  return { ...config, ...overrides };
+  return config;
 }
 
 /**
