@@ -15,7 +15,9 @@ import { ArchiveError, ConfigError } from './core/errors.js';
 import { compactTime } from './core/time.js';
 import type { QueryEngine } from './engines/types.js';
 import type { MailTransport } from './mail/types.js';
-import { ARCHIVE_READERS, ARCHIVES, build, ENGINES, MAIL_TRANSPORTS, SOURCES, STATE_STORES, type BackendContext } from './registry.js';
+import { ARCHIVE_READERS, ARCHIVES, build, ENGINES, MAIL_TRANSPORTS, SOURCES, STATE_STORES, STORES, type BackendContext } from './registry.js';
+import { conversionProgress } from './store/progress.js';
+import type { EventStore } from './store/types.js';
 import type { LogSource } from './source/types.js';
 import type { StateStore } from './state/types.js';
 import { PACKAGE_ROOT } from './version.js';
@@ -32,8 +34,10 @@ export function newRunId(now: Date): string {
 export interface CliPaths {
   /** `--logs`: a local CloudTrail tree, instead of the config's source. */
   readonly logs?: string;
-  /** `--out`: receives `archive/` and `outbox/`, instead of the config's archive and mail folders. */
+  /** `--out`: receives `archive/`, `outbox/` and (with a store configured) `store/`, instead of the config's folders. */
   readonly out?: string;
+  /** `--no-store`: read the window's raw logs, as without `store:`. */
+  readonly noStore?: boolean;
 }
 
 /** Applies the CLI's path flags on top of the validated config (CLI paths are relative to the working directory). */
@@ -54,7 +58,12 @@ export function withCliPaths(loaded: LoadedConfig, options: CliPaths): LoadedCon
       ...config,
       archive: { kind: 'local', path: path.join(out, 'archive') },
       mail: { kind: 'outbox', path: path.join(out, 'outbox'), from: config.mail.from, to: config.mail.to, attach_max_bytes: config.mail.attach_max_bytes },
+      ...(config.store === undefined ? {} : { store: { kind: 'local' as const, path: path.join(out, 'store') } }),
     };
+  }
+  if (options.noStore) {
+    const { store: _store, ...rest } = config;
+    config = rest;
   }
   return { ...loaded, config };
 }
@@ -64,6 +73,8 @@ export interface BackendOptions {
   readonly clients?: AwsClientOverrides;
   readonly env?: NodeJS.ProcessEnv;
   readonly smtpTls?: BackendContext['smtpTls'];
+  /** Where a conversion into the store shows its progress (default: a bar on a terminal, else log lines). */
+  readonly progress?: BackendContext['progress'];
 }
 
 interface Closable {
@@ -96,11 +107,25 @@ export class Backends {
   #archive?: EvidenceArchive;
   #mail?: MailTransport;
   #state?: StateStore;
+  #store?: EventStore;
 
   constructor(config: TrailwardenConfig, log: Logger, options: BackendOptions = {}) {
     this.config = config;
     this.#clients = new AwsClients(options.clients);
-    this.#context = { log, clients: this.#clients, env: options.env, smtpTls: options.smtpTls, source: config.source };
+    this.#context = {
+      log,
+      clients: this.#clients,
+      env: options.env,
+      smtpTls: options.smtpTls,
+      source: config.source,
+      progress: options.progress ?? conversionProgress(log),
+    };
+  }
+
+  /** The columnar store, when one is configured. */
+  store(): EventStore | undefined {
+    if (this.config.store === undefined) return undefined;
+    return (this.#store ??= build(STORES, this.config.store, this.#context));
   }
 
   #opens<T extends Closable>(backend: T): T {
@@ -114,7 +139,7 @@ export class Backends {
 
   /** The query engine; `setup athena` asks for one that leaves other runs' window tables alone. */
   engine(options: { removeLeftovers?: boolean } = {}): Promise<QueryEngine> {
-    this.#engine ??= build(ENGINES, this.config.engine, { ...this.#context, ...options }).then((engine) => this.#opens(engine));
+    this.#engine ??= build(ENGINES, this.config.engine, { ...this.#context, store: this.store(), ...options }).then((engine) => this.#opens(engine));
     return this.#engine;
   }
 

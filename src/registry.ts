@@ -5,6 +5,7 @@
  * kind the schema accepts but no entry builds does not compile. Only the composition root (app.ts) and tests
  * that build one backend on its own call these.
  */
+import path from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { LocalArchive, LocalArchivedRun } from './archive/local.js';
@@ -12,11 +13,11 @@ import { S3Archive, S3ArchivedRun } from './archive/s3.js';
 import type { ArchivedRun, EvidenceArchive } from './archive/types.js';
 import type { AwsClients } from './aws/clients.js';
 import { s3ClientConfigFrom } from './aws/s3-client.js';
-import type { ArchiveConfig, EngineConfig, MailConfig, SourceConfig, StateConfig } from './config/schema.js';
+import type { ArchiveConfig, EngineConfig, MailConfig, SourceConfig, StateConfig, StoreConfig } from './config/schema.js';
 import { AthenaEngine } from './engines/athena/engine.js';
 import { athenaClientSettings, athenaEngineOptions } from './engines/athena/settings.js';
 import { DuckDbEngine } from './engines/duckdb.js';
-import type { QueryEngine } from './engines/types.js';
+import type { ConvertProgress, QueryEngine } from './engines/types.js';
 import { OutboxTransport } from './mail/outbox.js';
 import { SesTransport } from './mail/ses.js';
 import { SmtpTransport, smtpCredentialsFromEnv } from './mail/smtp.js';
@@ -27,6 +28,8 @@ import type { LogSource } from './source/types.js';
 import { LocalStateStore } from './state/local.js';
 import { S3StateStore } from './state/s3.js';
 import type { StateStore } from './state/types.js';
+import { LocalEventStore } from './store/local.js';
+import type { EventStore } from './store/types.js';
 
 /** What a backend gets besides its own config section. */
 export interface BackendContext {
@@ -41,7 +44,14 @@ export interface BackendContext {
   readonly source?: SourceConfig;
   /** `setup athena` runs DDL through the engine's client code, without touching other runs' window tables. */
   readonly removeLeftovers?: boolean;
+  /** The columnar store, for the DuckDB engine (built from `store:`). */
+  readonly store?: EventStore;
+  /** Where a conversion into the store reports its progress. */
+  readonly progress?: (progress: ConvertProgress) => void;
 }
+
+/** DuckDB's memory limit with a store, unless configured: peak memory no longer grows with the window. */
+export const STORE_MEMORY_LIMIT = '768MB';
 
 type Factory<Config, Backend> = (config: Config, context: BackendContext) => Backend;
 /** One entry per kind of the config section `Section`. */
@@ -68,7 +78,17 @@ export const SOURCES: Registry<SourceConfig, LogSource> = {
 };
 
 export const ENGINES: Registry<EngineConfig, Promise<QueryEngine>> = {
-  duckdb: (config, { log }) => DuckDbEngine.create({ threads: config.threads, memoryLimit: config.memory_limit }, log),
+  duckdb: (config, { log, store, progress }) =>
+    DuckDbEngine.create(
+      {
+        threads: config.threads,
+        memoryLimit: config.memory_limit ?? (store ? STORE_MEMORY_LIMIT : undefined),
+        spillPath: config.spill_path ?? (store ? path.join(store.root, '.spill') : undefined),
+        store,
+        progress,
+      },
+      log,
+    ),
   athena: (config, { clients, log, source, removeLeftovers }) => {
     const settings = athenaClientSettings(config, source);
     return AthenaEngine.create(athenaEngineOptions(config, source), { athena: clients.athena(settings.athena), s3: clients.s3(settings.s3) }, log, {
@@ -129,4 +149,8 @@ export const MAIL_TRANSPORTS: Registry<MailConfig, MailTransport> = {
 export const STATE_STORES: Registry<StateConfig, StateStore> = {
   local: (config) => new LocalStateStore({ path: config.path }),
   s3: (config, { clients }) => new S3StateStore({ bucket: config.bucket, key: config.key, client: clients.s3(s3ClientConfigFrom(config)) }),
+};
+
+export const STORES: Registry<StoreConfig, EventStore> = {
+  local: (config, { log }) => new LocalEventStore({ path: config.path, log }),
 };

@@ -30,6 +30,8 @@ interface RunFlags {
   config: string;
   logs?: string;
   out?: string;
+  /** false with --no-store */
+  store?: boolean;
   asOf?: string;
   failOn?: string;
   job?: string;
@@ -44,7 +46,8 @@ function readFlags(flags: RunFlags): { asOf?: Date; failOn?: Severity; problems:
   if (flags.failOn !== undefined && !failOn.success) problems.push(`--fail-on: ${JSON.stringify(flags.failOn)}: expected one of ${SEVERITY_ORDER.join(', ')}`);
   if (flags.job) {
     // A job runs exactly as the daemon would run it: with the configured backends, recorded in the state.
-    const ignored = (['logs', 'out', 'failOn'] as const).filter((name) => flags[name] !== undefined);
+    const ignored: string[] = (['logs', 'out', 'failOn'] as const).filter((name) => flags[name] !== undefined);
+    if (flags.store === false) ignored.push('noStore');
     if (ignored.length > 0) {
       const names = ignored.map((name) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
       problems.push(`${names.join(', ')}: not used with --job (a job runs with the backends configured for it); drop ${ignored.length === 1 ? 'it' : 'them'}`);
@@ -60,7 +63,8 @@ export function registerRun(program: Command): void {
     .description('run the check suite once: read the logs, judge every check, archive the evidence, mail the report')
     .addOption(configOption())
     .option('--logs <dir>', 'a local CloudTrail tree (holding AWSLogs/), instead of the configured source')
-    .option('--out <dir>', 'write archive/ and outbox/ here, instead of the configured folders')
+    .option('--out <dir>', 'write archive/, outbox/ and store/ here, instead of the configured folders')
+    .option('--no-store', 'read the raw logs of the window, not the columnar store (as without store: in the config)')
     // Both read in the action, not by commander, so that their problems are reported with the config's.
     .option('--as-of <time>', 'end of the window (ISO-8601, UTC if no zone); re-reports a past period exactly')
     .option('--fail-on <severity>', `exit 2 when a check at or above this severity fails, errors or is incomplete (${SEVERITY_ORDER.join(', ')})`)
@@ -73,7 +77,7 @@ export function registerRun(program: Command): void {
         return;
       }
       const setup = await loadSetup(flags.config, { problems });
-      const outcome = await runOnce({ configFile: flags.config, setup, logs: flags.logs, out: flags.out, asOf }, log);
+      const outcome = await runOnce({ configFile: flags.config, setup, logs: flags.logs, out: flags.out, noStore: flags.store === false, asOf }, log);
       printOutcome(outcome);
       const breached = breaches(outcome, failOn);
       if (breached.length > 0) {

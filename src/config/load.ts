@@ -18,9 +18,11 @@ export interface LoadedConfig {
 
 function resolvePaths(config: TrailwardenConfig, baseDir: string): TrailwardenConfig {
   const abs = (p: string) => path.resolve(baseDir, p);
-  const { source, archive, mail, state } = config;
+  const { source, archive, mail, state, engine, store } = config;
   return {
     ...config,
+    engine: engine.kind === 'duckdb' && engine.spill_path !== undefined ? { ...engine, spill_path: abs(engine.spill_path) } : engine,
+    ...(store === undefined ? {} : { store: { ...store, path: abs(store.path) } }),
     source: source.kind === 'local' ? { ...source, path: abs(source.path) } : { ...source, cache_path: abs(source.cache_path) },
     archive: archive.kind === 'local' ? { ...archive, path: abs(archive.path) } : archive,
     mail: mail.kind === 'outbox' ? { ...mail, path: abs(mail.path) } : mail,

@@ -77,12 +77,29 @@ export const DuckDbEngineConfig = z
   .object({
     kind: z.literal('duckdb'),
     threads: z.number().int().min(1).max(256).optional(),
+    /** DuckDB's memory limit; above it DuckDB spills to `spill_path`. Default with a store: 512MB; without one, DuckDB's own (80% of RAM). */
     memory_limit: z
       .string()
       .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'expected a size such as "2GB"')
       .optional(),
+    /** Where DuckDB spills above the memory limit. Default: `<store path>/.spill` with a store, else the system's temporary folder. */
+    spill_path: z.string().min(1).optional(),
   })
   .strict();
+
+/**
+ * The columnar store (DuckDB engine only): the logs converted once into zstd Parquet, per account, region and
+ * delivery day, so that runs read only what changed and memory no longer grows with the window.
+ */
+export const LocalStoreConfig = z
+  .object({
+    kind: z.literal('local'),
+    /** A folder on this machine (or a mounted volume), relative to the config file. */
+    path: z.string().min(1),
+  })
+  .strict();
+export const StoreConfig = z.discriminatedUnion('kind', [LocalStoreConfig]);
+export type StoreConfig = z.infer<typeof StoreConfig>;
 
 const SQL_NAME = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a lower-case Athena/Glue name: a-z, 0-9 and _');
 
@@ -323,6 +340,8 @@ export const TrailwardenConfig = z
   .object({
     source: SourceConfig,
     engine: EngineConfig.default({ kind: 'duckdb' }),
+    /** Absent: every run reads the window's raw logs (the behaviour before the store). */
+    store: StoreConfig.optional(),
     archive: ArchiveConfig,
     mail: MailConfig,
     checks: ChecksConfig.default({ path: 'checks', overrides: {} }),
@@ -346,6 +365,9 @@ function crossKeyRules(input: unknown, ctx: z.RefinementCtx): void {
   const engine = EngineConfig.safeParse(sections.engine);
   const source = SourceConfig.safeParse(sections.source);
   const mail = MailConfig.safeParse(sections.mail);
+  if (engine.success && engine.data.kind === 'athena' && sections.store !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['store'], message: 'the store is for engine duckdb; Athena keeps its window in its own table (remove store:)' });
+  }
   if (engine.success && engine.data.kind === 'athena') {
     const athena = engine.data;
     if (source.success && source.data.kind !== 's3') {

@@ -9,7 +9,8 @@ import { toCloudTrailTime } from '../core/time.js';
 import type { LogFile } from '../source/types.js';
 import { CLOUDTRAIL_COLUMNS, tableColumns, type CloudTrailColumn, type ColumnType } from '../core/cloudtrail-table.js';
 import { precheck, salvageRecords, type Precheck } from './duckdb-salvage.js';
-import type { QueryEngine, WindowInput } from './types.js';
+import type { EventStore, PartitionWork, StoreSnapshot } from '../store/types.js';
+import type { ConvertProgress, QueryEngine, WindowInput, WindowSource } from './types.js';
 
 export interface DuckDbEngineOptions {
   /** Worker threads; default: every core. */
@@ -18,6 +19,37 @@ export interface DuckDbEngineOptions {
   readonly memoryLimit?: string;
   /** Most files per read statement (tests make it small to exercise the retries). */
   readonly batchSize?: number;
+  /** Where DuckDB spills above the memory limit; default: the system's temporary folder. A folder per process is made in it. */
+  readonly spillPath?: string;
+  /** The columnar store: when given, runs read the window from it, converting only what is not stored yet. */
+  readonly store?: EventStore;
+  /** Told how a conversion into the store advances (a progress bar, log lines). */
+  readonly progress?: (progress: ConvertProgress) => void;
+}
+
+/**
+ * Delivery files converted into the store per read: enough for DuckDB to spread over every thread, small enough that
+ * memory holds one chunk (about 1 GB of DuckDB table per 200 MB of gzip, all columns), not the window.
+ */
+const CONVERT_CHUNK_BYTES = 16 * 1024 * 1024;
+
+/** Splits `work` into runs of partitions of about `bytes` of delivery files each (a larger partition is a chunk alone). */
+function chunksOf(work: readonly PartitionWork[], bytes: number): PartitionWork[][] {
+  const chunks: PartitionWork[][] = [];
+  let current: PartitionWork[] = [];
+  let size = 0;
+  for (const item of work) {
+    const itemBytes = item.files.reduce((n, f) => n + f.bytes, 0);
+    if (current.length > 0 && size + itemBytes > bytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(item);
+    size += itemBytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }
 
 /**
@@ -101,6 +133,20 @@ const TRINO_SHIMS = [
        WHEN 'month' THEN ts + to_months(n) WHEN 'year' THEN ts + to_years(n) END,
      (d, i) AS d + i`,
 ];
+
+/** What reading delivery files found, per file (by index in the list read). */
+interface FileFacts {
+  /** Files that could not be used at all, with the reason. */
+  readonly skipped: ReadonlyMap<number, string>;
+  /** Records of readable files that could not be used, per reason, in the order found. */
+  readonly dropped: ReadonlyMap<number, ReadonlyMap<string, number>>;
+  readonly withoutTime: ReadonlyMap<number, number>;
+  /** Events kept in `_load`, per file. */
+  readonly rowsPerFile: ReadonlyMap<number, number>;
+  readonly counts: ReadCounts;
+  readonly readMs: number;
+  readonly salvaged: number;
+}
 
 interface LoadPlan {
   readonly start: string;
@@ -231,15 +277,16 @@ const COMMA_BYTES = Buffer.from(',');
  * DuckDB spills to a temporary folder that close() removes. A process killed mid-run leaves its folder
  * behind (possibly gigabytes): remove those whose process is gone.
  */
-async function removeOrphanedTempDirs(): Promise<void> {
-  const entries = await readdir(os.tmpdir()).catch(() => [] as string[]);
+async function removeOrphanedTempDirs(root: string): Promise<void> {
+  const entries = await readdir(root).catch(() => [] as string[]);
   for (const name of entries) {
     const pid = name.startsWith(TEMP_PREFIX) ? Number(/^(\d+)-/.exec(name.slice(TEMP_PREFIX.length))?.[1]) : 0;
     if (!pid || pid === process.pid) continue;
     try {
       process.kill(pid, 0);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ESRCH') await rm(path.join(os.tmpdir(), name), { recursive: true, force: true });
+      // Another user's folder (EPERM from kill, EACCES from rm) is theirs to clean up; it must not stop this run.
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') await rm(path.join(root, name), { recursive: true, force: true }).catch(() => undefined);
     }
   }
 }
@@ -328,7 +375,10 @@ function toText(value: unknown): string | null {
 export class DuckDbEngine implements QueryEngine {
   readonly kind = 'duckdb';
   readonly readsLocalFiles = true;
+  readonly fetchesOnDemand: boolean;
   readonly #instance: DuckDBInstance;
+  readonly #store: EventStore | undefined;
+  readonly #progress: ((progress: ConvertProgress) => void) | undefined;
   readonly #connection: DuckDBConnection;
   readonly #tempDir: string;
   readonly #batchFiles: number;
@@ -336,7 +386,11 @@ export class DuckDbEngine implements QueryEngine {
   /** Set once the first query has shut the engine's access to anything but the loaded window (see `#confine`). */
   #confined = false;
 
-  private constructor(instance: DuckDBInstance, connection: DuckDBConnection, tempDir: string, batchSize: number, log: Logger) {
+  private constructor(instance: DuckDBInstance, connection: DuckDBConnection, tempDir: string, options: DuckDbEngineOptions, log: Logger) {
+    const batchSize = options.batchSize ?? BATCH_FILES;
+    this.#store = options.store;
+    this.#progress = options.progress;
+    this.fetchesOnDemand = options.store !== undefined;
     this.#instance = instance;
     this.#connection = connection;
     this.#tempDir = tempDir;
@@ -345,8 +399,10 @@ export class DuckDbEngine implements QueryEngine {
   }
 
   static async create(options: DuckDbEngineOptions, log: Logger): Promise<DuckDbEngine> {
-    await removeOrphanedTempDirs();
-    const tempDir = await mkdtemp(path.join(os.tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
+    const spillRoot = options.spillPath ?? os.tmpdir();
+    await mkdir(spillRoot, { recursive: true });
+    await removeOrphanedTempDirs(spillRoot);
+    const tempDir = await mkdtemp(path.join(spillRoot, `${TEMP_PREFIX}${process.pid}-`));
     try {
       const config: Record<string, string> = {
         threads: String(options.threads ?? Math.max(1, os.availableParallelism())),
@@ -358,7 +414,9 @@ export class DuckDbEngine implements QueryEngine {
       const instance = await DuckDBInstance.create(':memory:', config);
       const connection = await instance.connect();
       for (const statement of TRINO_SHIMS) await connection.run(statement);
-      return new DuckDbEngine(instance, connection, tempDir, options.batchSize ?? BATCH_FILES, log);
+      // The store's Parquet metadata is read by every check: keep it parsed (a setting of the parquet extension, loaded on first use).
+      if (options.store) await connection.run('SET parquet_metadata_cache = true');
+      return new DuckDbEngine(instance, connection, tempDir, options, log);
     } catch (error) {
       await rm(tempDir, { recursive: true, force: true });
       throw new EngineError('could not start DuckDB', { cause: error });
@@ -607,7 +665,8 @@ export class DuckDbEngine implements QueryEngine {
     }
   }
 
-  async #loadWindow({ window, files, columns = CLOUDTRAIL_COLUMNS }: WindowInput): Promise<WindowStats> {
+  async #loadWindow(input: WindowInput): Promise<WindowStats> {
+    const { window, files, columns = CLOUDTRAIL_COLUMNS } = input;
     const load: LoadPlan = {
       start: toCloudTrailTime(window.start),
       end: toCloudTrailTime(window.end),
@@ -615,8 +674,82 @@ export class DuckDbEngine implements QueryEngine {
       recordType: recordType(columns),
       projection: projection(columns, { eventtime: 't' }),
     };
+    if (this.#store && input.source) return this.#loadFromStore(load, files, this.#store, input.source);
     const c = this.#connection;
     await c.run('DROP VIEW IF EXISTS cloudtrail_window');
+    const facts = await this.#readIntoLoad(load, files);
+    const skipped: SkippedFile[] = [];
+    const recordsDropped: DroppedRecords[] = [];
+    let withoutTime = 0;
+    files.forEach((file, id) => {
+      const reason = facts.skipped.get(id);
+      if (reason) skipped.push({ path: file.key, reason });
+      for (const [why, count] of facts.dropped.get(id) ?? []) recordsDropped.push({ path: file.key, reason: why, count });
+      withoutTime += facts.withoutTime.get(id) ?? 0;
+    });
+
+    const tidyStarted = performance.now();
+    const { duplicates, conflicts } = await this.#removeRepeats(load, files);
+    await c.run(
+      'CREATE VIEW cloudtrail_window AS SELECT * EXCLUDE (_file, _eventtime_raw), coalesce(_eventtime_raw, eventtime) AS eventtime_original FROM _load',
+    );
+    const stats = await this.#windowStats({
+      filesRead: files.length - skipped.length,
+      filesSkipped: skipped,
+      duplicates,
+      withoutTime,
+      recordsDropped,
+      conflicts,
+    });
+    this.#log.debug(
+      {
+        readMs: Math.round(facts.readMs),
+        tidyMs: Math.round(performance.now() - tidyStarted),
+        columns: columns.length,
+        reads: facts.counts,
+        salvaged: facts.salvaged,
+        stats: { ...stats, filesSkipped: skipped.length, recordsDropped: recordsDropped.length, conflicts: conflicts.length },
+      },
+      'window loaded',
+    );
+    if (recordsDropped.length > 0 || conflicts.length > 0) this.#log.debug({ recordsDropped, conflicts }, 'window records dropped and eventID conflicts');
+    return stats;
+  }
+
+  /** The window's counts, once `cloudtrail_window` is there. */
+  async #windowStats(facts: {
+    filesRead: number;
+    filesSkipped: readonly SkippedFile[];
+    duplicates: number;
+    withoutTime: number;
+    recordsDropped: readonly DroppedRecords[];
+    conflicts: readonly EventIdConflict[];
+  }): Promise<WindowStats> {
+    const counts = await this.#connection.runAndReadAll(
+      `SELECT count(*) AS events,
+              count(*) FILTER (WHERE eventcategory = 'Data') AS data_events,
+              coalesce(list(DISTINCT account ORDER BY account), []) AS accounts,
+              coalesce(list(DISTINCT region ORDER BY region), []) AS regions
+       FROM cloudtrail_window`,
+    );
+    const [events, dataEvents, accounts, regions] = counts.getRowsJS()[0] ?? [];
+    return {
+      filesRead: facts.filesRead,
+      filesSkipped: facts.filesSkipped,
+      events: Number(events),
+      duplicates: facts.duplicates,
+      recordsWithoutTime: facts.withoutTime,
+      recordsDropped: facts.recordsDropped,
+      conflicts: facts.conflicts,
+      dataEvents: Number(dataEvents),
+      accounts: (accounts as string[] | undefined) ?? [],
+      regions: (regions as string[] | undefined) ?? [],
+    };
+  }
+
+  /** A fresh `_files` (the files to read, by index) and an empty `_load` with the columns of `load`. */
+  async #prepareLoad(load: LoadPlan, files: readonly LogFile[]): Promise<void> {
+    const c = this.#connection;
     await c.run('CREATE OR REPLACE TEMP TABLE _files (id INTEGER, path VARCHAR, key VARCHAR, account VARCHAR, region VARCHAR)');
     const appender = await c.createAppender('_files', 'main', 'temp');
     files.forEach((file, id) => {
@@ -634,28 +767,35 @@ export class DuckDbEngine implements QueryEngine {
        SELECT ${load.projection}, NULL::VARCHAR AS _eventtime_raw, ''::VARCHAR AS account, ''::VARCHAR AS region, 0::INTEGER AS _file
        FROM (SELECT NULL::${load.recordType} AS r, NULL::VARCHAR AS t) WHERE false`,
     );
+  }
 
+  /**
+   * Reads `files` into a fresh `_load` (the events of `load`'s window, of usable files, with a time) and says, per
+   * file (by index in `files`): why it could not be used, which records of it were dropped and why, and how many
+   * records had no eventTime.
+   */
+  async #readIntoLoad(load: LoadPlan, files: readonly LogFile[]): Promise<FileFacts> {
+    const c = this.#connection;
+    await this.#prepareLoad(load, files);
     const started = performance.now();
     const read = await this.#readAll(load, files);
     const readMs = performance.now() - started;
 
-    const skipped: SkippedFile[] = [];
     const withRows = new Set((await c.runAndReadAll('SELECT DISTINCT _file FROM _load')).getRowsJS().map((row) => Number(row[0])));
     const silent = [...files.keys()].filter((id) => !read.skipped.has(id) && !read.salvaged.has(id) && !withRows.has(id));
     const emptyReasons = await this.#emptyFileReasons(files, silent);
-    const skippedIds: number[] = [];
-    files.forEach((file, id) => {
+    const skipped = new Map<number, string>();
+    files.forEach((_file, id) => {
       const reason = read.skipped.get(id) ?? emptyReasons.get(id);
-      if (reason) {
-        skipped.push({ path: file.key, reason });
-        skippedIds.push(id);
-      }
+      if (reason) skipped.set(id, reason);
     });
 
-    const tidyStarted = performance.now();
-    const unusable = `list_contains([${skippedIds.join(',')}]::INTEGER[], _file)`;
-    const [withoutTime] =
-      (await c.runAndReadAll(`SELECT count(*) FROM _load WHERE eventtime IS NULL AND _eventtime_raw IS NULL AND NOT ${unusable}`)).getRowsJS()[0] ?? [];
+    const unusable = `list_contains([${[...skipped.keys()].join(',')}]::INTEGER[], _file)`;
+    const withoutTime = new Map(
+      (await c.runAndReadAll(`SELECT _file, count(*) FROM _load WHERE eventtime IS NULL AND _eventtime_raw IS NULL AND NOT ${unusable} GROUP BY _file`))
+        .getRowsJS()
+        .map(([file, count]) => [Number(file), Number(count)] as const),
+    );
     // Records whose eventTime is there but is not a time: counted per file and kind of value, never silently lost.
     const untimed = await c.runAndReadAll(
       `SELECT _file, ${TIME_KIND_SQL} AS kind, count(*), min(_eventtime_raw)
@@ -674,47 +814,178 @@ export class DuckDbEngine implements QueryEngine {
     }
     // Events of a file that turned out unusable must not count; records without a time belong to no window.
     await c.run(`DELETE FROM _load WHERE eventtime IS NULL OR ${unusable}`);
+    const rowsPerFile = new Map(
+      (await c.runAndReadAll('SELECT _file, count(*) FROM _load GROUP BY _file')).getRowsJS().map(([file, count]) => [Number(file), Number(count)] as const),
+    );
+    return { skipped, dropped, withoutTime, rowsPerFile, counts: read.counts, readMs, salvaged: read.salvaged.size };
+  }
 
+  /**
+   * The window from the store: partitions missing or out of date for the listed files are converted first (as the
+   * only writer of the store), then `cloudtrail_window` is a view over the Parquet files that hold exactly the listed
+   * files. A window already stored reads no raw log at all.
+   */
+  async #loadFromStore(load: LoadPlan, files: readonly LogFile[], store: EventStore, source: WindowSource): Promise<WindowStats> {
+    const sourceId = source.describe();
+    let snapshot = await store.snapshot(sourceId, files);
+    let converted = 0;
+    if ('missing' in snapshot) {
+      snapshot = await store.withLock(sourceId, async () => {
+        const work = await store.plan(sourceId, files);
+        converted = work.reduce((n, w) => n + w.files.length, 0);
+        await this.#convert(work, store, source);
+        const done = await store.snapshot(sourceId, files);
+        if ('missing' in done) throw new EngineError(`the store still lacks partition ${done.missing} after converting it (${store.describe()})`);
+        return done;
+      });
+    }
+    const stats = await this.#windowFromStore(load, files, snapshot);
+    this.#log.debug(
+      { store: store.root, converted, parquetFiles: snapshot.parquetFiles.length, stats: { ...stats, filesSkipped: stats.filesSkipped.length } },
+      'window loaded from the store',
+    );
+    return stats;
+  }
+
+  /**
+   * Converts the delivery files of `work` into the store, a chunk of partitions at a time (about CONVERT_CHUNK_BYTES
+   * of gzip each) so that memory holds one chunk, not the window: each chunk is read with the same statements and
+   * salvage as a raw load (every column, no time limit), and each partition's rows become one zstd Parquet file,
+   * committed with what became of each of its delivery files. Used by runs and by `trailwarden store rebuild`.
+   */
+  async #convert(work: readonly PartitionWork[], store: EventStore, source: WindowSource): Promise<void> {
+    if (work.length === 0) return;
+    await store.prepareStaging();
+    const total = work.reduce((n, w) => n + w.files.reduce((b, f) => b + f.bytes, 0), 0);
+    let done = 0;
+    const started = performance.now();
+    this.#progress?.({ phase: 'start', partitions: work.length, bytes: total, doneBytes: 0 });
+    const plan: LoadPlan = {
+      start: '0000-01-01T00:00:00Z',
+      end: '9999-12-31T23:59:59Z',
+      columns: CLOUDTRAIL_COLUMNS,
+      recordType: recordType(),
+      projection: projection(CLOUDTRAIL_COLUMNS, { eventtime: 't' }),
+    };
+    for (const chunk of chunksOf(work, CONVERT_CHUNK_BYTES)) {
+      const listed = chunk.flatMap((w) => w.files);
+      const local = source.fetch ? await source.fetch(listed) : listed;
+      const chunkStarted = performance.now();
+      const facts = await this.#readIntoLoad(plan, local);
+      const readMs = performance.now() - chunkStarted;
+      // One statement writes every partition of the chunk (DuckDB writes them in parallel): `_part` is the index of the
+      // partition in the chunk, and the delivery file's key goes with each row (for duplicates and conflicts).
+      const parts = chunk.flatMap((item, part) => item.files.map(() => part));
+      await this.#connection.run('CREATE OR REPLACE TEMP TABLE _parts (id INTEGER, part INTEGER, key VARCHAR)');
+      const appender = await this.#connection.createAppender('_parts', 'main', 'temp');
+      listed.forEach((file, id) => {
+        appender.appendInteger(id);
+        appender.appendInteger(parts[id]!);
+        appender.appendVarchar(file.key);
+        appender.endRow();
+      });
+      appender.closeSync();
+      const staging = store.stagingFile();
+      await this.#connection.run(
+        `COPY (SELECT _load.* EXCLUDE (_file), p.key AS _source, p.part AS _part FROM _load JOIN _parts p ON p.id = _load._file)
+         TO ${quoteLiteral(staging)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_part), FILENAME_PATTERN 'events_{i}')`,
+      );
+      const writeMs = performance.now() - chunkStarted - readMs;
+      let first = 0;
+      for (const [part, item] of chunk.entries()) {
+        const ids = { from: first, to: first + item.files.length };
+        first = ids.to;
+        const written = path.join(staging, `_part=${part}`);
+        const staged = (await readdir(written).catch((): string[] => [])).filter((name) => name.endsWith('.parquet')).map((name) => path.join(written, name));
+        const sources = item.files.map((file, i) => {
+          const id = ids.from + i;
+          const skipped = facts.skipped.get(id);
+          return {
+            key: file.key,
+            bytes: file.bytes,
+            ...(file.version === undefined ? {} : { version: file.version }),
+            ...(skipped === undefined ? {} : { skipped }),
+            dropped: [...(facts.dropped.get(id) ?? [])].map(([reason, count]) => ({ reason, count })),
+            without_time: facts.withoutTime.get(id) ?? 0,
+          };
+        });
+        const events = item.files.reduce((n, _file, i) => n + (facts.rowsPerFile.get(ids.from + i) ?? 0), 0);
+        await store.commit(source.describe(), item, { staged, events, sources }, new Date());
+        done += item.files.reduce((b, f) => b + f.bytes, 0);
+        this.#progress?.({ phase: 'progress', partitions: work.length, bytes: total, doneBytes: done });
+      }
+      await rm(staging, { recursive: true, force: true });
+      this.#log.debug(
+        {
+          partitions: chunk.length,
+          files: listed.length,
+          readMs: Math.round(readMs),
+          writeMs: Math.round(writeMs),
+          totalMs: Math.round(performance.now() - chunkStarted),
+          reads: facts.counts,
+        },
+        'store chunk converted',
+      );
+      await this.#connection.run('DROP TABLE IF EXISTS _load');
+      await source.release?.(listed);
+    }
+    this.#progress?.({ phase: 'end', partitions: work.length, bytes: total, doneBytes: done });
+    this.#log.info(
+      { partitions: work.length, files: work.reduce((n, w) => n + w.files.length, 0), bytes: total, ms: Math.round(performance.now() - started) },
+      'logs converted into the store',
+    );
+  }
+
+  /**
+   * Converts the partitions of `files` into the store (`force`: all of them, whatever is stored), as `store rebuild`
+   * does; returns how many partitions and files were converted.
+   */
+  async syncStore(files: readonly LogFile[], source: WindowSource, options: { force?: boolean } = {}): Promise<{ partitions: number; files: number }> {
+    const store = this.#store;
+    if (!store) throw new EngineError('no store is configured (store: in the config)');
+    return store.withLock(source.describe(), async () => {
+      const work = await store.plan(source.describe(), files, options);
+      await this.#convert(work, store, source);
+      return { partitions: work.length, files: work.reduce((n, w) => n + w.files.length, 0) };
+    });
+  }
+
+  /**
+   * `cloudtrail_window` over the snapshot's Parquet files: the window's events, second deliveries removed as in a raw
+   * load (`#removeRepeats`: same eventID and same content in the columns the checks use). What each delivery file
+   * gave (skipped, dropped records, records without time) comes from the partitions' records, in listing order.
+   */
+  async #windowFromStore(load: LoadPlan, files: readonly LogFile[], snapshot: StoreSnapshot): Promise<WindowStats> {
+    const c = this.#connection;
+    const skipped: SkippedFile[] = [];
+    const recordsDropped: DroppedRecords[] = [];
+    let withoutTime = 0;
+    for (const file of files) {
+      const stored = snapshot.sources.get(file.key)!;
+      if (stored.skipped !== undefined) skipped.push({ path: file.key, reason: stored.skipped });
+      for (const { reason, count } of stored.dropped) recordsDropped.push({ path: file.key, reason, count });
+      withoutTime += stored.without_time;
+    }
+    await c.run('DROP VIEW IF EXISTS cloudtrail_window');
+    // The same staging table a raw load fills, from the Parquet files (only the columns the checks use, only the
+    // window's events): from here on a stored run is a raw run — same de-duplication, same view.
+    await this.#prepareLoad(load, files);
+    if (snapshot.parquetFiles.length > 0) {
+      const parquet = `[${snapshot.parquetFiles.map(quoteLiteral).join(', ')}]`;
+      const columns = tableColumns(load.columns).map((column) => column.name);
+      await c.run(
+        `INSERT INTO _load
+         SELECT ${columns.map((name) => `p.${name}`).join(', ')}, p._eventtime_raw, p.account, p.region, f.id
+         FROM read_parquet(${parquet}) p JOIN _files f ON f.key = p._source
+         WHERE p.eventtime >= ? AND p.eventtime < ?`,
+        [load.start, load.end],
+      );
+    }
     const { duplicates, conflicts } = await this.#removeRepeats(load, files);
     await c.run(
       'CREATE VIEW cloudtrail_window AS SELECT * EXCLUDE (_file, _eventtime_raw), coalesce(_eventtime_raw, eventtime) AS eventtime_original FROM _load',
     );
-    const counts = await c.runAndReadAll(
-      `SELECT count(*) AS events,
-              count(*) FILTER (WHERE eventcategory = 'Data') AS data_events,
-              coalesce(list(DISTINCT account ORDER BY account), []) AS accounts,
-              coalesce(list(DISTINCT region ORDER BY region), []) AS regions
-       FROM cloudtrail_window`,
-    );
-    const [events, dataEvents, accounts, regions] = counts.getRowsJS()[0] ?? [];
-    const recordsDropped: DroppedRecords[] = [...dropped.keys()]
-      .sort((a, b) => a - b)
-      .flatMap((id) => [...dropped.get(id)!].map(([reason, count]) => ({ path: files[id]!.key, reason, count })));
-    const stats: WindowStats = {
-      filesRead: files.length - skipped.length,
-      filesSkipped: skipped,
-      events: Number(events),
-      duplicates,
-      recordsWithoutTime: Number(withoutTime),
-      recordsDropped,
-      conflicts,
-      dataEvents: Number(dataEvents),
-      accounts: (accounts as string[] | undefined) ?? [],
-      regions: (regions as string[] | undefined) ?? [],
-    };
-    this.#log.debug(
-      {
-        readMs: Math.round(readMs),
-        tidyMs: Math.round(performance.now() - tidyStarted),
-        columns: columns.length,
-        reads: read.counts,
-        salvaged: read.salvaged.size,
-        stats: { ...stats, filesSkipped: skipped.length, recordsDropped: recordsDropped.length, conflicts: conflicts.length },
-      },
-      'window loaded',
-    );
-    if (recordsDropped.length > 0 || conflicts.length > 0) this.#log.debug({ recordsDropped, conflicts }, 'window records dropped and eventID conflicts');
-    return stats;
+    return this.#windowStats({ filesRead: files.length - skipped.length, filesSkipped: skipped, duplicates, withoutTime, recordsDropped, conflicts });
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { CloudTrailColumn } from '../core/cloudtrail-table.js';
 import type { ParamValue, QueryResult, WindowStats } from '../core/model.js';
 import type { TimeWindow } from '../core/time.js';
-import type { LogFile } from '../source/types.js';
+import type { LogFile, LogSource } from '../source/types.js';
 
 /** What an engine loads: the run's window and the delivery files that may hold its events. */
 export interface WindowInput {
@@ -11,6 +11,23 @@ export interface WindowInput {
   readonly files: readonly LogFile[];
   /** The columns to load (what the checks use); default: all of them. */
   readonly columns?: readonly CloudTrailColumn[];
+  /**
+   * Where `files` come from. An engine with a store (`fetchesOnDemand`) names the store's partitions after it, and has
+   * it fetch only the files it must convert (the files were listed without fetching).
+   */
+  readonly source?: WindowSource;
+}
+
+/** What an engine with a store needs of the log source. */
+export type WindowSource = Pick<LogSource, 'describe' | 'fetch' | 'release'>;
+
+/** How a conversion into the store advances (for a progress bar or periodic log lines). */
+export interface ConvertProgress {
+  readonly phase: 'start' | 'progress' | 'end';
+  readonly partitions: number;
+  /** Gzip bytes of delivery files to convert, and converted so far. */
+  readonly bytes: number;
+  readonly doneBytes: number;
 }
 
 /** Who is asking: lets an engine name its queries (Athena's idempotency token, logs). */
@@ -27,12 +44,19 @@ export interface QueryEngine {
   readonly kind: string;
   /** True when loadWindow reads `files[].path` on local disk (DuckDB); false when it reads the bucket itself (Athena). */
   readonly readsLocalFiles: boolean;
+  /**
+   * True when the engine keeps a store and reads raw files only to convert what is not stored yet: the source then
+   * lists without fetching, and the engine fetches through `WindowInput.source`.
+   */
+  readonly fetchesOnDemand?: boolean;
   /** How many `query` calls may run at once (Athena); absent means one at a time. */
   readonly concurrency?: number;
   /** Reads the raw logs once and materialises `cloudtrail_window`. Unreadable files are skipped and counted. */
   loadWindow(input: WindowInput): Promise<WindowStats>;
   /** Runs one check's SQL with its `?` placeholders bound to `params`, in order. */
   query(sql: string, params: readonly ParamValue[], context?: QueryContext): Promise<QueryResult>;
+  /** Engines with a store: converts the partitions of `files` (all of them with `force`), as `store rebuild` does. */
+  syncStore?(files: readonly LogFile[], source: WindowSource, options?: { force?: boolean }): Promise<{ partitions: number; files: number }>;
   /** Frees everything the engine holds (also after a failure). */
   close(): Promise<void>;
 }

@@ -112,14 +112,14 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
   const listing = await phase(
     log,
     'list logs',
-    () => source.list(window, { fetch: engine.readsLocalFiles }),
+    () => source.list(window, { fetch: engine.readsLocalFiles && !engine.fetchesOnDemand }),
     (l) => ({ files: l.files.length, skipped: l.skipped.length }),
   );
 
   const loaded = await phase(
     log,
     'load window',
-    () => engine.loadWindow({ runId: request.runId, window, files: listing.files, columns: columnsUsedBy(request.checks.map((c) => c.sql)) }),
+    () => engine.loadWindow({ runId: request.runId, window, files: listing.files, columns: columnsUsedBy(request.checks.map((c) => c.sql)), source }),
     (s) => ({
       events: s.events,
       duplicates: s.duplicates,

@@ -83,8 +83,8 @@ export async function runRootAlert(backends: AlertBackends, request: AlertReques
   const windowStart = toCloudTrailTime(windows.events.start);
   const windowEnd = toCloudTrailTime(windows.events.end);
 
-  const listing = await source.list(windows.load, { fetch: engine.readsLocalFiles });
-  const stats = await engine.loadWindow({ runId: request.runId, window: windows.load, files: listing.files, columns: columnsUsedBy([request.sql]) });
+  const listing = await source.list(windows.load, { fetch: engine.readsLocalFiles && !engine.fetchesOnDemand });
+  const stats = await engine.loadWindow({ runId: request.runId, window: windows.load, files: listing.files, columns: columnsUsedBy([request.sql]), source });
   const skipped = [...listing.skipped, ...stats.filesSkipped];
   // Root events in an unreadable file can't be alerted: say so where someone will look.
   for (const file of skipped) log.warn({ file: file.path, reason: file.reason }, 'log file skipped: root events in it cannot be alerted');

@@ -181,7 +181,7 @@ export class LocalLogSource implements LogSource {
               skipped.push({ path: key, reason });
               continue;
             }
-            files.push({ path: filePath, key, account, region, day, bytes: info.size });
+            files.push({ path: filePath, key, account, region, day, bytes: info.size, version: `mtime:${Math.trunc(info.mtimeMs)}` });
           }
         }
       }

@@ -225,6 +225,7 @@ export class S3LogSource implements LogSource {
           region: o.region,
           day: o.day,
           bytes: o.bytes,
+          version: `etag:${o.etag}`,
         })),
         skipped,
       };
@@ -238,7 +239,15 @@ export class S3LogSource implements LogSource {
         downloaded += 1;
         downloadedBytes += result.bytes;
       }
-      return { path: result.path, key: object.key, account: object.account, region: object.region, day: object.day, bytes: result.bytes };
+      return {
+        path: result.path,
+        key: object.key,
+        account: object.account,
+        region: object.region,
+        day: object.day,
+        bytes: result.bytes,
+        version: `etag:${object.etag}`,
+      };
     });
     this.#options.log?.info(
       {
@@ -253,6 +262,23 @@ export class S3LogSource implements LogSource {
       'S3 log objects cached',
     );
     return { files, skipped };
+  }
+
+  /** Downloads `files` (listed with `fetch: false`) into the cache, as a fetching listing does; same order. */
+  async fetch(files: readonly LogFile[]): Promise<LogFile[]> {
+    return mapLimit(files, this.#concurrency, async (file): Promise<LogFile> => {
+      const etag = file.version?.startsWith('etag:') ? file.version.slice('etag:'.length) : '';
+      const result = await this.#cached({ key: file.key, etag, bytes: file.bytes, account: file.account, region: file.region, day: file.day });
+      return { ...file, path: result.path, bytes: result.bytes };
+    });
+  }
+
+  /** Removes the cached copies of `files` and their ETag records: the store holds their events now. */
+  async release(files: readonly LogFile[]): Promise<void> {
+    for (const file of files) {
+      await rm(this.#metaFile('etag', file.key), { force: true });
+      await rm(this.#cacheFile(file.key), { force: true });
+    }
   }
 
   #cacheFile(key: string): string {

@@ -13,6 +13,8 @@ export interface LogFile {
   /** The delivery day folder, `YYYY/MM/DD`. */
   readonly day: string;
   readonly bytes: number;
+  /** What tells this content from an earlier one under the same key: the S3 ETag, or a local file's mtime. */
+  readonly version?: string;
 }
 
 export interface SourceListing {
@@ -36,6 +38,13 @@ export interface LogSource {
    * each file available locally first (the DuckDB engine reads local paths).
    */
   list(window: TimeWindow, options?: ListOptions): Promise<SourceListing>;
+  /**
+   * Makes files listed with `fetch: false` readable on local disk; returns them in the same order, with local paths.
+   * Absent: they already are (a local folder).
+   */
+  fetch?(files: readonly LogFile[]): Promise<LogFile[]>;
+  /** Says that the local copies of `files` are no longer needed (the columnar store holds them now). */
+  release?(files: readonly LogFile[]): Promise<void>;
   /** Releases what the backend holds (an SDK client it built itself, a connection); optional. */
   close?(): Promise<void>;
 }
