@@ -58,6 +58,8 @@ export function registerStore(program: Command): void {
     .requiredOption('--keep-days <n>', 'keep this many days before today (UTC)', daysOption)
     .action(async (flags: StoreFlags & { keepDays: number }) => {
       const result = await withBackends(await configFor(flags), createLogger(), (backends) => storePrune(backends, flags.keepDays, new Date()));
-      process.stdout.write(`trailwarden: store pruned: ${result.partitions} partition(s) of days before ${result.before} removed (${(result.bytes / 2 ** 20).toFixed(1)} MB)\n`);
+      process.stdout.write(
+        `trailwarden: store pruned: ${result.partitions} partition(s) of days before ${result.before} removed (${(result.bytes / 2 ** 20).toFixed(1)} MB)\n`,
+      );
     });
 }

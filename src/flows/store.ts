@@ -28,7 +28,9 @@ export function formatStatus(status: StoreStatus): string {
       const key = `${partition.account} ${partition.region}`;
       groups.set(key, [...(groups.get(key) ?? []), partition]);
     }
-    lines.push(`    ${'account'.padEnd(12)}  ${'region'.padEnd(15)}  ${'days'.padStart(4)}  ${'first'.padEnd(10)}  ${'last'.padEnd(10)}  ${'events'.padStart(11)}  ${'size'.padStart(10)}  skipped  outdated`);
+    lines.push(
+      `    ${'account'.padEnd(12)}  ${'region'.padEnd(15)}  ${'days'.padStart(4)}  ${'first'.padEnd(10)}  ${'last'.padEnd(10)}  ${'events'.padStart(11)}  ${'size'.padStart(10)}  skipped  outdated`,
+    );
     for (const [key, partitions] of groups) {
       const [account, region] = key.split(' ');
       const events = partitions.reduce((n, p) => n + p.events, 0);
