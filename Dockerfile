@@ -23,8 +23,8 @@ ENV NODE_ENV=production \
     TRAILWARDEN_CONFIG=/app/config/container.yaml
 WORKDIR /app
 COPY --from=runtime-tree /app /app
-# /config: your configuration (optional); /data: logs, archive, outbox and state (see config/container.yaml).
-RUN mkdir -p /config /data/logs /data/archive /data/outbox /data/state && chown -R node:node /config /data
+# /config: your configuration (optional); /data: logs, archive, outbox, state and the columnar store (see config/container.yaml).
+RUN mkdir -p /config /data/logs /data/archive /data/outbox /data/state /data/store && chown -R node:node /config /data
 USER node
 VOLUME ["/config", "/data"]
 # The daemon's health endpoint (daemon.health, loopback:8080 by default); node does the request, slim has no curl.

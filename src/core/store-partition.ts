@@ -10,6 +10,12 @@ import { z } from 'zod';
  */
 export const STORE_FORMAT = 1;
 
+/**
+ * A partition that would get more segments than this is rebuilt as one instead: a root alert every 15 minutes appends
+ * one to today's partitions each time, and every segment is a file each run opens.
+ */
+export const MAX_SEGMENTS = 24;
+
 /** A delivery file as the store identifies it: same key, size and version (S3 ETag or local mtime) = same content. */
 export interface SourceFingerprint {
   readonly key: string;
@@ -94,7 +100,9 @@ export function planPartition<F extends SourceFingerprint>(meta: PartitionMeta |
     if (!sameFile(source, now)) return { action: 'rebuild', files: listed, reason: `${key} changed since it was stored` };
   }
   const fresh = listed.filter((file) => !stored.has(file.key));
-  return fresh.length === 0 ? { action: 'keep' } : { action: 'append', files: fresh };
+  if (fresh.length === 0) return { action: 'keep' };
+  if (meta.segments.length >= MAX_SEGMENTS) return { action: 'rebuild', files: listed, reason: `compacting its ${meta.segments.length} segments into one` };
+  return { action: 'append', files: fresh };
 }
 
 /** Whether `meta` holds exactly `listed`, so a run may read it as its record of these files. */

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { Logger } from 'pino';
@@ -209,7 +209,9 @@ export class LocalEventStore implements EventStore {
       await rename(staged, path.join(dir, file));
       files.push(file);
     }
-    const previous = work.action === 'append' ? await this.#readMeta(dir, work) : undefined;
+    const current = await this.#readMeta(dir, work);
+    const previousFiles = current && current !== 'unreadable' ? current.segments.flatMap((s) => s.files) : undefined;
+    const previous = work.action === 'append' ? current : undefined;
     const kept: Segment[] = previous && previous !== 'unreadable' ? previous.segments : [];
     const meta: PartitionMeta = {
       format: STORE_FORMAT,
@@ -221,6 +223,11 @@ export class LocalEventStore implements EventStore {
       updated: now.toISOString(),
     };
     await writeFileAtomic(path.join(dir, META_FILE), Buffer.from(`${JSON.stringify(meta)}\n`), { exclusive: false });
+    // Files the new record no longer names start their grace period now: a run that read the old record may be reading them.
+    const named = new Set(meta.segments.flatMap((s) => s.files));
+    for (const old of previousFiles ?? []) {
+      if (!named.has(old)) await utimes(path.join(dir, old), now, now).catch(() => undefined);
+    }
     await this.#removeOrphans(dir, meta);
   }
 
@@ -244,6 +251,7 @@ export class LocalEventStore implements EventStore {
       const dir = this.#partitionDir(source, first);
       const meta = await this.#readMeta(dir, first);
       if (meta === undefined || meta === 'unreadable' || !coversExactly(meta, listed.map(fingerprintOf), SCHEMA_DIGEST)) return { missing: key };
+      if ((await this.#filesPresent(dir, meta)) !== undefined) return { missing: key };
       for (const segment of meta.segments) {
         for (const file of segment.files) parquetFiles.push(path.join(dir, file));
         events += segment.events;
