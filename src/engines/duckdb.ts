@@ -266,6 +266,23 @@ async function screenGzip(files: readonly LogFile[]): Promise<Screening> {
 const DEFAULT_MAX_OBJECT_BYTES = 64 * 1024 * 1024;
 const LARGE_MAX_OBJECT_BYTES = 1024 * 1024 * 1024;
 
+const SIZE_UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+
+/** A DuckDB size setting ("768MB", "1GiB") in bytes; undefined when absent or not understood. */
+export function sizeInBytes(text: string | undefined): number | undefined {
+  const size = text === undefined ? undefined : /^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?\s*$/i.exec(text);
+  return size ? Number(size[1]) * (SIZE_UNITS[(size[2] ?? 'b').toLowerCase()] ?? 1) : undefined;
+}
+
+/**
+ * The `maximum_object_size` for a file too large for the default: DuckDB's JSON reader allocates twice it, which must
+ * fit the memory limit (it can't spill) — 1 GB without one, a quarter of the limit with one.
+ */
+function largeObjectBytes(memoryLimit: string | undefined): number {
+  const limit = sizeInBytes(memoryLimit);
+  return limit === undefined ? LARGE_MAX_OBJECT_BYTES : Math.max(DEFAULT_MAX_OBJECT_BYTES, Math.min(LARGE_MAX_OBJECT_BYTES, Math.floor(limit / 4)));
+}
+
 const TEMP_PREFIX = 'trailwarden-duckdb-';
 
 /** The sub-folder of the engine's temporary folder that holds rewritten (salvaged) files during a load. */
@@ -346,8 +363,8 @@ function culpritIndex(batch: readonly ReadTarget[], message: string): number {
 }
 
 /** Sets a file DuckDB rejected aside: to be read again alone with the large `maximum_object_size` when that was the fault, or as bad. */
-function setAside(found: Found, target: ReadTarget, message: string, maxObjectBytes: number): void {
-  if (message.includes('maximum_object_size') && maxObjectBytes < LARGE_MAX_OBJECT_BYTES) found.large.push(target);
+function setAside(found: Found, target: ReadTarget, message: string, maxObjectBytes: number, largeBytes: number): void {
+  if (message.includes('maximum_object_size') && maxObjectBytes < largeBytes) found.large.push(target);
   else found.bad.set(target, message);
 }
 
@@ -379,6 +396,7 @@ export class DuckDbEngine implements QueryEngine {
   readonly #instance: DuckDBInstance;
   readonly #store: EventStore | undefined;
   readonly #progress: ((progress: ConvertProgress) => void) | undefined;
+  readonly #largeObjectBytes: number;
   readonly #connection: DuckDBConnection;
   readonly #tempDir: string;
   readonly #batchFiles: number;
@@ -391,6 +409,7 @@ export class DuckDbEngine implements QueryEngine {
     this.#store = options.store;
     this.#progress = options.progress;
     this.fetchesOnDemand = options.store !== undefined;
+    this.#largeObjectBytes = largeObjectBytes(options.memoryLimit);
     this.#instance = instance;
     this.#connection = connection;
     this.#tempDir = tempDir;
@@ -492,7 +511,7 @@ export class DuckDbEngine implements QueryEngine {
   async #readAnySize(load: LoadPlan, targets: readonly ReadTarget[], counts: ReadCounts): Promise<Map<ReadTarget, string>> {
     const found = await this.#readIsolating(load, targets, DEFAULT_MAX_OBJECT_BYTES, counts);
     for (const target of found.large) {
-      const alone = await this.#readIsolating(load, [target], LARGE_MAX_OBJECT_BYTES, counts);
+      const alone = await this.#readIsolating(load, [target], this.#largeObjectBytes, counts);
       for (const [bad, message] of alone.bad) found.bad.set(bad, message);
     }
     return found.bad;
@@ -513,7 +532,7 @@ export class DuckDbEngine implements QueryEngine {
       const failure = await this.#tryBatch(load, batch, maxObjectBytes, counts, 'load');
       if (failure === undefined) continue;
       const at = culpritIndex(batch, failure);
-      if (at !== -1) setAside(found, batch[at]!, failure, maxObjectBytes);
+      if (at !== -1) setAside(found, batch[at]!, failure, maxObjectBytes, this.#largeObjectBytes);
       const passed = await this.#isolate(load, at === -1 ? batch : [...batch.slice(0, at), ...batch.slice(at + 1)], maxObjectBytes, counts, found);
       await this.#readRun(load, passed, maxObjectBytes, counts, found, {});
     }
@@ -608,7 +627,7 @@ export class DuckDbEngine implements QueryEngine {
         continue;
       }
       const at = culpritIndex(batch, failure);
-      if (at !== -1) setAside(found, batch[at]!, failure, maxObjectBytes);
+      if (at !== -1) setAside(found, batch[at]!, failure, maxObjectBytes, this.#largeObjectBytes);
       if (at === -1 || how.deferred === undefined) {
         const rest = at === -1 ? batch : [...batch.slice(0, at), ...batch.slice(at + 1)];
         const half = Math.ceil(rest.length / 2);
@@ -638,15 +657,24 @@ export class DuckDbEngine implements QueryEngine {
   async #emptyFileReasons(files: readonly LogFile[], ids: readonly number[]): Promise<Map<number, string>> {
     const reasons = new Map<number, string>();
     if (ids.length === 0) return reasons;
-    const fileList = `[${ids.map((id) => quoteLiteral(files[id]!.path)).join(', ')}]`;
-    const documents = await this.#connection.runAndReadAll(
-      `SELECT f.id, bool_or(j.Records IS NULL) AS records_missing
-       FROM read_json(${fileList}, columns = {Records: 'JSON'}, filename = true, format = 'auto',
-                      maximum_object_size = ${LARGE_MAX_OBJECT_BYTES}) j
-       JOIN _files f ON f.path = j.filename
-       GROUP BY f.id`,
-    );
-    const found = new Map(documents.getRowsJS().map((row) => [Number(row[0]), row[1] === true]));
+    const recordsMissing = async (batch: readonly number[], maxObjectBytes: number) => {
+      const fileList = `[${batch.map((id) => quoteLiteral(files[id]!.path)).join(', ')}]`;
+      const documents = await this.#connection.runAndReadAll(
+        `SELECT f.id, bool_or(j.Records IS NULL) AS records_missing
+         FROM read_json(${fileList}, columns = {Records: 'JSON'}, filename = true, format = 'auto', maximum_object_size = ${maxObjectBytes}) j
+         JOIN _files f ON f.path = j.filename
+         GROUP BY f.id`,
+      );
+      return documents.getRowsJS().map((row) => [Number(row[0]), row[1] === true] as const);
+    };
+    let found: Map<number, boolean>;
+    try {
+      found = new Map(await recordsMissing(ids, DEFAULT_MAX_OBJECT_BYTES));
+    } catch {
+      // A document above the default size: each file alone, with the large size (its buffer must fit the memory limit).
+      found = new Map();
+      for (const id of ids) for (const [file, missing] of await recordsMissing([id], this.#largeObjectBytes)) found.set(file, missing);
+    }
     for (const id of ids) {
       if (!found.has(id)) reasons.set(id, 'no JSON document could be read (empty or truncated file)');
       else if (found.get(id)) reasons.set(id, 'JSON without a "Records" array (expected {"Records": [...]})');
@@ -1141,7 +1169,7 @@ export class DuckDbEngine implements QueryEngine {
         const result = await this.#tryBatch(
           load,
           [target],
-          target.bytes < DEFAULT_MAX_OBJECT_BYTES ? DEFAULT_MAX_OBJECT_BYTES : LARGE_MAX_OBJECT_BYTES,
+          target.bytes < DEFAULT_MAX_OBJECT_BYTES ? DEFAULT_MAX_OBJECT_BYTES : this.#largeObjectBytes,
           counts,
           'load',
         );

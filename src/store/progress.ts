@@ -38,7 +38,7 @@ export function conversionProgress(log: Logger, stream: NodeJS.WriteStream = pro
     if (progress.phase === 'progress' && now - last < LOG_EVERY_MS) return;
     last = now;
     log.info(
-      { phase: progress.phase, partitions: progress.partitions, bytes: progress.bytes, doneBytes: progress.doneBytes },
+      { conversion: progress.phase, partitions: progress.partitions, bytes: progress.bytes, doneBytes: progress.doneBytes },
       progress.phase === 'start'
         ? 'converting logs into the store'
         : progress.phase === 'end'
