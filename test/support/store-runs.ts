@@ -8,7 +8,9 @@ import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { PartitionMeta } from '../../src/core/store-partition.js';
+import { coversExactly, PartitionMeta } from '../../src/core/store-partition.js';
+import { LocalLogSource } from '../../src/source/local.js';
+import { SCHEMA_DIGEST } from '../../src/store/local.js';
 import { rootEvent, routine } from './adversarial.js';
 import { CLI, runCli, type CliResult } from './cli.js';
 import { writeLogFile } from './fixtures.js';
@@ -163,10 +165,13 @@ export interface SpawnedRun {
   readonly lineWith: (text: string) => Promise<string>;
   readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
   readonly kill: (signal: NodeJS.Signals) => void;
+  readonly pid: number;
 }
 
-export function spawnRun(args: string[], env: Record<string, string> = {}): SpawnedRun {
-  const child = spawn(process.execPath, [CLI, 'run', ...args], { env: { ...process.env, TRAILWARDEN_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+/** `trailwarden run ...args` in a child process (`nodeArgs` go to node itself, e.g. `--import` of a test hook). */
+export function spawnRun(args: string[], options: { env?: Record<string, string>; nodeArgs?: string[] } = {}): SpawnedRun {
+  const env = options.env ?? {};
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, 'run', ...args], { env: { ...process.env, TRAILWARDEN_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const waiting: { text: string; resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
   child.stderr.setEncoding('utf8');
@@ -196,5 +201,53 @@ export function spawnRun(args: string[], env: Record<string, string> = {}): Spaw
       }),
     exit,
     kill: (signal) => child.kill(signal),
+    pid: child.pid!,
   };
+}
+
+/** What a store holds for the files of `logs` in the window of AS_OF, checked the way a run would read it. */
+export interface StoreAudit {
+  /** Partitions whose record holds exactly the files listed for them now, all of its Parquet files present. */
+  readonly complete: string[];
+  /** Partitions with a record that does not (a run would have to rebuild them, and must not read them). */
+  readonly incomplete: string[];
+  /** Parquet files in partition folders that no record names: left by a crash, never read. */
+  readonly unnamed: string[];
+}
+
+export async function auditStore(store: string, logs: string): Promise<StoreAudit> {
+  const asOf = new Date(AS_OF);
+  const listing = await new LocalLogSource({ path: logs }).list({ start: new Date(asOf.getTime() - 30 * 86_400_000), end: asOf });
+  const records = await storedPartitions(store);
+  const audit: StoreAudit = { complete: [], incomplete: [], unnamed: [] };
+  for (const [key, { dir, meta }] of records) {
+    const listed = listing.files.filter((f) => `${f.account}/${f.region}/${f.day}` === key);
+    const named = meta.segments.flatMap((s) => s.files);
+    const present = named.every((name) => existsSync(path.join(dir, name)));
+    (present && coversExactly(meta, listed, SCHEMA_DIGEST) ? audit.complete : audit.incomplete).push(key);
+  }
+  const entries = existsSync(store) ? await readdir(store, { recursive: true }) : [];
+  for (const entry of entries.filter((e) => e.endsWith('.parquet') && !e.split(path.sep).some((part) => part.startsWith('.')))) {
+    const dir = path.dirname(path.join(store, entry));
+    const record = [...records.values()].find((r) => r.dir === dir);
+    if (!record?.meta.segments.some((s) => s.files.includes(path.basename(entry)))) audit.unnamed.push(path.join(store, entry));
+  }
+  return audit;
+}
+
+/**
+ * Makes the writers' lock a killed run left behind look as old as one whose holder died a while ago (proper-lockfile
+ * takes a lock over once its mtime is over a minute old): the next run then need not wait that minute.
+ */
+export async function ageLeftLocks(store: string): Promise<number> {
+  let aged = 0;
+  const old = new Date(Date.now() - 5 * 60_000);
+  for (const entry of existsSync(store) ? await readdir(store) : []) {
+    const lock = path.join(store, entry, '.lock');
+    if (existsSync(lock)) {
+      await utimes(lock, old, old);
+      aged += 1;
+    }
+  }
+  return aged;
 }
