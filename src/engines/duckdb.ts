@@ -13,7 +13,7 @@ import type { EventStore, PartitionWork, StoreSnapshot } from '../store/types.js
 import type { ConvertProgress, QueryEngine, WindowInput, WindowSource } from './types.js';
 
 export interface DuckDbEngineOptions {
-  /** Worker threads; default: every core. */
+  /** Worker threads; default: every core. Fewer under a memory limit too small for that many JSON readers (`threadsWithin`). */
   readonly threads?: number;
   /** DuckDB memory limit, e.g. "1GB"; above it DuckDB spills to a temporary folder. */
   readonly memoryLimit?: string;
@@ -266,6 +266,24 @@ async function screenGzip(files: readonly LogFile[]): Promise<Screening> {
 const DEFAULT_MAX_OBJECT_BYTES = 64 * 1024 * 1024;
 const LARGE_MAX_OBJECT_BYTES = 1024 * 1024 * 1024;
 
+/**
+ * Memory one JSON-reading thread needs: DuckDB's JSON reader takes a buffer of twice `maximum_object_size` per thread
+ * (128 MiB at DEFAULT_MAX_OBJECT_BYTES) whatever the files' sizes, and it cannot spill. Under a memory limit, more
+ * threads than the limit holds make every read fail with "Out of Memory" (measured: 768MB, the store's default, fails
+ * with 6 threads on a tree of 22 small files; 300MB fails with 2).
+ */
+const JSON_THREAD_BYTES = 192 * 2 ** 20;
+
+const SIZE_UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+
+/** `threads`, fewer when `memoryLimit` (DuckDB's spelling: "768MB", "1GiB") cannot hold a JSON-reading buffer for each. */
+export function threadsWithin(threads: number, memoryLimit: string | undefined): number {
+  const size = memoryLimit === undefined ? undefined : /^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?\s*$/i.exec(memoryLimit);
+  if (!size) return threads;
+  const bytes = Number(size[1]) * (SIZE_UNITS[(size[2] ?? 'b').toLowerCase()] ?? 1);
+  return Math.max(1, Math.min(threads, Math.floor(bytes / JSON_THREAD_BYTES)));
+}
+
 const TEMP_PREFIX = 'trailwarden-duckdb-';
 
 /** The sub-folder of the engine's temporary folder that holds rewritten (salvaged) files during a load. */
@@ -405,7 +423,7 @@ export class DuckDbEngine implements QueryEngine {
     const tempDir = await mkdtemp(path.join(spillRoot, `${TEMP_PREFIX}${process.pid}-`));
     try {
       const config: Record<string, string> = {
-        threads: String(options.threads ?? Math.max(1, os.availableParallelism())),
+        threads: String(threadsWithin(options.threads ?? Math.max(1, os.availableParallelism()), options.memoryLimit)),
         temp_directory: tempDir,
         // Row order within the load does not matter (checks ORDER BY); dropping it saves memory.
         preserve_insertion_order: 'false',
