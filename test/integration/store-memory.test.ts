@@ -28,7 +28,7 @@ async function wideTree(logs: string): Promise<void> {
   const filler = 'x'.repeat(2_000);
   for (let f = 0; f < FILES; f++) {
     const day = `2026/11/${String(16 + (f % 7)).padStart(2, '0')}`;
-    const records = Array.from({ length: EVENTS_PER_FILE }, (_, i) => ({
+    const records: Record<string, unknown>[] = Array.from({ length: EVENTS_PER_FILE }, (_, i) => ({
       ...routine(`e-${f}-${i}`, `${day.replaceAll('/', '-')}T10:00:00Z`),
       userAgent: `${filler}-${f}-${i}`,
     }));
@@ -73,16 +73,18 @@ describe('memory_limit with the store', () => {
 
     // Act
     const second = await runOnTree(logs, dir, ['--config', bounded]);
-    engine = await DuckDbEngine.create({ threads: 2, memoryLimit: BOUNDED, store: new LocalEventStore({ path: path.join(dir, 'store'), log: silentLog }) }, silentLog);
+    engine = await DuckDbEngine.create(
+      { threads: 2, memoryLimit: BOUNDED, store: new LocalEventStore({ path: path.join(dir, 'store'), log: silentLog }) },
+      silentLog,
+    );
     const source = new LocalLogSource({ path: logs });
     const window = { start: new Date(new Date(AS_OF).getTime() - 30 * 86_400_000), end: new Date(AS_OF) };
     // The columns the built-in checks read, as a run loads them.
     const checks = path.resolve('config/checks');
     const sql = await Promise.all((await readdir(checks)).map((id) => readFile(path.join(checks, id, 'query.sql'), 'utf8')));
     const stats = await engine.loadWindow({ window, files: (await source.list(window)).files, source, columns: columnsUsedBy(sql) });
-    const [[limit, userAgentBytes]] = (await engine.query("SELECT current_setting('memory_limit'), sum(length(useragent)) FROM cloudtrail_window", [])).rows as [
-      [string, string],
-    ];
+    const [[limit, userAgentBytes]] = (await engine.query("SELECT current_setting('memory_limit'), sum(length(useragent)) FROM cloudtrail_window", []))
+      .rows as [[string, string]];
     const [[spilled]] = (await engine.query('SELECT sum(temporary_storage_bytes) FROM duckdb_memory()', [])).rows as [[string]];
 
     // Assess: the bounded run is right and equals the first; the window is larger than the limit, and did not fit

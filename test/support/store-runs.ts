@@ -42,7 +42,7 @@ export async function smallTree(logs: string): Promise<SmallTree> {
     const date = day.replaceAll('/', '-');
     for (const region of ['us-east-1', 'eu-west-1']) {
       for (const part of [0, 1]) {
-        const records = Array.from({ length: 20 }, (_, i) => ({
+        const records: Record<string, unknown>[] = Array.from({ length: 20 }, (_, i) => ({
           ...routine(`routine-${date}-${region}-${part}-${i}`, `${date}T0${part}:${String(i).padStart(2, '0')}:00Z`),
           awsRegion: region,
         }));
@@ -171,7 +171,10 @@ export interface SpawnedRun {
 /** `trailwarden run ...args` in a child process (`nodeArgs` go to node itself, e.g. `--import` of a test hook). */
 export function spawnRun(args: string[], options: { env?: Record<string, string>; nodeArgs?: string[] } = {}): SpawnedRun {
   const env = options.env ?? {};
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, 'run', ...args], { env: { ...process.env, TRAILWARDEN_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, 'run', ...args], {
+    env: { ...process.env, TRAILWARDEN_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   const waiting: { text: string; resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
   child.stderr.setEncoding('utf8');
