@@ -33,6 +33,13 @@ export interface DuckDbEngineOptions {
  */
 const CONVERT_CHUNK_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Partitions written by one COPY statement. A partitioned Parquet write holds buffers for every partition it writes,
+ * however few their rows (measured: 600 partitions of one event each need more than the store's default 768MB), so
+ * a chunk of many small partitions — quiet regions, the first run over a long window — is written in groups.
+ */
+const PARTITIONS_PER_WRITE = 64;
+
 /** Splits `work` into runs of partitions of about `bytes` of delivery files each (a larger partition is a chunk alone). */
 function chunksOf(work: readonly PartitionWork[], bytes: number): PartitionWork[][] {
   const chunks: PartitionWork[][] = [];
@@ -904,16 +911,20 @@ export class DuckDbEngine implements QueryEngine {
       });
       appender.closeSync();
       const staging = store.stagingFile();
-      await this.#connection.run(
-        `COPY (SELECT _load.* EXCLUDE (_file), p.key AS _source, p.part AS _part FROM _load JOIN _parts p ON p.id = _load._file)
-         TO ${quoteLiteral(staging)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_part), FILENAME_PATTERN 'events_{i}')`,
-      );
+      await mkdir(staging, { recursive: true });
+      for (let from = 0; from < chunk.length; from += PARTITIONS_PER_WRITE) {
+        await this.#connection.run(
+          `COPY (SELECT _load.* EXCLUDE (_file), p.key AS _source, p.part AS _part FROM _load JOIN _parts p ON p.id = _load._file
+                 WHERE p.part >= ${from} AND p.part < ${from + PARTITIONS_PER_WRITE})
+           TO ${quoteLiteral(path.join(staging, `${from}`))} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_part), FILENAME_PATTERN 'events_{i}')`,
+        );
+      }
       const writeMs = performance.now() - chunkStarted - readMs;
       let first = 0;
       for (const [part, item] of chunk.entries()) {
         const ids = { from: first, to: first + item.files.length };
         first = ids.to;
-        const written = path.join(staging, `_part=${part}`);
+        const written = path.join(staging, `${part - (part % PARTITIONS_PER_WRITE)}`, `_part=${part}`);
         const staged = (await readdir(written).catch((): string[] => [])).filter((name) => name.endsWith('.parquet')).map((name) => path.join(written, name));
         const sources = item.files.map((file, i) => {
           const id = ids.from + i;

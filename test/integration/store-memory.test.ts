@@ -55,6 +55,34 @@ async function configIn(dir: string, name: string, engine: string): Promise<stri
   return file;
 }
 
+/** Quiet regions of an organisation: one small delivery file per region and day, each day a partition of its own. */
+const QUIET_REGIONS = [
+  ...['us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-central-1', 'eu-north-1'],
+  ...[
+    'ap-south-1',
+    'ap-northeast-1',
+    'ap-northeast-2',
+    'ap-northeast-3',
+    'ap-southeast-1',
+    'ap-southeast-2',
+    'sa-east-1',
+    'eu-south-1',
+    'me-south-1',
+    'af-south-1',
+  ],
+];
+const QUIET_DAYS = 30;
+
+async function quietTree(logs: string): Promise<void> {
+  for (const region of QUIET_REGIONS) {
+    for (let d = 0; d < QUIET_DAYS; d++) {
+      const date = new Date(Date.UTC(2026, 9, 24) + d * 86_400_000).toISOString().slice(0, 10);
+      const records = [{ ...routine(`quiet-${region}-${date}`, `${date}T12:00:00Z`), awsRegion: region }];
+      await writeLogFile(logs, { day: date.replaceAll('-', '/'), region, records });
+    }
+  }
+}
+
 let engine: DuckDbEngine | undefined;
 afterEach(async () => {
   await engine?.close();
@@ -111,5 +139,21 @@ describe('memory_limit with the store', () => {
     // Assess
     expect(run.rootEvents).toEqual(tree.rootEvents);
     expect(run.manifest.stats.events).toBe(405);
+  });
+
+  it("converts many small partitions at once under the store's default limit (a Parquet writer per partition costs memory)", async () => {
+    // Prepare: 600 partitions of one small file each, a few hundred kB of gzip: one conversion chunk (one Parquet write
+    // for all 600 ran out of memory under 768MB)
+    const dir = await tempDir('trailwarden-store-mem-');
+    const logs = path.join(dir, 'logs');
+    await quietTree(logs);
+    const config = await configIn(dir, 'trailwarden.yaml', '{ kind: duckdb, threads: 2 }');
+
+    // Act
+    const run = await runOnTree(logs, dir, ['--config', config]);
+
+    // Assess
+    expect(run.manifest.stats.events).toBe(QUIET_REGIONS.length * QUIET_DAYS);
+    expect(run.manifest.stats.files_skipped).toEqual([]);
   });
 });
