@@ -13,7 +13,7 @@ import type { EventStore, PartitionWork, StoreSnapshot } from '../store/types.js
 import type { ConvertProgress, QueryEngine, WindowInput, WindowSource } from './types.js';
 
 export interface DuckDbEngineOptions {
-  /** Worker threads; default: every core. */
+  /** Worker threads; default: every core. Fewer under a memory limit too small for that many JSON readers (`threadsWithin`). */
   readonly threads?: number;
   /** DuckDB memory limit, e.g. "1GB"; above it DuckDB spills to a temporary folder. */
   readonly memoryLimit?: string;
@@ -32,6 +32,13 @@ export interface DuckDbEngineOptions {
  * memory holds one chunk (about 1 GB of DuckDB table per 200 MB of gzip, all columns), not the window.
  */
 const CONVERT_CHUNK_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Partitions written by one COPY statement. A partitioned Parquet write holds buffers for every partition it writes,
+ * however few their rows (measured: 600 partitions of one event each need more than the store's default 768MB), so
+ * a chunk of many small partitions — quiet regions, the first run over a long window — is written in groups.
+ */
+const PARTITIONS_PER_WRITE = 64;
 
 /** Splits `work` into runs of partitions of about `bytes` of delivery files each (a larger partition is a chunk alone). */
 function chunksOf(work: readonly PartitionWork[], bytes: number): PartitionWork[][] {
@@ -283,6 +290,21 @@ function largeObjectBytes(memoryLimit: string | undefined): number {
   return limit === undefined ? LARGE_MAX_OBJECT_BYTES : Math.max(DEFAULT_MAX_OBJECT_BYTES, Math.min(LARGE_MAX_OBJECT_BYTES, Math.floor(limit / 4)));
 }
 
+/**
+ * Memory one JSON-reading thread needs: DuckDB's JSON reader takes a buffer of twice `maximum_object_size` per thread
+ * (128 MiB at DEFAULT_MAX_OBJECT_BYTES) whatever the files' sizes, and it cannot spill. Under a memory limit, more
+ * threads than the limit holds make every read fail with "Out of Memory" (measured: 768MB, the store's default, fails
+ * with 6 threads on a tree of 22 small files; 300MB fails with 2).
+ */
+const JSON_THREAD_BYTES = 192 * 2 ** 20;
+
+/** `threads`, fewer when `memoryLimit` (DuckDB's spelling: "768MB", "1GiB") cannot hold a JSON-reading buffer for each. */
+export function threadsWithin(threads: number, memoryLimit: string | undefined): number {
+  const bytes = sizeInBytes(memoryLimit);
+  if (bytes === undefined) return threads;
+  return Math.max(1, Math.min(threads, Math.floor(bytes / JSON_THREAD_BYTES)));
+}
+
 const TEMP_PREFIX = 'trailwarden-duckdb-';
 
 /** The sub-folder of the engine's temporary folder that holds rewritten (salvaged) files during a load. */
@@ -424,7 +446,7 @@ export class DuckDbEngine implements QueryEngine {
     const tempDir = await mkdtemp(path.join(spillRoot, `${TEMP_PREFIX}${process.pid}-`));
     try {
       const config: Record<string, string> = {
-        threads: String(options.threads ?? Math.max(1, os.availableParallelism())),
+        threads: String(threadsWithin(options.threads ?? Math.max(1, os.availableParallelism()), options.memoryLimit)),
         temp_directory: tempDir,
         // Row order within the load does not matter (checks ORDER BY); dropping it saves memory.
         preserve_insertion_order: 'false',
@@ -914,16 +936,20 @@ export class DuckDbEngine implements QueryEngine {
       });
       appender.closeSync();
       const staging = store.stagingFile();
-      await this.#connection.run(
-        `COPY (SELECT _load.* EXCLUDE (_file), p.key AS _source, p.part AS _part FROM _load JOIN _parts p ON p.id = _load._file)
-         TO ${quoteLiteral(staging)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_part), FILENAME_PATTERN 'events_{i}')`,
-      );
+      await mkdir(staging, { recursive: true });
+      for (let from = 0; from < chunk.length; from += PARTITIONS_PER_WRITE) {
+        await this.#connection.run(
+          `COPY (SELECT _load.* EXCLUDE (_file), p.key AS _source, p.part AS _part FROM _load JOIN _parts p ON p.id = _load._file
+                 WHERE p.part >= ${from} AND p.part < ${from + PARTITIONS_PER_WRITE})
+           TO ${quoteLiteral(path.join(staging, `${from}`))} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_part), FILENAME_PATTERN 'events_{i}')`,
+        );
+      }
       const writeMs = performance.now() - chunkStarted - readMs;
       let first = 0;
       for (const [part, item] of chunk.entries()) {
         const ids = { from: first, to: first + item.files.length };
         first = ids.to;
-        const written = path.join(staging, `_part=${part}`);
+        const written = path.join(staging, `${part - (part % PARTITIONS_PER_WRITE)}`, `_part=${part}`);
         const staged = (await readdir(written).catch((): string[] => [])).filter((name) => name.endsWith('.parquet')).map((name) => path.join(written, name));
         const sources = item.files.map((file, i) => {
           const id = ids.from + i;

@@ -1,0 +1,97 @@
+/**
+ * The columnar store with the S3 log source (issue 9), over real HTTP to s3rver through a recording proxy: the
+ * first run downloads the window's objects once and lets go of the downloads once the store holds them; a second
+ * run downloads nothing and reports the same. (`npm run build` first; `npm test` does it.)
+ */
+import { existsSync } from 'node:fs';
+import { readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify as toYaml } from 'yaml';
+import { runCli } from '../support/cli.js';
+import { startFlakyProxy, type FlakyProxy } from '../support/flaky-proxy.js';
+import { tempDir } from '../support/fixtures.js';
+import { awsEnv, startS3, type LocalS3 } from '../support/s3.js';
+import { AS_OF, archivedRun, smallTree, storedPartitions, type ArchivedRun, type SmallTree } from '../support/store-runs.js';
+
+const LOGS_BUCKET = 'acme-cloudtrail';
+
+let s3: LocalS3;
+let proxy: FlakyProxy;
+let tree: SmallTree;
+
+beforeAll(async () => {
+  s3 = await startS3();
+  proxy = await startFlakyProxy(s3.endpoint);
+  tree = await smallTree(await tempDir('trailwarden-store-s3-logs-'));
+  await s3.createBucket(LOGS_BUCKET);
+  await s3.uploadTree(LOGS_BUCKET, path.join(tree.logs, 'AWSLogs'), 'AWSLogs/');
+});
+
+afterAll(async () => {
+  await proxy?.stop();
+  await s3?.stop();
+});
+
+/** Downloads of log objects (GETs that are not listings) the proxy has seen. */
+function logDownloads(): number {
+  return proxy.requests.filter((r) => r.method === 'GET' && r.url.startsWith(`/${LOGS_BUCKET}/`) && !r.url.includes('list-type=2')).length;
+}
+
+/** Delivery files left in the download cache. */
+async function cachedLogFiles(cache: string): Promise<string[]> {
+  if (!existsSync(cache)) return [];
+  return (await readdir(cache, { recursive: true })).filter((entry) => /\.json(\.gz)?$/.test(entry));
+}
+
+/** `trailwarden run --config <config>`, which must succeed; the run archived under `work`. */
+async function run(config: string, work: string): Promise<ArchivedRun> {
+  const day = path.join(work, 'archive', '2026', '11', '23');
+  const before = new Set(existsSync(day) ? await readdir(day) : []);
+  const cli = await runCli(['run', '--config', config, '--as-of', AS_OF], { env: awsEnv });
+  expect(cli.code, cli.stderr).toBe(0);
+  const [runId] = (await readdir(day)).filter((id) => !before.has(id));
+  return archivedRun(work, runId!, cli);
+}
+
+describe('the store over an S3 source', () => {
+  it('downloads each object once: the second run downloads nothing, and the cache keeps no released download', async () => {
+    // Prepare
+    const work = await tempDir('trailwarden-store-s3-');
+    const cache = path.join(work, 'cache');
+    const config = path.join(work, 'trailwarden.yaml');
+    await writeFile(
+      config,
+      toYaml({
+        source: { kind: 's3', bucket: LOGS_BUCKET, cache_path: cache, region: 'us-east-1', endpoint: proxy.endpoint, force_path_style: true },
+        engine: { kind: 'duckdb' },
+        store: { kind: 'local', path: path.join(work, 'store') },
+        archive: { kind: 'local', path: path.join(work, 'archive') },
+        mail: { kind: 'outbox', path: path.join(work, 'outbox'), from: 'tw@example.com', to: ['security@example.com'] },
+        checks: { path: path.resolve('config/checks') },
+      }),
+    );
+
+    // Act
+    const first = await run(config, work);
+    const downloadsFirst = logDownloads();
+    const cachedAfterFirst = await cachedLogFiles(cache);
+    const second = await run(config, work);
+    const downloadsSecond = logDownloads() - downloadsFirst;
+
+    // Assess: every delivery file fetched once, none again; the store holds them, the cache does not
+    expect(first.rootEvents).toEqual(tree.rootEvents);
+    expect(first.manifest.stats).toMatchObject({ events: 405, duplicates_removed: 20 });
+    expect(first.manifest.stats.files_skipped.map((f) => f.path)).toEqual([tree.truncatedKey]);
+    expect(downloadsFirst).toBe(tree.files.length);
+    expect(cachedAfterFirst).toEqual([]);
+    expect(downloadsSecond).toBe(0);
+    expect(second.csvs).toEqual(first.csvs);
+    expect(second.manifest.stats).toEqual(first.manifest.stats);
+    expect(await cachedLogFiles(cache)).toEqual([]);
+    const partitions = await storedPartitions(path.join(work, 'store'));
+    expect([...partitions.values()].flatMap(({ meta }) => meta.segments.flatMap((s) => s.sources.map((f) => f.version?.slice(0, 5))))).toEqual(
+      tree.files.map(() => 'etag:'),
+    );
+  });
+});
