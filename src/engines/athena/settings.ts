@@ -34,6 +34,11 @@ export interface AthenaEngineOptions {
   readonly retryAttempts?: number;
   readonly retryBaseMs?: number;
   readonly retryMaxMs?: number;
+  /** TooManyRequestsException (the active-query quota is full): first wait and cap, waited out up to the query timeout. */
+  readonly quotaWaitBaseMs?: number;
+  readonly quotaWaitMaxMs?: number;
+  /** How many times a query that FAILED with `AthenaError.Retryable` runs again (default 3). */
+  readonly failedRetries?: number;
   /** GetQueryResults page size (≤ 1000). */
   readonly pageSize?: number;
   /** Window tables older than this are a crashed run's leftovers (default one day). */
