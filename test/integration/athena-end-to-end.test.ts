@@ -131,7 +131,9 @@ describe('trailwarden run with engine athena over the demo logs in S3', () => {
     for (const check of manifest.checks) expect(check.scanned_bytes, check.id).toBeGreaterThan(0);
     const text = await readFile(path.join(runDir, 'report.txt'), 'utf8');
     expect(text).toMatch(/^Data scanned: {2}\S+ \S+, estimated \$/m);
-    expect(text).toContain('  - load window: ');
+    // The CTAS and the statistics query are billed separately, each with its own 10 MB minimum.
+    expect(text).toContain('  - load window (CTAS): ');
+    expect(text).toContain('  - window statistics: ');
     expect(await readFile(path.join(runDir, 'report.html'), 'utf8')).toContain('Data scanned per query');
 
     // The window was read from the logs once: one CTAS per attempt, every check read the window table.

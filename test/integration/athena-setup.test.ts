@@ -93,13 +93,16 @@ describe('setup athena', () => {
     });
 
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain('-- applied statement 2/2');
-    expect(athena.ddl[0]).toMatch(/^CREATE EXTERNAL TABLE IF NOT EXISTS `security`\.`cloudtrail_logs`/);
+    expect(result.stdout).toContain('-- applied statement 3/3');
+    // The database first (it did not exist: a statement in it would fail), then the table.
+    expect(athena.ddl[0]).toBe('CREATE DATABASE IF NOT EXISTS `security`');
+    expect(athena.ddl[1]).toMatch(/^CREATE EXTERNAL TABLE IF NOT EXISTS `security`\.`cloudtrail_logs`/);
     expect(Object.fromEntries(athena.partitions)).toEqual(
       Object.fromEntries(DAYS.map(([a, r, d]) => [`account=${a}/region=${r}/timestamp=${d}`, `s3://${BUCKET}/trail/AWSLogs/${a}/CloudTrail/${r}/${d}/`])),
     );
     const starts = athena.calls.slice(before).filter((c) => c.target === 'StartQueryExecution');
-    expect(starts.every((c) => c.input.WorkGroup === 'primary' && (c.input.QueryExecutionContext as { Database?: string }).Database === 'security')).toBe(true);
+    expect(starts.every((c) => c.input.WorkGroup === 'primary')).toBe(true);
+    expect(starts.slice(1).every((c) => (c.input.QueryExecutionContext as { Database?: string }).Database === 'security')).toBe(true);
     expect(starts.every((c) => String(c.input.ClientRequestToken).length === 64)).toBe(true);
   });
 });

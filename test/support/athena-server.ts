@@ -155,6 +155,8 @@ export interface AthenaServer {
   tableProperties(qualifiedName: string): Record<string, string> | undefined;
   /** The next `count` calls of `target` (e.g. 'StartQueryExecution') are answered with a throttling error. */
   throttle(target: string, count: number, errorType?: 'ThrottlingException' | 'TooManyRequestsException'): void;
+  /** Ends every throttling still pending. */
+  unthrottle(): void;
   /** The next `count` StartQueryExecution calls start the query, then answer 500 as if the answer got lost. */
   loseStartAnswers(count: number): void;
   /** Tables in the database (lower-case names). */
@@ -465,9 +467,10 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
     }
   };
 
-  const select = async (sql: string, values: Literal[]): Promise<ResultSet> => {
+  const select = async (sql: string, values: Literal[], readObjects: () => Promise<void>): Promise<ResultSet> => {
     const bound = bind(values);
     const text = strict(sql, values);
+    await readObjects();
     const reader = await run(() => db.runAndReadAll(text, bound.values, bound.types));
     const types = reader.columnTypes().map((t) => ATHENA_TYPES[String(t)] ?? (String(t).startsWith('DECIMAL') ? 'decimal' : 'varchar'));
     return { columns: reader.columnNames().map((name, i) => ({ name, type: types[i]! })), rows: reader.getRowsJS().map((row) => row.map(textOf)) };
@@ -477,11 +480,16 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
   const execute = async (execution: ServerExecution, values: Literal[]): Promise<ResultSet | undefined> => {
     const sql = stripLeadingComments(execution.sql);
     const analysed = inlineParameters(execution.sql, execution.parameters);
-    const read = pruned(analysed);
     if (execution.database !== undefined && !databases.has(execution.database) && !/^CREATE\s+DATABASE\s/i.test(sql))
       throw new QueryFailure(`SCHEMA_NOT_FOUND: line 1:1: Schema '${execution.database}' does not exist`);
-    const bad = read.find((f) => corrupt.has(f.s3Path));
-    if (bad) {
+    // Only queries read the table's objects (DDL reads none), and only once Athena has accepted their SQL.
+    const readObjects = async (): Promise<void> => {
+      const read = pruned(analysed);
+      const bad = read.find((f) => corrupt.has(f.s3Path));
+      if (bad) failOn(bad);
+      execution.scannedBytes = read.reduce((sum, f) => sum + f.bytes, 0) + 100 * (await ctasRows(analysed));
+    };
+    const failOn = (bad: SourceFile): never => {
       const why = corrupt.get(bad.s3Path)!;
       if (server.readErrorStyle === 'serde-unnamed')
         throw new QueryFailure(
@@ -490,8 +498,7 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
       if (server.readErrorStyle === 'split')
         throw new QueryFailure(`HIVE_CANNOT_OPEN_SPLIT: Error opening Hive split ${bad.s3Path} (offset=0, length=${sourceObjects.get(bad.s3Path)}): ${why}`);
       throw new QueryFailure(`HIVE_CURSOR_ERROR: ${why}${why.includes(bad.s3Path) ? '' : ` (Path: ${bad.s3Path})`}`);
-    }
-    execution.scannedBytes = read.reduce((sum, f) => sum + f.bytes, 0) + 100 * (await ctasRows(analysed));
+    };
 
     let m: RegExpExecArray | null;
     if ((m = /^CREATE\s+TABLE\s+/i.exec(sql)) && /\)\s*AS\s/i.test(sql) && /^CREATE\s+TABLE\s+\S+\s+WITH\s*\(/i.test(sql)) {
@@ -518,6 +525,7 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
       const body = sql.slice(props.index + props[0].length);
       const bound = bind(values);
       const text = strict(body, values);
+      await readObjects();
       await run(() => db.run(`CREATE TABLE "${database}"."${name}" AS ${text}`, bound.values, bound.types));
       locations.set(name, target);
       catalog.set(`${database}.${name}`, { location: target, 'parquet.compression': 'SNAPPY' });
@@ -585,7 +593,7 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
       }
       return undefined;
     }
-    if (/^(SELECT|WITH)\b/i.test(sql)) return select(execution.sql, values);
+    if (/^(SELECT|WITH)\b/i.test(sql)) return select(execution.sql, values, readObjects);
     throw new QueryFailure(`this test server does not support: ${sql.slice(0, 60)}`);
   };
 
@@ -892,6 +900,9 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
     },
     throttle(target, count, errorType = 'ThrottlingException') {
       throttles.push({ target, count, errorType });
+    },
+    unthrottle() {
+      throttles.length = 0;
     },
     loseStartAnswers(count) {
       lostStarts += count;

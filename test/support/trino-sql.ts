@@ -274,7 +274,7 @@ export function toDuckDbSql(sql: string, parameterKinds: readonly ('string' | 'a
 
 /** DuckDB's type errors in Trino's words: comparing a timestamp with a varchar is TYPE_MISMATCH there too. */
 export function trinoError(duckDbMessage: string): string {
-  const m = /Cannot compare values of type (\S+) and type (\S+)/.exec(duckDbMessage);
+  const m = /Cannot compare values of type (.+?) and type (.+?)(?: - |$)/.exec(duckDbMessage);
   if (m) return `TYPE_MISMATCH: Cannot apply operator: ${m[1]!.toLowerCase()} vs ${m[2]!.toLowerCase()}`;
   return duckDbMessage.split('\n')[0]!.trim();
 }
