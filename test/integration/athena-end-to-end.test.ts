@@ -184,6 +184,33 @@ describe('trailwarden run with engine athena over the demo logs in S3', () => {
     expect(await leftovers()).toEqual({ tables: [], objects: [] });
   });
 
+  it("reports every check as error naming the account the table's projection leaves out, never as passed", async () => {
+    // Prepare: the table was set up before the second account logged (its enum lists only the first)
+    const dir = await tempDir('trailwarden-athena-e2e-');
+    const [kept, left] = demo.truthSkippingDamaged.accounts;
+    athena.setTableProperties('default.cloudtrail_logs', {
+      'projection.enabled': 'true',
+      'projection.account.type': 'enum',
+      'projection.account.values': kept!,
+      'projection.region.type': 'enum',
+      'projection.region.values': demo.truthSkippingDamaged.regions.join(','),
+    });
+
+    // Act
+    const result = await runCli(['run', '--config', await config(dir), '--as-of', DEMO_AS_OF, '--fail-on', 'info'], { env: awsEnv });
+    athena.setTableProperties('default.cloudtrail_logs', {});
+
+    // Assess: exit 2, and no check passed or reported on the partial data
+    expect(result.code, result.stderr).toBe(2);
+    const manifest = JSON.parse(await readFile(path.join(await runFolder(dir), 'manifest.json'), 'utf8')) as Manifest;
+    expect(manifest.checks.length).toBeGreaterThan(0);
+    for (const check of manifest.checks) {
+      expect(check.status, check.id).toBe('error');
+      expect(check.reason, check.id).toContain(`account(s) ${left} (not in projection.account.values)`);
+    }
+    expect(await leftovers()).toEqual({ tables: [], objects: [] });
+  });
+
   it('refuses to start a window that would scan more than the budget, before any query', async () => {
     // Prepare
     const dir = await tempDir('trailwarden-athena-e2e-');

@@ -105,4 +105,37 @@ describe('setup athena', () => {
     expect(starts.slice(1).every((c) => (c.input.QueryExecutionContext as { Database?: string }).Database === 'security')).toBe(true);
     expect(starts.every((c) => String(c.input.ClientRequestToken).length === 64)).toBe(true);
   });
+
+  it("re-run with --apply, brings an existing projection table's account and region enums up to date", async () => {
+    // Prepare: the table was set up when only one account and region were logging
+    const scope = (accounts: string, regions: string) => `, accounts: [${accounts}], regions: [${regions}]`;
+    const first = await runCli(
+      ['setup', 'athena', '--config', await config(await tempDir('trailwarden-setup-'), 'projection', scope('"111111111111"', '"us-east-1"')), '--apply'],
+      { env: awsEnv },
+    );
+    const before = athena.tableProperties('security.cloudtrail_logs');
+
+    // Act: an account and a region were added
+    const again = await runCli(
+      [
+        'setup',
+        'athena',
+        '--config',
+        await config(await tempDir('trailwarden-setup-'), 'projection', scope('"111111111111", "222222222222"', '"us-east-1", "eu-west-1"')),
+        '--apply',
+      ],
+      { env: awsEnv },
+    );
+
+    // Assess: CREATE … IF NOT EXISTS changed nothing, the ALTER TABLE did, and the printed DDL shows it
+    expect(first.code, first.stderr).toBe(0);
+    expect(again.code, again.stderr).toBe(0);
+    expect(before).toMatchObject({ 'projection.account.values': '111111111111', 'projection.region.values': 'us-east-1' });
+    expect(again.stdout).toContain('ALTER TABLE `security`.`cloudtrail_logs` SET TBLPROPERTIES (');
+    expect(athena.tableProperties('security.cloudtrail_logs')).toMatchObject({
+      'projection.enabled': 'true',
+      'projection.account.values': '111111111111,222222222222',
+      'projection.region.values': 'eu-west-1,us-east-1',
+    });
+  });
 });

@@ -153,6 +153,8 @@ export interface AthenaServer {
   readErrorStyle: 'cursor' | 'split' | 'serde-unnamed';
   /** Properties of a table of the catalog (`database.table`), as GetTableMetadata answers them. */
   tableProperties(qualifiedName: string): Record<string, string> | undefined;
+  /** Replaces a table's properties, as an earlier setup (or someone else) left them. */
+  setTableProperties(qualifiedName: string, properties: Readonly<Record<string, string>>): void;
   /** The next `count` calls of `target` (e.g. 'StartQueryExecution') are answered with a throttling error. */
   throttle(target: string, count: number, errorType?: 'ThrottlingException' | 'TooManyRequestsException'): void;
   /** Ends every throttling still pending. */
@@ -895,6 +897,7 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
     pageSize: 1000,
     readErrorStyle: 'cursor',
     tableProperties: (name) => (catalog.has(name.toLowerCase()) ? { ...catalog.get(name.toLowerCase())! } : undefined),
+    setTableProperties: (name, properties) => void catalog.set(name.toLowerCase(), { ...properties }),
     behave(behaviour) {
       behaviours.push(behaviour);
     },
