@@ -800,7 +800,7 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
   };
 
   const getWorkGroup = (input: Record<string, unknown>) => {
-    const name = String(input.WorkGroup ?? '');
+    const name = typeof input.WorkGroup === 'string' ? input.WorkGroup : '';
     const group = workgroups[name];
     if (!group) throw new WireError('InvalidRequestException', `WorkGroup ${name} is not found.`);
     return {

@@ -88,7 +88,7 @@ ${rows.sql}`;
     if (!enforced) return this.#ownLocation(table);
     const known = this.#locations.get(table);
     if (known) return known;
-    const location = (await this.#client.tableProperties(table).catch(() => ({}) as Record<string, string>)).location;
+    const location = (await this.#client.tableProperties(table).catch((): Record<string, string> => ({}))).location;
     const root = `${enforced.endsWith('/') ? enforced : `${enforced}/`}tables/`;
     if (location && location.startsWith(root) && /^[^/]+\/?$/.test(location.slice(root.length))) return location.endsWith('/') ? location : `${location}/`;
     this.#log.warn({ table, location }, "the window table has no location under the workgroup's tables/ folder: its objects are left in place");
