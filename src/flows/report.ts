@@ -93,7 +93,7 @@ async function judge(
     log.warn({ check: check.id, err: error }, 'check query failed');
     const failed = checkError(check, `the query failed: ${describeError(error).split('\n')[0]?.trim()}`);
     // A cancelled query still costs what it scanned: keep it for the report's cost.
-    const scanned = (error as { scannedBytes?: unknown }).scannedBytes;
+    const scanned = typeof error === 'object' && error !== null ? (error as { scannedBytes?: unknown }).scannedBytes : undefined;
     return typeof scanned === 'number' ? { ...failed, scannedBytes: scanned } : failed;
   }
 }
