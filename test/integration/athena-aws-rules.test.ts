@@ -232,6 +232,30 @@ describe('a workgroup that enforces its configuration', () => {
   });
 });
 
+describe('a workgroup that enforces its configuration: clean-up after crashed runs', () => {
+  let server: AthenaServer;
+  beforeAll(async () => {
+    server = await startAthenaServer({ s3: s3.client, workgroups: { locked: { enforced: true, outputLocation: `s3://${WORK}/locked2/` } } });
+  });
+  afterAll(async () => server?.stop());
+
+  it("removes a crashed run's table and its objects from where Athena put them, and never objects outside the workgroup's tables/", async () => {
+    // Prepare: two tables crashed runs left two days ago, one pointing outside the workgroup's tables/ folder
+    await server.seedTable('trailwarden_window_20261120t080000z_dead0009', `s3://${WORK}/locked2/tables/crashed-query-id/`);
+    await server.seedTable('trailwarden_window_20261120t080000z_dead0010', `s3://${WORK}/somewhere-else/`);
+    const time = fakeTime();
+
+    // Act
+    const e = await engineOn(server, { workgroup: 'locked', outputLocation: undefined, now: time.now, sleep: time.sleep });
+    await e.close();
+
+    // Assess
+    expect((await server.tables()).filter((t) => t.includes('dead'))).toEqual([]);
+    expect(await s3.listKeys(WORK, 'locked2/tables/crashed-query-id/')).toEqual([]);
+    expect(await s3.listKeys(WORK, 'somewhere-else/')).toEqual(['somewhere-else/seed_00000_placeholder']);
+  });
+});
+
 describe('limits, retries and billing', () => {
   let server: AthenaServer;
   beforeAll(async () => {
