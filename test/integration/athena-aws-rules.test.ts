@@ -193,6 +193,48 @@ describe('partition projection: logs the table leaves out are never silently pas
   });
 });
 
+describe('the classic partitioned layout: day folders without a partition are never silently passed', () => {
+  let server: AthenaServer;
+  beforeAll(async () => {
+    server = await startAthenaServer({ logsDir: logs, bucket: BUCKET, s3: s3.client, partitionedTable: true });
+  });
+  afterAll(async () => server?.stop());
+
+  const addPartitions = async (list: LogFile[]) => {
+    const clauses = [...new Set(list.map((f) => `${f.account}|${f.region}|${f.day}`))].map((folder) => {
+      const [account, region, day] = folder.split('|');
+      return `PARTITION (account='${account}', region='${region}', \`timestamp\`='${day}') LOCATION 's3://${BUCKET}/AWSLogs/${account}/CloudTrail/${region}/${day}/'`;
+    });
+    const execution = await rawQuery(server, {
+      QueryString: `ALTER TABLE \`default\`.\`cloudtrail_logs\` ADD IF NOT EXISTS\n${clauses.join('\n')}`,
+      QueryExecutionContext: { Database: 'default' },
+      ResultConfiguration: { OutputLocation: `s3://${WORK}/results/` },
+    });
+    expect(execution.Status?.State).toBe('SUCCEEDED');
+  };
+
+  it('makes every check fail naming the day folders that have no partition yet, then passes once they have one', async () => {
+    // Prepare: partitions for every day folder but the second account's
+    await addPartitions(files.filter((f) => f.account === '111111111111'));
+
+    // Act
+    const stale = await loaded(server, { layout: 'partitioned', mode: 'direct', ctasLocation: undefined });
+    const refused = stale.query(COUNT_SQL, WINDOW_PARAMS, { runId: 'r', checkId: 'events' });
+    await expect(refused).rejects.toThrow(/no partition for 1 day folder\(s\) of the window \(222222222222\/us-east-1\/2026\/11\/21\).*--since 2026\/11\/21/);
+    await stale.close();
+    await addPartitions(files);
+    const fresh = await loaded(server, { layout: 'partitioned', mode: 'direct', ctasLocation: undefined });
+    const result = await fresh.query(COUNT_SQL, WINDOW_PARAMS, { runId: 'r', checkId: 'events-2' });
+    await fresh.close();
+
+    // Assess
+    expect(result.rows).toEqual([
+      ['111111111111', '4'],
+      ['222222222222', '1'],
+    ]);
+  });
+});
+
 describe('a workgroup that enforces its configuration', () => {
   let server: AthenaServer;
   beforeAll(async () => {

@@ -66,6 +66,11 @@ export interface AthenaServerOptions {
   readonly s3?: S3Client;
   /** The CloudTrail table's properties (e.g. partition projection); default none: every object of the tree is in it. */
   readonly tableProperties?: Readonly<Record<string, string>>;
+  /**
+   * The CloudTrail table as the classic partitioned layout: only day folders registered with ALTER TABLE … ADD
+   * PARTITION are read (silently, as on Athena), and SHOW PARTITIONS lists them.
+   */
+  readonly partitionedTable?: boolean;
   /** Workgroups by name (default: `primary`, not enforced, without a result location). */
   readonly workgroups?: Readonly<Record<string, { readonly enforced?: boolean; readonly outputLocation?: string }>>;
 }
@@ -411,6 +416,7 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
         (!inRegions || inRegions.has(f.region)) &&
         (!projectedAccounts || projectedAccounts.has(f.account)) &&
         (!projectedRegions || projectedRegions.has(f.region)) &&
+        (!options.partitionedTable || partitions.has(`account=${f.account}/region=${f.region}/timestamp=${f.day}`)) &&
         f.s3Path >= pathFrom &&
         f.s3Path <= pathTo &&
         !out.has(f.s3Path),
@@ -553,6 +559,13 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
         'i',
       );
       return { columns: [{ name: 'tab_name', type: 'string' }], rows: (await tableList()).filter((t) => regex.test(t)).map((t) => [t]) };
+    }
+    if (/^SHOW\s+PARTITIONS\s/i.test(sql)) {
+      // Hive escapes '/' in partition values: timestamp=2026%2F11%2F20.
+      const rows = [...partitions.keys()].map((spec) => [
+        spec.replace(/(timestamp=)(.*)$/, (_m, key: string, value: string) => `${key}${value.replaceAll('/', '%2F')}`),
+      ]);
+      return { columns: [{ name: 'partition', type: 'string' }], rows };
     }
     if ((m = /^CREATE\s+DATABASE\s+(IF\s+NOT\s+EXISTS\s+)?/i.exec(sql))) {
       const name = parseName(sql.slice(m[0].length));

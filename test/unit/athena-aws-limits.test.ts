@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { summariseCost, MINIMUM_BILLED_BYTES } from '../../src/core/cost.js';
 import { QueryParameterError } from '../../src/core/errors.js';
 import { buildReport } from '../../src/core/report.js';
-import { isReadError, pathsInReadError, projectionGap } from '../../src/engines/athena/engine.js';
+import { isReadError, partitionGap, pathsInReadError, projectionGap } from '../../src/engines/athena/engine.js';
 import { bindParameters, MAX_PARAMETER_LENGTH, placeholderOffsets } from '../../src/engines/athena/sql.js';
 import type { LogFile } from '../../src/source/types.js';
 import { rootCheck, windowStats } from '../support/checks.js';
@@ -83,6 +83,20 @@ describe('partition projection gaps', () => {
     expect(projectionGap(properties, [file('111111111111', 'eu-west-1')])).toBeUndefined();
     expect(projectionGap({}, [file('999999999999', 'us-east-1')])).toBeUndefined();
     expect(projectionGap({ ...properties, 'projection.enabled': 'false' }, [file('999999999999', 'us-east-1')])).toBeUndefined();
+  });
+});
+
+describe('partitioned-table gaps', () => {
+  it('reads SHOW PARTITIONS lines as Hive escapes them and names the day folders without one', () => {
+    const partitions = ['account=111111111111/region=us-east-1/timestamp=2026%2F11%2F20'];
+    expect(partitionGap(partitions, [file('111111111111', 'us-east-1')])).toBeUndefined();
+    const gap = partitionGap(partitions, [
+      file('111111111111', 'us-east-1'),
+      file('111111111111', 'us-east-1', '2026/11/21'),
+      file('222222222222', 'us-east-1'),
+    ]);
+    expect(gap).toContain('no partition for 2 day folder(s) of the window (111111111111/us-east-1/2026/11/21, 222222222222/us-east-1/2026/11/20)');
+    expect(gap).toContain('setup athena --apply --since 2026/11/20');
   });
 });
 

@@ -64,6 +64,32 @@ function firstLine(text: string): string {
 }
 
 /**
+ * What a classic partitioned table leaves out of the window: day folders of the bucket listing that have no
+ * partition (`SHOW PARTITIONS` lines, `account=…/region=…/timestamp=yyyy%2FMM%2Fdd` as Hive escapes them). Athena
+ * reads only registered partitions, so such logs would return no rows and no error. Undefined: nothing is left out.
+ */
+export function partitionGap(partitions: readonly string[], files: readonly LogFile[]): string | undefined {
+  const known = new Set(
+    partitions.map((line) => {
+      const values = Object.fromEntries(
+        line.split('/').map((part) => {
+          const at = part.indexOf('=');
+          return [part.slice(0, at).toLowerCase(), decodeURIComponent(part.slice(at + 1))];
+        }),
+      );
+      return `${values.account}/${values.region}/${values.timestamp}`;
+    }),
+  );
+  const missing = [...new Set(files.map((f) => `${f.account}/${f.region}/${f.day}`))].filter((folder) => !known.has(folder)).sort();
+  if (missing.length === 0) return undefined;
+  const since = missing.map((folder) => folder.split('/').slice(2).join('/')).sort()[0];
+  return (
+    `the CloudTrail table has no partition for ${missing.length} day folder(s) of the window (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}): ` +
+    `Athena would return no rows for them, without an error. Run \`trailwarden setup athena --apply --since ${since}\` to add them`
+  );
+}
+
+/**
  * Amazon Athena over the CloudTrail table. A run reads the raw logs once: `loadWindow` materialises the
  * window as a run-scoped Parquet table (CTAS), which every check then reads as `cloudtrail_window`;
  * `close()` drops it and deletes its objects. In `direct` mode (no Glue write permission) every check
@@ -203,8 +229,9 @@ export class AthenaEngine implements QueryEngine {
   /**
    * With partition projection, Athena reads only the accounts, regions and days the table's properties list: logs of
    * an account added later come back as no rows and no error. So the table's properties (GetTableMetadata) are
-   * compared with the window's objects before anything is read; a gap makes every check `error` naming it. Not being
-   * able to read the properties stops the run: the gap could not be ruled out.
+   * compared with the window's objects before anything is read — and with the classic partitioned layout, its
+   * partitions (SHOW PARTITIONS) — and a gap makes every check `error` naming it. Not being able to read them stops
+   * the run: the gap could not be ruled out.
    */
   async #checkProjection(files: readonly LogFile[]): Promise<void> {
     let properties: Record<string, string>;
@@ -218,7 +245,26 @@ export class AthenaEngine implements QueryEngine {
       );
     }
     this.#gap = projectionGap(properties, files);
+    if (!this.#gap && properties['projection.enabled']?.toLowerCase() !== 'true' && this.#options.layout === 'partitioned') {
+      this.#gap = partitionGap(await this.#partitions(), files);
+    }
     if (this.#gap) this.#log.error({ table: this.#options.table }, this.#gap);
+  }
+
+  /** The table's partitions (SHOW PARTITIONS: DDL, not billed); failing to read them stops the run, as above. */
+  async #partitions(): Promise<string[]> {
+    const sql = `SHOW PARTITIONS \`${this.#options.database}\`.\`${this.#options.table}\``;
+    try {
+      const label = { runId: this.#runId, checkId: 'load-window', purpose: `show-partitions-${randomBytes(4).toString('hex')}` };
+      const listing = await this.#client.inSlot(() => this.#client.execute(sql, [], label));
+      return (await this.#client.results(listing)).rows.map((row) => row[0] ?? '');
+    } catch (error) {
+      throw new EngineError(
+        `could not list the partitions of ${this.#options.database}.${this.#options.table} (SHOW PARTITIONS), so day folders without a partition could not be ruled out: ` +
+          firstLine(error instanceof Error ? error.message : String(error)),
+        { cause: error },
+      );
+    }
   }
 
   /**

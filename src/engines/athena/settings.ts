@@ -11,6 +11,8 @@ export interface AthenaEngineOptions {
   /** Glue database and table of the CloudTrail logs (see `trailwarden setup athena`). */
   readonly database: string;
   readonly table: string;
+  /** How the table is partitioned (default projection): with `partitioned`, every run checks the window's day folders have partitions. */
+  readonly layout?: 'projection' | 'partitioned';
   readonly workgroup: string;
   /** Query results location; optional when the workgroup enforces one. */
   readonly outputLocation?: string;
@@ -62,6 +64,7 @@ export function athenaEngineOptions(config: AthenaEngineConfig, source?: SourceC
   return {
     database: config.database,
     table: config.table,
+    layout: config.layout,
     workgroup: config.workgroup,
     outputLocation: config.output_location,
     mode: config.mode,
