@@ -37,14 +37,16 @@ export interface CostSummary {
   readonly costUsd: number;
 }
 
-/** Sums the queries of a run; each query is billed on its own (so the 10 MB minimum applies to each). */
-export function summariseCost(queries: readonly { label: string; scannedBytes: number }[]): CostSummary {
-  const lines = queries.map((q): QueryCost => ({
-    label: q.label,
-    scannedBytes: q.scannedBytes,
-    billedBytes: billedBytes(q.scannedBytes),
-    costUsd: queryCostUsd(q.scannedBytes),
-  }));
+/**
+ * Sums the queries of a run; each query is billed on its own (so the 10 MB minimum applies to each). A query with
+ * `billed: false` (a reused result, a failed query) costs nothing, not even the minimum.
+ */
+export function summariseCost(queries: readonly { label: string; scannedBytes: number; billed?: boolean }[]): CostSummary {
+  const lines = queries.map((q): QueryCost =>
+    q.billed === false
+      ? { label: q.label, scannedBytes: q.scannedBytes, billedBytes: 0, costUsd: 0 }
+      : { label: q.label, scannedBytes: q.scannedBytes, billedBytes: billedBytes(q.scannedBytes), costUsd: queryCostUsd(q.scannedBytes) },
+  );
   return {
     queries: lines,
     scannedBytes: lines.reduce((sum, q) => sum + q.scannedBytes, 0),

@@ -67,11 +67,15 @@ export class QueryFailedError extends TrailwardenError {
   /** Athena's `AthenaError.ErrorType`, when given. */
   readonly errorType?: number;
 
-  constructor(message: string, details: { queryExecutionId: string; state: string; errorType?: number }, options?: { cause?: unknown }) {
+  /** What Athena scanned before the query ended: billed when it was CANCELLED (a stopped query is still charged), not when it FAILED. */
+  readonly scannedBytes?: number;
+
+  constructor(message: string, details: { queryExecutionId: string; state: string; errorType?: number; scannedBytes?: number }, options?: { cause?: unknown }) {
     super('QUERY_FAILED', message, options);
     this.queryExecutionId = details.queryExecutionId;
     this.state = details.state;
     this.errorType = details.errorType;
+    this.scannedBytes = details.scannedBytes;
   }
 }
 
@@ -79,9 +83,23 @@ export class QueryFailedError extends TrailwardenError {
 export class QueryTimeoutError extends TrailwardenError {
   readonly queryExecutionId: string;
 
-  constructor(message: string, queryExecutionId: string) {
+  /** What the query had scanned when it was stopped: Athena bills a cancelled query for it. */
+  readonly scannedBytes?: number;
+
+  constructor(message: string, queryExecutionId: string, scannedBytes?: number) {
     super('QUERY_TIMEOUT', message);
     this.queryExecutionId = queryExecutionId;
+    this.scannedBytes = scannedBytes;
+  }
+}
+
+/**
+ * A value that Athena cannot take as an execution parameter (each is at most 1,024 characters; a list is split to fit,
+ * a single string cannot be). Fails the check that binds it, naming the parameter.
+ */
+export class QueryParameterError extends TrailwardenError {
+  constructor(message: string) {
+    super('QUERY_PARAMETER_TOO_LONG', message);
   }
 }
 

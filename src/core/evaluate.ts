@@ -48,6 +48,8 @@ export interface Finding {
   readonly reason: string;
   /** The full result; absent when the check errored. */
   readonly result?: QueryResult;
+  /** An errored check's query that scanned data before it was cancelled (a timeout): billed by Athena all the same. */
+  readonly scannedBytes?: number;
 }
 
 function metricLabel(metric: string): string {

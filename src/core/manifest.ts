@@ -187,7 +187,7 @@ export function buildManifest(input: ManifestInput): Manifest {
         rows: finding?.result?.rows.length ?? null,
         window: { start: toCloudTrailTime(window.start), end: toCloudTrailTime(window.end) },
         query_sha256: input.sha256(check.sql),
-        scanned_bytes: finding?.result?.scannedBytes ?? null,
+        scanned_bytes: finding?.result?.scannedBytes ?? finding?.scannedBytes ?? null,
         options: { ...check.optionValues },
         file: csv ? { name: csv.name, bytes: csv.bytes, sha256: csv.sha256 } : null,
       };

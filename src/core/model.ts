@@ -9,6 +9,16 @@ export interface QueryResult {
   readonly rows: readonly (readonly (string | null)[])[];
   /** Bytes the engine scanned for this query, where it bills by scan (Athena); absent otherwise. */
   readonly scannedBytes?: number;
+  /** The engine answered with an earlier execution's result (Athena result reuse): nothing scanned, nothing billed. */
+  readonly reused?: boolean;
+}
+
+/** One query of a run on an engine that bills by scan: what it scanned, and whether it is charged. */
+export interface ScanCharge {
+  readonly label: string;
+  readonly scannedBytes: number;
+  /** False for a reused result: Athena charges nothing for it, not even the per-query minimum. */
+  readonly billed: boolean;
 }
 
 /** A log file that could not be used, and why. */
@@ -63,4 +73,6 @@ export interface WindowStats {
   readonly regions: readonly string[];
   /** Bytes scanned to load the window, where the engine bills by scan (Athena); absent otherwise. */
   readonly scannedBytes?: number;
+  /** The load's queries one by one (each billed on its own, so each with its own minimum); absent: one query of `scannedBytes`. */
+  readonly scanCharges?: readonly ScanCharge[];
 }

@@ -103,9 +103,17 @@ export interface ReportCost {
 
 /** Only engines that bill by scan report scanned bytes; a run without any gets no cost section. */
 function costOf(stats: WindowStats, findings: readonly Finding[]): ReportCost | undefined {
+  const load = stats.scanCharges ?? (stats.scannedBytes === undefined ? [] : [{ label: 'load window', scannedBytes: stats.scannedBytes, billed: true }]);
   const queries = [
-    ...(stats.scannedBytes === undefined ? [] : [{ label: 'load window', scannedBytes: stats.scannedBytes }]),
-    ...findings.flatMap((f) => (f.result?.scannedBytes === undefined ? [] : [{ label: f.checkId, scannedBytes: f.result.scannedBytes }])),
+    ...load.map((q) => ({ ...q, label: q.billed ? q.label : `${q.label} (not billed)` })),
+    ...findings.flatMap((f) => {
+      if (f.result?.scannedBytes !== undefined) {
+        const reused = f.result.reused === true;
+        return [{ label: reused ? `${f.checkId} (reused result, not billed)` : f.checkId, scannedBytes: f.result.scannedBytes, billed: !reused }];
+      }
+      // A query stopped at the timeout (or cancelled by the workgroup) left no result, but Athena bills what it scanned.
+      return f.scannedBytes === undefined ? [] : [{ label: `${f.checkId} (cancelled, still billed)`, scannedBytes: f.scannedBytes, billed: true }];
+    }),
   ];
   if (queries.length === 0) return undefined;
   const summary = summariseCost(queries);

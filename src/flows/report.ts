@@ -91,7 +91,10 @@ async function judge(
   } catch (error) {
     // Engines echo the SQL after the first line; the report keeps the reason, the log keeps it all.
     log.warn({ check: check.id, err: error }, 'check query failed');
-    return checkError(check, `the query failed: ${describeError(error).split('\n')[0]?.trim()}`);
+    const failed = checkError(check, `the query failed: ${describeError(error).split('\n')[0]?.trim()}`);
+    // A cancelled query still costs what it scanned: keep it for the report's cost.
+    const scanned = typeof error === 'object' && error !== null ? (error as { scannedBytes?: unknown }).scannedBytes : undefined;
+    return typeof scanned === 'number' ? { ...failed, scannedBytes: scanned } : failed;
   }
 }
 

@@ -6,10 +6,12 @@ import { AthenaEngine } from '../engines/athena/engine.js';
 import { athenaClientSettings } from '../engines/athena/settings.js';
 import {
   addPartitionStatements,
+  createDatabaseDdl,
   discoverAccountsAndRegions,
   discoverDayPartitions,
   partitionedTableDdl,
   projectionTableDdl,
+  projectionUpdateDdl,
   type CloudTrailTableTarget,
 } from '../engines/athena/setup.js';
 
@@ -59,12 +61,14 @@ export async function planAthenaSetup(config: TrailwardenConfig, s3: S3Client, o
         `source: no CloudTrail folders found under s3://${source.bucket}/${source.prefix}AWSLogs/${source.organization_id ? `${source.organization_id}/` : ''}; set source.accounts and source.regions (or source.organization_id / source.prefix)`,
       ]);
     }
-    return { layout: 'projection', statements: [projectionTableDdl(target, accounts, regions)], accounts, regions, discovered, partitions: 0 };
+    // The ALTER makes a re-run bring an existing table's enums up to date (CREATE … IF NOT EXISTS leaves it as it was).
+    const statements = [createDatabaseDdl(engine.database), projectionTableDdl(target, accounts, regions), projectionUpdateDdl(target, accounts, regions)];
+    return { layout: 'projection', statements, accounts, regions, discovered, partitions: 0 };
   }
   const partitions = await discoverDayPartitions(s3, target, { ...scope, since: options.since });
   return {
     layout: 'partitioned',
-    statements: [partitionedTableDdl(target), ...addPartitionStatements(target, partitions)],
+    statements: [createDatabaseDdl(engine.database), partitionedTableDdl(target), ...addPartitionStatements(target, partitions)],
     accounts: [...new Set(partitions.map((p) => p.account))],
     regions: [...new Set(partitions.map((p) => p.region))].sort(),
     discovered: true,
@@ -81,7 +85,10 @@ export async function setupAthena(backends: Backends, options: { apply: boolean;
   const origin = plan.discovered ? 'found in the bucket' : 'from the config';
   write(`-- trailwarden setup athena: ${plan.layout} layout for ${engine.database}.${engine.table}\n`);
   write(`-- accounts (${origin}): ${plan.accounts.join(', ') || 'none'}\n-- regions (${origin}): ${plan.regions.join(', ') || 'none'}\n`);
-  if (plan.layout === 'projection') write('-- the account and region enums are fixed in the DDL: re-run setup when accounts or regions are added\n');
+  if (plan.layout === 'projection')
+    write(
+      '-- the account and region enums are fixed in the table properties: re-run setup --apply when accounts or regions are added (the ALTER TABLE updates them)\n',
+    );
   else
     write(
       `-- ${plan.partitions} day folder(s) found${options.since ? ` on or after ${options.since}` : ''}; re-run setup (or schedule it, with --since yesterday) to add new days\n`,
@@ -93,7 +100,9 @@ export async function setupAthena(backends: Backends, options: { apply: boolean;
   const runner = await backends.engine({ removeLeftovers: false });
   if (!(runner instanceof AthenaEngine)) throw new EngineError(`setup athena needs engine athena, not ${runner.kind}`);
   for (const [index, statement] of plan.statements.entries()) {
-    const { queryExecutionId } = await runner.runStatement(statement, `setup-${plan.layout}-${index}`);
+    // The database may not exist yet: CREATE DATABASE runs without it as the query's context.
+    const inDatabase = !statement.startsWith('CREATE DATABASE');
+    const { queryExecutionId } = await runner.runStatement(statement, `setup-${plan.layout}-${index}`, inDatabase);
     write(`-- applied statement ${index + 1}/${plan.statements.length} (query ${queryExecutionId})\n`);
   }
   return plan;

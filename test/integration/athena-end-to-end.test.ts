@@ -131,7 +131,9 @@ describe('trailwarden run with engine athena over the demo logs in S3', () => {
     for (const check of manifest.checks) expect(check.scanned_bytes, check.id).toBeGreaterThan(0);
     const text = await readFile(path.join(runDir, 'report.txt'), 'utf8');
     expect(text).toMatch(/^Data scanned: {2}\S+ \S+, estimated \$/m);
-    expect(text).toContain('  - load window: ');
+    // The CTAS and the statistics query are billed separately, each with its own 10 MB minimum.
+    expect(text).toContain('  - load window (CTAS): ');
+    expect(text).toContain('  - window statistics: ');
     expect(await readFile(path.join(runDir, 'report.html'), 'utf8')).toContain('Data scanned per query');
 
     // The window was read from the logs once: one CTAS per attempt, every check read the window table.
@@ -179,6 +181,33 @@ describe('trailwarden run with engine athena over the demo logs in S3', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('worker lost (test)');
     expect([...athena.executions.values()].filter((e) => e.sql.startsWith('CREATE TABLE') && e.state === 'SUCCEEDED').length).toBe(ctasBefore + 1);
+    expect(await leftovers()).toEqual({ tables: [], objects: [] });
+  });
+
+  it("reports every check as error naming the account the table's projection leaves out, never as passed", async () => {
+    // Prepare: the table was set up before the second account logged (its enum lists only the first)
+    const dir = await tempDir('trailwarden-athena-e2e-');
+    const [kept, left] = demo.truthSkippingDamaged.accounts;
+    athena.setTableProperties('default.cloudtrail_logs', {
+      'projection.enabled': 'true',
+      'projection.account.type': 'enum',
+      'projection.account.values': kept!,
+      'projection.region.type': 'enum',
+      'projection.region.values': demo.truthSkippingDamaged.regions.join(','),
+    });
+
+    // Act
+    const result = await runCli(['run', '--config', await config(dir), '--as-of', DEMO_AS_OF, '--fail-on', 'info'], { env: awsEnv });
+    athena.setTableProperties('default.cloudtrail_logs', {});
+
+    // Assess: exit 2, and no check passed or reported on the partial data
+    expect(result.code, result.stderr).toBe(2);
+    const manifest = JSON.parse(await readFile(path.join(await runFolder(dir), 'manifest.json'), 'utf8')) as Manifest;
+    expect(manifest.checks.length).toBeGreaterThan(0);
+    for (const check of manifest.checks) {
+      expect(check.status, check.id).toBe('error');
+      expect(check.reason, check.id).toContain(`account(s) ${left} (not in projection.account.values)`);
+    }
     expect(await leftovers()).toEqual({ tables: [], objects: [] });
   });
 

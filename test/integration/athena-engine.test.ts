@@ -325,13 +325,13 @@ describe('Athena engine: talking to Athena', () => {
     await e.close();
   });
 
-  it('retries throttling with bounded, jittered backoff and then succeeds', async () => {
+  it('retries request-rate throttling with bounded, jittered backoff and then succeeds', async () => {
     const jitter = [0.5, 0.25, 1, 0.75];
     let i = 0;
     await loaded({ pollInitialMs: 1, pollMaxMs: 1, retryBaseMs: 100, retryMaxMs: 300, random: () => jitter[i++ % jitter.length]! });
     i = 0;
     const before = server.calls.length;
-    server.throttle('StartQueryExecution', 2, 'TooManyRequestsException');
+    server.throttle('StartQueryExecution', 2, 'ThrottlingException');
     server.throttle('GetQueryExecution', 1);
     server.throttle('GetQueryResults', 1);
 

@@ -93,13 +93,49 @@ describe('setup athena', () => {
     });
 
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain('-- applied statement 2/2');
-    expect(athena.ddl[0]).toMatch(/^CREATE EXTERNAL TABLE IF NOT EXISTS `security`\.`cloudtrail_logs`/);
+    expect(result.stdout).toContain('-- applied statement 3/3');
+    // The database first (it did not exist: a statement in it would fail), then the table.
+    expect(athena.ddl[0]).toBe('CREATE DATABASE IF NOT EXISTS `security`');
+    expect(athena.ddl[1]).toMatch(/^CREATE EXTERNAL TABLE IF NOT EXISTS `security`\.`cloudtrail_logs`/);
     expect(Object.fromEntries(athena.partitions)).toEqual(
       Object.fromEntries(DAYS.map(([a, r, d]) => [`account=${a}/region=${r}/timestamp=${d}`, `s3://${BUCKET}/trail/AWSLogs/${a}/CloudTrail/${r}/${d}/`])),
     );
     const starts = athena.calls.slice(before).filter((c) => c.target === 'StartQueryExecution');
-    expect(starts.every((c) => c.input.WorkGroup === 'primary' && (c.input.QueryExecutionContext as { Database?: string }).Database === 'security')).toBe(true);
+    expect(starts.every((c) => c.input.WorkGroup === 'primary')).toBe(true);
+    expect(starts.slice(1).every((c) => (c.input.QueryExecutionContext as { Database?: string }).Database === 'security')).toBe(true);
     expect(starts.every((c) => String(c.input.ClientRequestToken).length === 64)).toBe(true);
+  });
+
+  it("re-run with --apply, brings an existing projection table's account and region enums up to date", async () => {
+    // Prepare: the table was set up when only one account and region were logging
+    const scope = (accounts: string, regions: string) => `, accounts: [${accounts}], regions: [${regions}]`;
+    const first = await runCli(
+      ['setup', 'athena', '--config', await config(await tempDir('trailwarden-setup-'), 'projection', scope('"111111111111"', '"us-east-1"')), '--apply'],
+      { env: awsEnv },
+    );
+    const before = athena.tableProperties('security.cloudtrail_logs');
+
+    // Act: an account and a region were added
+    const again = await runCli(
+      [
+        'setup',
+        'athena',
+        '--config',
+        await config(await tempDir('trailwarden-setup-'), 'projection', scope('"111111111111", "222222222222"', '"us-east-1", "eu-west-1"')),
+        '--apply',
+      ],
+      { env: awsEnv },
+    );
+
+    // Assess: CREATE … IF NOT EXISTS changed nothing, the ALTER TABLE did, and the printed DDL shows it
+    expect(first.code, first.stderr).toBe(0);
+    expect(again.code, again.stderr).toBe(0);
+    expect(before).toMatchObject({ 'projection.account.values': '111111111111', 'projection.region.values': 'us-east-1' });
+    expect(again.stdout).toContain('ALTER TABLE `security`.`cloudtrail_logs` SET TBLPROPERTIES (');
+    expect(athena.tableProperties('security.cloudtrail_logs')).toMatchObject({
+      'projection.enabled': 'true',
+      'projection.account.values': '111111111111,222222222222',
+      'projection.region.values': 'eu-west-1,us-east-1',
+    });
   });
 });

@@ -42,7 +42,8 @@ const full = fullRecord();
 beforeAll(async () => {
   root = await tempDir('trailwarden-engines-agree-');
   await writeLogFile(root, { day: '2026/11/20', records: [full, record({ eventTime: '2026-11-20T11:00:00Z', eventID: 'sparse-1' })] });
-  server = await startAthenaServer({ logsDir: root, bucket: BUCKET });
+  // Like an account's primary workgroup with a result location set: Athena refuses a query that has none.
+  server = await startAthenaServer({ logsDir: root, bucket: BUCKET, workgroups: { primary: { outputLocation: 's3://athena-results/' } } });
 });
 
 afterAll(async () => server?.stop());

@@ -13,10 +13,22 @@
  *   partition columns `account`, `region`, `"timestamp"` (`yyyy/MM/dd`) and `"$path"` (`s3://<bucket>/<key>`).
  *   Only `AWSLogs/[<o-id>/]<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>/` objects are in it, as with a
  *   narrow storage.location.template (digests are not).
- * - The Trino functions the built-in checks and the engine's SQL use that DuckDB lacks (`TRINO_FUNCTIONS`).
+ * - SQL as strict as Athena's (trino-sql.ts): `?` only in WHERE, no backquotes in queries, no DuckDB-only syntax or
+ *   functions, no timestamp compared with varchar; Trino functions by its own translation, never the DuckDB engine's.
  * - Partition pruning: which objects a query reads is decided from its `"timestamp" BETWEEN`, `account IN`,
- *   `region IN` and `"$path" NOT IN` predicates (parameters bound); no such predicate means every object.
- *   A query that reads a corrupt object FAILS with HIVE_CURSOR_ERROR naming its s3 path, as Athena does.
+ *   `region IN`, `"$path" NOT IN` and `"$path" BETWEEN` predicates (parameters bound); no such predicate means every
+ *   object. With partition projection in the table's properties, only the enum accounts and regions and the days in
+ *   the projection's range exist: other objects are silently not read, as on Athena.
+ *   A query that reads a corrupt object FAILS with HIVE_CURSOR_ERROR naming its s3 path, as Athena does (or, per
+ *   `readErrorStyle`, HIVE_CANNOT_OPEN_SPLIT naming it, or the JSON SerDe's message naming none).
+ * - A catalog: CREATE DATABASE, CREATE EXTERNAL TABLE [IF NOT EXISTS] (an existing table stays as it was), ALTER
+ *   TABLE … SET TBLPROPERTIES, GetTableMetadata (the table's properties, `location` for CTAS tables); a query in a
+ *   database that does not exist fails.
+ * - Workgroups (GetWorkGroup): one that enforces its configuration overrides the query's result location and fails a
+ *   CTAS that names an external_location; a CTAS without one is written to `<result location>tables/<query id>/`.
+ * - Idempotency: a ClientRequestToken used again with another query string, parameters, workgroup or database is
+ *   refused; each ExecutionParameter must be 1–1,024 characters. Result reuse keyed on the query string, database
+ *   and workgroup (what AWS documents), with ReusedPreviousResult and nothing scanned.
  *   DataScannedInBytes is the size of the objects read (gzip JSON is scanned whole), or 100 bytes per row
  *   for tables created by CTAS (stand-in for a Parquet column scan).
  * - CTAS (`CREATE TABLE … WITH (…, external_location = '…') AS SELECT`), DROP TABLE, SHOW TABLES; CREATE
@@ -25,7 +37,7 @@
  *   fails when the location is not empty, like Athena.
  * - ExecutionParameters must each be one literal (`'…'`, `ARRAY['…', …]`, `CAST(ARRAY[] AS ARRAY(VARCHAR))`);
  *   anything else is rejected: that keeps the client honest about binding, never concatenating.
- * - Behaviours on demand: N polls QUEUED/RUNNING, never finishing, FAILED or CANCELLED with a reason,
+ * - Behaviours on demand: N polls QUEUED/RUNNING, never finishing, FAILED (retryable or not) or CANCELLED with a reason,
  *   throttling (ThrottlingException / TooManyRequestsException) N times, losing the answer to a start,
  *   small result pages.
  */
@@ -40,6 +52,7 @@ import { DuckDBInstance, LIST, VARCHAR, listValue, type DuckDBConnection, type D
 import { parseLogKey } from '../../src/core/cloudtrail-layout.js';
 import { CLOUDTRAIL_TABLE_COLUMNS } from '../../src/core/cloudtrail-table.js';
 import { duckDbTypeOf, parseHiveColumns, readDeliveryFile } from './hive-json-table.js';
+import { checkTrinoSql, toDuckDbSql, TRINO_MACROS, trinoError } from './trino-sql.js';
 
 export interface AthenaServerOptions {
   /** A folder holding `AWSLogs/…`: the CloudTrail table's content (the same tree as uploaded to `bucket`). */
@@ -51,6 +64,15 @@ export interface AthenaServerOptions {
   readonly table?: string;
   /** An S3 client for the CTAS external locations (placeholder objects, emptiness check). */
   readonly s3?: S3Client;
+  /** The CloudTrail table's properties (e.g. partition projection); default none: every object of the tree is in it. */
+  readonly tableProperties?: Readonly<Record<string, string>>;
+  /**
+   * The CloudTrail table as the classic partitioned layout: only day folders registered with ALTER TABLE … ADD
+   * PARTITION are read (silently, as on Athena), and SHOW PARTITIONS lists them.
+   */
+  readonly partitionedTable?: boolean;
+  /** Workgroups by name (default: `primary`, not enforced, without a result location). */
+  readonly workgroups?: Readonly<Record<string, { readonly enforced?: boolean; readonly outputLocation?: string }>>;
 }
 
 /** What to do with queries whose SQL matches. */
@@ -63,6 +85,8 @@ export interface Behaviour {
   readonly hang?: boolean;
   /** End FAILED with this StateChangeReason. */
   readonly fail?: string;
+  /** With `fail`: AthenaError.Retryable (a resubmitted query might succeed, e.g. S3 SlowDown). */
+  readonly retryable?: boolean;
   /** End CANCELLED with this reason. */
   readonly cancel?: string;
   /** Apply to this many matching queries, then stop (default: all). */
@@ -85,9 +109,13 @@ export interface ServerExecution {
   readonly workGroup?: string;
   readonly outputLocation?: string;
   readonly resultReuse?: unknown;
+  readonly database?: string;
+  /** The result came from an earlier execution (result reuse): nothing scanned. */
+  reused: boolean;
   readonly statementType: 'DML' | 'DDL';
   /** Objects of the CloudTrail table the query read (after pruning). */
   readonly pathsRead: readonly string[];
+  readonly startedAt: number;
   polls: number;
   state: State;
   /** True once a poll has seen the final state: until then the query counts as in flight. */
@@ -126,8 +154,16 @@ export interface AthenaServer {
   /** Result page size cap (GetQueryResults MaxResults is lowered to it). */
   pageSize: number;
   behave(behaviour: Behaviour): void;
+  /** How a query that reads a corrupt object fails: HIVE_CURSOR_ERROR naming it (default), HIVE_CANNOT_OPEN_SPLIT naming it, or the JSON SerDe's message naming none. */
+  readErrorStyle: 'cursor' | 'split' | 'serde-unnamed';
+  /** Properties of a table of the catalog (`database.table`), as GetTableMetadata answers them. */
+  tableProperties(qualifiedName: string): Record<string, string> | undefined;
+  /** Replaces a table's properties, as an earlier setup (or someone else) left them. */
+  setTableProperties(qualifiedName: string, properties: Readonly<Record<string, string>>): void;
   /** The next `count` calls of `target` (e.g. 'StartQueryExecution') are answered with a throttling error. */
   throttle(target: string, count: number, errorType?: 'ThrottlingException' | 'TooManyRequestsException'): void;
+  /** Ends every throttling still pending. */
+  unthrottle(): void;
   /** The next `count` StartQueryExecution calls start the query, then answer 500 as if the answer got lost. */
   loseStartAnswers(count: number): void;
   /** Tables in the database (lower-case names). */
@@ -254,21 +290,6 @@ function firstLine(error: unknown): string {
   return message.split('\n')[0]?.trim() ?? message;
 }
 
-/**
- * Trino functions that the built-in checks' query.sql files and the engine's window SQL use and DuckDB lacks or
- * spells otherwise (`contains`, `count_if`, `row_number` and `coalesce` DuckDB has as Trino does). Written for
- * this server alone, from Trino's documentation, so that the DuckDB engine's own versions are checked against them.
- */
-const TRINO_FUNCTIONS = [
-  // The scalar at a JSONPath, as varchar; NULL for an object, an array, a missing path or text that is not JSON.
-  `CREATE MACRO json_extract_scalar(json_text, json_path) AS
-     CASE WHEN NOT json_valid(json_text) THEN NULL
-          WHEN json_type(json_text, json_path) IN ('OBJECT', 'ARRAY') THEN NULL
-          ELSE json_extract_string(json_text, json_path) END`,
-  // The number of elements of an array (DuckDB's own `cardinality` is for maps).
-  `CREATE OR REPLACE MACRO cardinality(items) AS array_length(items)`,
-];
-
 /** The CloudTrail table's columns as the DDL declares them. */
 const CLOUDTRAIL_DDL_COLUMNS = parseHiveColumns(CLOUDTRAIL_TABLE_COLUMNS);
 /** Name and DuckDB type of every column of the table: the DDL's, then Athena's partition and path columns. */
@@ -321,7 +342,7 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
   const bucket = options.bucket ?? 'cloudtrail-bucket';
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   const db: DuckDBConnection = await instance.connect();
-  for (const definition of TRINO_FUNCTIONS) await db.run(definition);
+  for (const definition of TRINO_MACROS) await db.run(definition);
   await db.run(`CREATE SCHEMA IF NOT EXISTS "${database}"`);
   await db.run(`SET schema = '${database}'`);
 
@@ -340,6 +361,12 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
   const ddl: string[] = [];
   const partitions = new Map<string, string>();
   const locations = new Map<string, string>();
+  /** Databases, and tables (`database.table`) with their properties. */
+  const databases = new Set([database, 'default']);
+  const catalog = new Map<string, Record<string, string>>([[`${database}.${sourceTable}`, { ...(options.tableProperties ?? {}) }]]);
+  const workgroups = options.workgroups ?? { primary: {} };
+  /** What each token started, to refuse a token used again for something else. */
+  const tokenInputs = new Map<string, string>();
   let maxInFlight = 0;
   let queue: Promise<unknown> = Promise.resolve();
   /** DuckDB statements one at a time: the connection is shared. */
@@ -371,8 +398,28 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
     const inAccounts = accounts ? new Set(stringsIn(accounts[1]!)) : undefined;
     const inRegions = regions ? new Set(stringsIn(regions[1]!)) : undefined;
     const out = new Set(excluded ? stringsIn(excluded[1]!) : []);
+    const range = /"\$path"\s+BETWEEN\s+('(?:[^']|'')*')\s+AND\s+('(?:[^']|'')*')/i.exec(analysed);
+    const [pathFrom, pathTo] = range ? [unquote(range[1]!), unquote(range[2]!)] : ['', '\uffff'];
+    // Partition projection: only the listed values and days exist; anything else is silently not read.
+    const props = catalog.get(`${database}.${sourceTable}`) ?? {};
+    const projected = props['projection.enabled'] === 'true';
+    const enumOf = (column: string) =>
+      projected && props[`projection.${column}.type`] === 'enum' ? new Set((props[`projection.${column}.values`] ?? '').split(',')) : undefined;
+    const [projectedAccounts, projectedRegions] = [enumOf('account'), enumOf('region')];
+    const firstDay = projected ? (/^(\d{4}\/\d{2}\/\d{2})/.exec(props['projection.timestamp.range'] ?? '')?.[1] ?? '') : '';
     return files.filter(
-      (f) => f.day >= from && f.day <= to && (!inAccounts || inAccounts.has(f.account)) && (!inRegions || inRegions.has(f.region)) && !out.has(f.s3Path),
+      (f) =>
+        f.day >= from &&
+        f.day <= to &&
+        f.day >= firstDay &&
+        (!inAccounts || inAccounts.has(f.account)) &&
+        (!inRegions || inRegions.has(f.region)) &&
+        (!projectedAccounts || projectedAccounts.has(f.account)) &&
+        (!projectedRegions || projectedRegions.has(f.region)) &&
+        (!options.partitionedTable || partitions.has(`account=${f.account}/region=${f.region}/timestamp=${f.day}`)) &&
+        f.s3Path >= pathFrom &&
+        f.s3Path <= pathTo &&
+        !out.has(f.s3Path),
     );
   };
 
@@ -387,16 +434,52 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
     return rows;
   };
 
-  const toDuckDb = (sql: string): string => mapOutsideStrings(sql, (code) => code.replace(/`([^`]*)`/g, '"$1"'));
+  /** `db`.`table` (or `table` in the query's database) → `db.table`, lower case. */
+  const qualified = (text: string, current: string | undefined): string => {
+    const m = new RegExp(`^\\s*${tableName.source}`).exec(text);
+    if (!m) throw new QueryFailure(`SYNTAX_ERROR: expected a table name at "${text.slice(0, 40)}"`);
+    const db = m[1] ?? m[2] ?? m[3] ?? current ?? database;
+    return `${db}.${m[4] ?? m[5] ?? m[6] ?? ''}`.toLowerCase();
+  };
+
+  /** The `'key'='value'` pairs of a TBLPROPERTIES (…) list. */
+  const tblProperties = (sql: string): Record<string, string> => {
+    const list = /TBLPROPERTIES\s*\(((?:[^()']|'(?:[^']|'')*')*)\)/i.exec(sql)?.[1] ?? '';
+    return Object.fromEntries([...list.matchAll(/('(?:[^']|'')*')\s*=\s*('(?:[^']|'')*')/g)].map((p) => [unquote(p[1]!), unquote(p[2]!)]));
+  };
 
   const bind = (values: Literal[]): { values: DuckDBValue[]; types: DuckDBType[] } => ({
     values: values.map((v) => (typeof v === 'string' ? v : listValue(v))),
     types: values.map((v) => (typeof v === 'string' ? VARCHAR : LIST(VARCHAR))),
   });
 
-  const select = async (sql: string, values: Literal[]): Promise<ResultSet> => {
+  /** A query's text for DuckDB, after refusing what Athena refuses. */
+  const strict = (sql: string, values: Literal[]): string => {
+    try {
+      checkTrinoSql(sql, values.length);
+    } catch (error) {
+      throw new QueryFailure((error as Error).message);
+    }
+    return toDuckDbSql(
+      sql,
+      values.map((v) => (typeof v === 'string' ? 'string' : 'array')),
+    );
+  };
+
+  const run = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof QueryFailure) throw error;
+      throw new QueryFailure(trinoError(firstLine(error)));
+    }
+  };
+
+  const select = async (sql: string, values: Literal[], readObjects: () => Promise<void>): Promise<ResultSet> => {
     const bound = bind(values);
-    const reader = await db.runAndReadAll(toDuckDb(sql), bound.values, bound.types);
+    const text = strict(sql, values);
+    await readObjects();
+    const reader = await run(() => db.runAndReadAll(text, bound.values, bound.types));
     const types = reader.columnTypes().map((t) => ATHENA_TYPES[String(t)] ?? (String(t).startsWith('DECIMAL') ? 'decimal' : 'varchar'));
     return { columns: reader.columnNames().map((name, i) => ({ name, type: types[i]! })), rows: reader.getRowsJS().map((row) => row.map(textOf)) };
   };
@@ -405,13 +488,25 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
   const execute = async (execution: ServerExecution, values: Literal[]): Promise<ResultSet | undefined> => {
     const sql = stripLeadingComments(execution.sql);
     const analysed = inlineParameters(execution.sql, execution.parameters);
-    const read = pruned(analysed);
-    const bad = read.find((f) => corrupt.has(f.s3Path));
-    if (bad) {
+    if (execution.database !== undefined && !databases.has(execution.database) && !/^CREATE\s+DATABASE\s/i.test(sql))
+      throw new QueryFailure(`SCHEMA_NOT_FOUND: line 1:1: Schema '${execution.database}' does not exist`);
+    // Only queries read the table's objects (DDL reads none), and only once Athena has accepted their SQL.
+    const readObjects = async (): Promise<void> => {
+      const read = pruned(analysed);
+      const bad = read.find((f) => corrupt.has(f.s3Path));
+      if (bad) failOn(bad);
+      execution.scannedBytes = read.reduce((sum, f) => sum + f.bytes, 0) + 100 * (await ctasRows(analysed));
+    };
+    const failOn = (bad: SourceFile): never => {
       const why = corrupt.get(bad.s3Path)!;
+      if (server.readErrorStyle === 'serde-unnamed')
+        throw new QueryFailure(
+          "HIVE_CURSOR_ERROR: Row is not a valid JSON Object - JSONException: A JSONObject text must end with '}' at 2 [character 3 line 1]",
+        );
+      if (server.readErrorStyle === 'split')
+        throw new QueryFailure(`HIVE_CANNOT_OPEN_SPLIT: Error opening Hive split ${bad.s3Path} (offset=0, length=${sourceObjects.get(bad.s3Path)}): ${why}`);
       throw new QueryFailure(`HIVE_CURSOR_ERROR: ${why}${why.includes(bad.s3Path) ? '' : ` (Path: ${bad.s3Path})`}`);
-    }
-    execution.scannedBytes = read.reduce((sum, f) => sum + f.bytes, 0) + 100 * (await ctasRows(analysed));
+    };
 
     let m: RegExpExecArray | null;
     if ((m = /^CREATE\s+TABLE\s+/i.exec(sql)) && /\)\s*AS\s/i.test(sql) && /^CREATE\s+TABLE\s+\S+\s+WITH\s*\(/i.test(sql)) {
@@ -419,8 +514,15 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
       const props = /\s+WITH\s*\(((?:[^()']|'(?:[^']|'')*')*)\)\s*AS\s+/i.exec(sql);
       if (!props) throw new QueryFailure('SYNTAX_ERROR: CTAS without WITH (...) properties');
       const location = /external_location\s*=\s*('(?:[^']|'')*')/i.exec(props[1]!);
-      if (!location) throw new QueryFailure('SYNTAX_ERROR: this server wants an explicit external_location');
-      const target = unquote(location[1]!);
+      const group = workgroups[execution.workGroup ?? 'primary'];
+      // Athena user guide (workgroup troubleshooting): in a workgroup that enforces its result location, a CTAS that
+      // specifies an external_location fails. Without one, the table goes to `<result location>tables/<query id>/`.
+      if (location && group?.enforced)
+        throw new QueryFailure(
+          `INVALID_TABLE_PROPERTY: external_location is not allowed: workgroup ${execution.workGroup} enforces its query results location (test server)`,
+        );
+      if (!location && !execution.outputLocation) throw new QueryFailure('INVALID_TABLE_PROPERTY: no external_location and no query result location');
+      const target = location ? unquote(location[1]!) : `${execution.outputLocation}tables/${execution.id}/`;
       const loc = /^s3:\/\/([^/]+)\/(.*)$/.exec(target);
       if (!loc) throw new QueryFailure(`INVALID_TABLE_PROPERTY: external_location ${target} is not an S3 location`);
       if (options.s3) {
@@ -430,8 +532,11 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
       }
       const body = sql.slice(props.index + props[0].length);
       const bound = bind(values);
-      await db.run(`CREATE TABLE "${database}"."${name}" AS ${toDuckDb(body)}`, bound.values, bound.types);
+      const text = strict(body, values);
+      await readObjects();
+      await run(() => db.run(`CREATE TABLE "${database}"."${name}" AS ${text}`, bound.values, bound.types));
       locations.set(name, target);
+      catalog.set(`${database}.${name}`, { location: target, 'parquet.compression': 'SNAPPY' });
       if (options.s3)
         await options.s3.send(new PutObjectCommand({ Bucket: loc[1]!, Key: `${loc[2]}${execution.id}_00000_placeholder`, Body: 'PAR1 placeholder' }));
       return undefined;
@@ -441,6 +546,7 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
       if (!m[1] && !(await tableList()).includes(name)) throw new QueryFailure(`Table not found ${name}`);
       await db.run(`DROP TABLE IF EXISTS "${database}"."${name}"`);
       locations.delete(name); // Athena drops metadata only: the objects stay, as here
+      catalog.delete(`${database}.${name}`);
       return undefined;
     }
     if ((m = /^SHOW\s+TABLES(?:\s+IN\s+\S+)?(?:\s+('(?:[^']|'')*'))?\s*;?\s*$/i.exec(sql))) {
@@ -454,10 +560,40 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
       );
       return { columns: [{ name: 'tab_name', type: 'string' }], rows: (await tableList()).filter((t) => regex.test(t)).map((t) => [t]) };
     }
-    if (/^CREATE\s+EXTERNAL\s+TABLE\s/i.test(sql)) {
+    if (/^SHOW\s+PARTITIONS\s/i.test(sql)) {
+      // Hive escapes '/' in partition values: timestamp=2026%2F11%2F20.
+      const rows = [...partitions.keys()].map((spec) => [
+        spec.replace(/(timestamp=)(.*)$/, (_m, key: string, value: string) => `${key}${value.replaceAll('/', '%2F')}`),
+      ]);
+      return { columns: [{ name: 'partition', type: 'string' }], rows };
+    }
+    if ((m = /^CREATE\s+DATABASE\s+(IF\s+NOT\s+EXISTS\s+)?/i.exec(sql))) {
+      const name = parseName(sql.slice(m[0].length));
+      if (databases.has(name) && !m[1]) throw new QueryFailure(`FAILED: AlreadyExistsException: Database ${name} already exists`);
+      databases.add(name);
+      ddl.push(execution.sql);
+      return undefined;
+    }
+    if ((m = /^CREATE\s+EXTERNAL\s+TABLE\s+(IF\s+NOT\s+EXISTS\s+)?/i.exec(sql))) {
       for (const required of [/ROW\s+FORMAT\s+SERDE/i, /STORED\s+AS\s+INPUTFORMAT/i, /\bLOCATION\s+'s3:\/\//i, /PARTITIONED\s+BY/i]) {
         if (!required.test(sql)) throw new QueryFailure(`FAILED: ParseException: the DDL lacks ${required.source}`);
       }
+      const key = qualified(sql.slice(m[0].length), execution.database);
+      if (!databases.has(key.split('.')[0]!)) throw new QueryFailure(`FAILED: SemanticException [Error 10072]: Database does not exist: ${key.split('.')[0]}`);
+      ddl.push(execution.sql);
+      if (catalog.has(key)) {
+        // IF NOT EXISTS leaves an existing table exactly as it was: its properties too.
+        if (!m[1]) throw new QueryFailure(`FAILED: AlreadyExistsException: Table ${key} already exists`);
+        return undefined;
+      }
+      catalog.set(key, tblProperties(sql));
+      return undefined;
+    }
+    if ((m = /^ALTER\s+TABLE\s+(\S+)\s+SET\s+TBLPROPERTIES\s*/i.exec(sql))) {
+      const key = qualified(m[1]!, execution.database);
+      const table = catalog.get(key);
+      if (!table) throw new QueryFailure(`FAILED: SemanticException [Error 10001]: Table not found ${key}`);
+      Object.assign(table, tblProperties(sql));
       ddl.push(execution.sql);
       return undefined;
     }
@@ -472,7 +608,7 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
       }
       return undefined;
     }
-    if (/^(SELECT|WITH)\b/i.test(sql)) return select(execution.sql, values);
+    if (/^(SELECT|WITH)\b/i.test(sql)) return select(execution.sql, values, readObjects);
     throw new QueryFailure(`this test server does not support: ${sql.slice(0, 60)}`);
   };
 
@@ -483,8 +619,30 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
     const token = input.ClientRequestToken as string | undefined;
     if (token !== undefined && (token.length < 32 || token.length > 128))
       throw new WireError('InvalidRequestException', 'ClientRequestToken must be 32-128 characters');
-    if (token && tokens.has(token)) return { QueryExecutionId: tokens.get(token)! };
+    const workGroup = (input.WorkGroup as string | undefined) ?? 'primary';
+    const contextDatabase = (input.QueryExecutionContext as { Database?: string } | undefined)?.Database;
     const parameters = (input.ExecutionParameters as string[] | undefined) ?? [];
+    // The token stands for this exact request: used again for another one, Athena returns an error (API reference).
+    const fingerprint = JSON.stringify([sql, parameters, workGroup, contextDatabase ?? null]);
+    if (token && tokens.has(token)) {
+      if (tokenInputs.get(token) !== fingerprint)
+        throw new WireError('InvalidRequestException', 'Idempotent parameters do not match: the ClientRequestToken was used for another request');
+      return { QueryExecutionId: tokens.get(token)! };
+    }
+    const group = workgroups[workGroup];
+    if (!group) throw new WireError('InvalidRequestException', `WorkGroup ${workGroup} is not found.`);
+    if (input.ExecutionParameters !== undefined && parameters.length === 0)
+      throw new WireError('InvalidRequestException', 'ExecutionParameters: at least one item when given');
+    const tooLong = parameters.find((p) => p.length < 1 || p.length > 1024);
+    if (tooLong !== undefined)
+      throw new WireError('InvalidRequestException', `ExecutionParameters: each member must be 1-1024 characters long, one is ${tooLong.length}`);
+    const clientLocation = (input.ResultConfiguration as { OutputLocation?: string } | undefined)?.OutputLocation;
+    const outputLocation = group.enforced ? group.outputLocation : (clientLocation ?? group.outputLocation);
+    if (!outputLocation)
+      throw new WireError(
+        'InvalidRequestException',
+        'No output location provided. An output location is required either through the Workgroup result configuration setting or as an API input.',
+      );
     const values: Literal[] = [];
     for (const text of parameters) {
       const value = parseLiteral(text);
@@ -499,11 +657,14 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
       sql,
       parameters,
       token,
-      workGroup: input.WorkGroup as string | undefined,
-      outputLocation: (input.ResultConfiguration as { OutputLocation?: string } | undefined)?.OutputLocation,
+      workGroup,
+      outputLocation: outputLocation.endsWith('/') ? outputLocation : `${outputLocation}/`,
       resultReuse: input.ResultReuseConfiguration,
+      database: contextDatabase,
+      reused: false,
       statementType: /^(SELECT|WITH|CREATE\s+TABLE\s+\S+\s+WITH|INSERT)\b/i.test(body) && !/^CREATE\s+EXTERNAL/i.test(body) ? 'DML' : 'DDL',
       pathsRead: pruned(inlineParameters(sql, parameters)).map((f) => f.s3Path),
+      startedAt: Date.now(),
       polls: 0,
       state: 'QUEUED',
       reported: false,
@@ -512,9 +673,32 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
       behaviour,
     };
     executions.set(execution.id, execution);
-    if (token) tokens.set(token, execution.id);
+    if (token) {
+      tokens.set(token, execution.id);
+      tokenInputs.set(token, fingerprint);
+    }
+    // Result reuse, on the conditions AWS documents: the same query string, database and workgroup, not too old.
+    // Parameters are not among them: a query reused with other parameters answers the earlier window.
+    const reuse = (input.ResultReuseConfiguration as { ResultReuseByAgeConfiguration?: { Enabled?: boolean; MaxAgeInMinutes?: number } } | undefined)
+      ?.ResultReuseByAgeConfiguration;
+    const earlier = reuse?.Enabled
+      ? [...executions.values()].find(
+          (e) =>
+            e !== execution &&
+            e.state === 'SUCCEEDED' &&
+            !e.reused &&
+            e.sql === sql &&
+            e.database === contextDatabase &&
+            e.workGroup === workGroup &&
+            Date.now() - e.startedAt <= (reuse.MaxAgeInMinutes ?? 60) * 60_000,
+        )
+      : undefined;
     maxInFlight = Math.max(maxInFlight, [...executions.values()].filter((e) => !e.reported).length);
-    if (behaviour?.fail === undefined && behaviour?.cancel === undefined) {
+    if (earlier && behaviour === undefined) {
+      execution.result = earlier.result;
+      execution.reused = true;
+      execution.state = 'SUCCEEDED';
+    } else if (behaviour?.fail === undefined && behaviour?.cancel === undefined) {
       try {
         execution.result = await serial(() => execute(execution, values));
         execution.state = 'SUCCEEDED';
@@ -562,11 +746,22 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
         Status: {
           State: state,
           StateChangeReason: final && state !== 'SUCCEEDED' ? (execution.stopped ? 'Query cancelled by user' : execution.reason) : undefined,
-          AthenaError: final && state === 'FAILED' ? { ErrorCategory: 2, ErrorType: 1100, Retryable: false, ErrorMessage: execution.reason } : undefined,
+          AthenaError:
+            final && state === 'FAILED'
+              ? execution.behaviour?.retryable
+                ? { ErrorCategory: 1, ErrorType: 401, Retryable: true, ErrorMessage: execution.reason }
+                : { ErrorCategory: 2, ErrorType: 1100, Retryable: false, ErrorMessage: execution.reason }
+              : undefined,
           SubmissionDateTime: Date.now() / 1000,
           CompletionDateTime: final ? Date.now() / 1000 : undefined,
         },
-        Statistics: { DataScannedInBytes: final && state === 'SUCCEEDED' ? execution.scannedBytes : 0, EngineExecutionTimeInMillis: 1 },
+        // A cancelled query reports (and is billed for) what it scanned so far; a reused result scanned nothing.
+        Statistics: {
+          DataScannedInBytes:
+            (final && state === 'SUCCEEDED') || execution.stopped || state === 'CANCELLED' ? (execution.reused ? 0 : execution.scannedBytes) : 0,
+          EngineExecutionTimeInMillis: 1,
+          ResultReuseInformation: final && state === 'SUCCEEDED' ? { ReusedPreviousResult: execution.reused } : undefined,
+        },
       },
     };
   };
@@ -617,7 +812,34 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
     return {};
   };
 
+  const getWorkGroup = (input: Record<string, unknown>) => {
+    const name = typeof input.WorkGroup === 'string' ? input.WorkGroup : '';
+    const group = workgroups[name];
+    if (!group) throw new WireError('InvalidRequestException', `WorkGroup ${name} is not found.`);
+    return {
+      WorkGroup: {
+        Name: name,
+        State: 'ENABLED',
+        Configuration: {
+          EnforceWorkGroupConfiguration: group.enforced === true,
+          ...(group.outputLocation ? { ResultConfiguration: { OutputLocation: group.outputLocation } } : {}),
+          EngineVersion: { SelectedEngineVersion: 'AUTO', EffectiveEngineVersion: 'Athena engine version 3' },
+        },
+      },
+    };
+  };
+
+  const getTableMetadata = (input: Record<string, unknown>) => {
+    if (input.CatalogName !== 'AwsDataCatalog') throw new WireError('MetadataException', `Catalog ${String(input.CatalogName)} was not found`);
+    const key = `${String(input.DatabaseName)}.${String(input.TableName)}`.toLowerCase();
+    const properties = catalog.get(key);
+    if (!properties) throw new WireError('MetadataException', `Table ${String(input.TableName)} not found in database ${String(input.DatabaseName)}`);
+    return { TableMetadata: { Name: String(input.TableName), TableType: 'EXTERNAL_TABLE', Columns: [], PartitionKeys: [], Parameters: { ...properties } } };
+  };
+
   const handlers: Record<string, (input: Record<string, unknown>) => unknown> = {
+    GetWorkGroup: getWorkGroup,
+    GetTableMetadata: getTableMetadata,
     StartQueryExecution: startQuery,
     GetQueryExecution: getExecution,
     GetQueryResults: getResults,
@@ -686,11 +908,17 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
       maxInFlight = [...executions.values()].filter((e) => !e.reported).length;
     },
     pageSize: 1000,
+    readErrorStyle: 'cursor',
+    tableProperties: (name) => (catalog.has(name.toLowerCase()) ? { ...catalog.get(name.toLowerCase())! } : undefined),
+    setTableProperties: (name, properties) => void catalog.set(name.toLowerCase(), { ...properties }),
     behave(behaviour) {
       behaviours.push(behaviour);
     },
     throttle(target, count, errorType = 'ThrottlingException') {
       throttles.push({ target, count, errorType });
+    },
+    unthrottle() {
+      throttles.length = 0;
     },
     loseStartAnswers(count) {
       lostStarts += count;
@@ -699,6 +927,7 @@ export async function startAthenaServer(options: AthenaServerOptions = {}): Prom
     async seedTable(name, location) {
       await serial(() => db.run(`CREATE TABLE "${database}"."${name}" (eventid VARCHAR)`));
       locations.set(name, location);
+      catalog.set(`${database}.${name}`, { location });
       const loc = /^s3:\/\/([^/]+)\/(.*)$/.exec(location);
       if (options.s3 && loc) await options.s3.send(new PutObjectCommand({ Bucket: loc[1]!, Key: `${loc[2]}seed_00000_placeholder`, Body: 'PAR1 placeholder' }));
     },

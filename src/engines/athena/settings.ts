@@ -11,6 +11,8 @@ export interface AthenaEngineOptions {
   /** Glue database and table of the CloudTrail logs (see `trailwarden setup athena`). */
   readonly database: string;
   readonly table: string;
+  /** How the table is partitioned (default projection): with `partitioned`, every run checks the window's day folders have partitions. */
+  readonly layout?: 'projection' | 'partitioned';
   readonly workgroup: string;
   /** Query results location; optional when the workgroup enforces one. */
   readonly outputLocation?: string;
@@ -34,6 +36,11 @@ export interface AthenaEngineOptions {
   readonly retryAttempts?: number;
   readonly retryBaseMs?: number;
   readonly retryMaxMs?: number;
+  /** TooManyRequestsException (the active-query quota is full): first wait and cap, waited out up to the query timeout. */
+  readonly quotaWaitBaseMs?: number;
+  readonly quotaWaitMaxMs?: number;
+  /** How many times a query that FAILED with `AthenaError.Retryable` runs again (default 3). */
+  readonly failedRetries?: number;
   /** GetQueryResults page size (≤ 1000). */
   readonly pageSize?: number;
   /** Window tables older than this are a crashed run's leftovers (default one day). */
@@ -57,6 +64,7 @@ export function athenaEngineOptions(config: AthenaEngineConfig, source?: SourceC
   return {
     database: config.database,
     table: config.table,
+    layout: config.layout,
     workgroup: config.workgroup,
     outputLocation: config.output_location,
     mode: config.mode,

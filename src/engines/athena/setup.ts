@@ -71,14 +71,15 @@ ${STORAGE}
 LOCATION ${sqlString(awsLogsRoot(target))}`;
 }
 
-/**
- * The projection table: no partition upkeep. Account and region are `enum` projections (their values are
- * fixed in the DDL: re-run setup when accounts or regions are added), the day is a `date` projection.
- * `storage.location.template` names the `CloudTrail/` day folder exactly, so digests are never read.
- */
-export function projectionTableDdl(target: CloudTrailTableTarget, accounts: readonly string[], regions: readonly string[]): string {
+/** `CREATE DATABASE IF NOT EXISTS`: the first statement of every setup, so `--apply` works on a fresh account. */
+export function createDatabaseDdl(database: string): string {
+  return `CREATE DATABASE IF NOT EXISTS \`${database}\``;
+}
+
+/** The projection's table properties: account and region enums, the day range, the location template. */
+function projectionProperties(target: CloudTrailTableTarget, accounts: readonly string[], regions: readonly string[]): [string, string][] {
   checkScope(accounts, regions);
-  const properties: [string, string][] = [
+  return [
     ['projection.enabled', 'true'],
     ['projection.account.type', 'enum'],
     ['projection.account.values', [...accounts].sort().join(',')],
@@ -91,10 +92,33 @@ export function projectionTableDdl(target: CloudTrailTableTarget, accounts: read
     ['projection.timestamp.range', `${target.projectionStart},NOW`],
     ['storage.location.template', `${awsLogsRoot(target)}${trailFolder('${account}', '${region}')}\${timestamp}`],
   ];
+}
+
+function propertyList(properties: readonly [string, string][]): string {
+  return properties.map(([k, v]) => `  ${sqlString(k)}=${sqlString(v)}`).join(',\n');
+}
+
+/**
+ * The projection table: no partition upkeep. Account and region are `enum` projections (their values are
+ * fixed in the table's properties: `projectionUpdateDdl` brings an existing table up to date), the day is a `date`
+ * projection. `storage.location.template` names the `CloudTrail/` day folder exactly, so digests are never read.
+ */
+export function projectionTableDdl(target: CloudTrailTableTarget, accounts: readonly string[], regions: readonly string[]): string {
   // The same table as the partitioned layout's, plus the projection's properties.
   return `${partitionedTableDdl(target)}
 TBLPROPERTIES (
-${properties.map(([k, v]) => `  ${sqlString(k)}=${sqlString(v)}`).join(',\n')}
+${propertyList(projectionProperties(target, accounts, regions))}
+)`;
+}
+
+/**
+ * `ALTER TABLE … SET TBLPROPERTIES` with every projection property. `CREATE EXTERNAL TABLE IF NOT EXISTS` leaves an
+ * existing table as it was, and Athena generates partitions only from the listed enum values: without this, the logs
+ * of an account or region added later would silently return no rows.
+ */
+export function projectionUpdateDdl(target: CloudTrailTableTarget, accounts: readonly string[], regions: readonly string[]): string {
+  return `ALTER TABLE ${tableName(target)} SET TBLPROPERTIES (
+${propertyList(projectionProperties(target, accounts, regions))}
 )`;
 }
 

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ParamValue } from '../../core/model.js';
+import { QueryParameterError } from '../../core/errors.js';
 import { compactTime } from '../../core/time.js';
 
 /** A SQL (and Hive DDL) string literal: single quotes, embedded quotes doubled. */
@@ -86,4 +87,73 @@ export function windowTableTime(name: string): Date | undefined {
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const time = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
   return Number.isNaN(time.getTime()) ? undefined : time;
+}
+
+/** Athena's limit on one `ExecutionParameters` entry (StartQueryExecution API reference: 1–1,024 characters). */
+export const MAX_PARAMETER_LENGTH = 1024;
+
+/**
+ * The offsets of the `?` placeholders of a statement: outside string literals, quoted identifiers and comments,
+ * in text order.
+ */
+export function placeholderOffsets(sql: string): number[] {
+  const offsets: number[] = [];
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === "'" || c === '"' || c === '`') {
+      // A quote doubled inside is the quote itself, so scanning to the next lone one is enough.
+      i += 1;
+      while (i < sql.length && !(sql[i] === c && sql[i + 1] !== c)) i += sql[i] === c ? 2 : 1;
+      i += 1;
+    } else if (c === '-' && sql[i + 1] === '-') {
+      while (i < sql.length && sql[i] !== '\n') i += 1;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      i = end < 0 ? sql.length : end + 2;
+    } else {
+      if (c === '?') offsets.push(i);
+      i += 1;
+    }
+  }
+  return offsets;
+}
+
+/**
+ * Binds values to a statement's `?` so that no execution parameter is longer than Athena's 1,024 characters: a list
+ * whose `ARRAY[…]` literal would be longer is bound as `concat(?, ?, …)` of arrays that each fit (Trino's `concat`
+ * joins arrays), so a `string_list` option of any length works. The statement's text changes only at those `?`.
+ * A single string (or list item) that does not fit throws QueryParameterError.
+ */
+export function bindParameters(sql: string, values: readonly ParamValue[]): { sql: string; params: string[] } {
+  const offsets = placeholderOffsets(sql);
+  const params: string[] = [];
+  const replacements: { at: number; text: string }[] = [];
+  values.forEach((value, index) => {
+    const literal = toAthenaLiteral(value);
+    if (literal.length <= MAX_PARAMETER_LENGTH) {
+      params.push(literal);
+      return;
+    }
+    if (typeof value === 'string') throw tooLong(index, literal.length);
+    const chunks: string[][] = [[]];
+    for (const item of value) {
+      if (toAthenaLiteral([item]).length > MAX_PARAMETER_LENGTH) throw tooLong(index, toAthenaLiteral([item]).length);
+      const current = chunks.at(-1)!;
+      if (current.length > 0 && toAthenaLiteral([...current, item]).length > MAX_PARAMETER_LENGTH) chunks.push([item]);
+      else current.push(item);
+    }
+    params.push(...chunks.map(toAthenaLiteral));
+    const at = offsets[index];
+    if (at !== undefined) replacements.push({ at, text: `concat(${chunks.map(() => '?').join(', ')})` });
+  });
+  let text = sql;
+  for (const { at, text: replacement } of replacements.reverse()) text = `${text.slice(0, at)}${replacement}${text.slice(at + 1)}`;
+  return { sql: text, params };
+}
+
+function tooLong(index: number, length: number): QueryParameterError {
+  return new QueryParameterError(
+    `execution parameter ${index + 1} is ${length} characters as a SQL literal; Athena takes at most ${MAX_PARAMETER_LENGTH}, and a single value cannot be split`,
+  );
 }

@@ -24,6 +24,12 @@ export interface WindowTableOptions {
   readonly database: string;
   /** `s3://bucket/prefix/`: each table's objects go to `<prefix><table>/`. */
   readonly ctasLocation: string;
+  /**
+   * Set when the workgroup enforces its configuration, to its result location. Athena then refuses a CTAS that names an
+   * `external_location` and writes the table to `<location>tables/<query-id>/` (Athena user guide, "Considerations and
+   * limitations for CTAS queries"), so the table is created without one and its objects are deleted from there.
+   */
+  readonly enforcedOutputLocation?: string;
   /** Tables older than this are a crashed run's leftovers (default one day). */
   readonly leftoverAgeMs?: number;
   readonly now: () => number;
@@ -35,6 +41,8 @@ export class WindowTables {
   readonly #s3: S3Client;
   readonly #options: WindowTableOptions;
   readonly #log: Logger;
+  /** Where this process's tables were written, in an enforced workgroup (known from the CTAS's query id). */
+  readonly #locations = new Map<string, string>();
 
   constructor(client: AthenaQueryClient, s3: S3Client, options: WindowTableOptions, log: Logger) {
     this.#client = client;
@@ -50,14 +58,41 @@ export class WindowTables {
 
   /** Writes `rows` into a new Parquet table. A retry (`attempt` > 1) first removes what an earlier attempt left. */
   async create(table: string, rows: SqlText, runId: string, attempt: number): Promise<Execution> {
-    const { bucket, prefix } = parseS3Url(this.#options.ctasLocation);
     // A failed attempt can leave the table or part of its files; CTAS needs an empty location.
     if (attempt > 1) await this.drop(table, runId);
+    const enforced = this.#options.enforcedOutputLocation;
+    const location = enforced ? '' : `, external_location = ${sqlString(this.#ownLocation(table))}`;
     const sql = `CREATE TABLE ${this.ref(table)}
-WITH (format = 'PARQUET', write_compression = 'SNAPPY', external_location = ${sqlString(`s3://${bucket}/${prefix}${table}/`)})
+WITH (format = 'PARQUET', write_compression = 'SNAPPY'${location})
 AS
 ${rows.sql}`;
-    return this.#client.inSlot(() => this.#client.execute(sql, rows.params, { runId, checkId: 'load-window', purpose: `ctas-${attempt}` }));
+    const label = { runId, checkId: 'load-window', purpose: `ctas-${attempt}` };
+    const execution = await this.#client.inSlot(() => this.#client.execute(sql, rows.params, label));
+    if (enforced) this.#locations.set(table, `${enforced.endsWith('/') ? enforced : `${enforced}/`}tables/${execution.id}/`);
+    return execution;
+  }
+
+  /** `s3://bucket/prefix/<table>/` under the CTAS location. */
+  #ownLocation(table: string): string {
+    const { bucket, prefix } = parseS3Url(this.#options.ctasLocation);
+    return `s3://${bucket}/${prefix}${table}/`;
+  }
+
+  /**
+   * Where a window table's objects are. Outside an enforced workgroup: under the CTAS location. In one: where this
+   * process's CTAS wrote it, or the table's own `location` property (GetTableMetadata) — only ever a folder under the
+   * workgroup's `tables/`, so a table pointing elsewhere never gets objects deleted.
+   */
+  async #objectsOf(table: string): Promise<string | undefined> {
+    const enforced = this.#options.enforcedOutputLocation;
+    if (!enforced) return this.#ownLocation(table);
+    const known = this.#locations.get(table);
+    if (known) return known;
+    const location = (await this.#client.tableProperties(table).catch((): Record<string, string> => ({}))).location;
+    const root = `${enforced.endsWith('/') ? enforced : `${enforced}/`}tables/`;
+    if (location && location.startsWith(root) && /^[^/]+\/?$/.test(location.slice(root.length))) return location.endsWith('/') ? location : `${location}/`;
+    this.#log.warn({ table, location }, "the window table has no location under the workgroup's tables/ folder: its objects are left in place");
+    return undefined;
   }
 
   /** DDL through the same client path (no parameters: DDL takes none; names are ours and checked). */
@@ -68,9 +103,14 @@ ${rows.sql}`;
   /** Drops a window table (never any other) and deletes its objects (Athena drops metadata only). */
   async drop(table: string, runId: string): Promise<void> {
     if (!isWindowTableName(table)) throw new EngineError(`refusing to drop ${table}: not a trailwarden window table`);
+    // The location first: after the DROP, the table's metadata is gone.
+    const objects = await this.#objectsOf(table);
     await this.#ddl(`DROP TABLE IF EXISTS \`${this.#options.database}\`.\`${table}\``, runId, `drop-${table}-${randomBytes(4).toString('hex')}`);
-    const { bucket, prefix } = parseS3Url(this.#options.ctasLocation);
-    await this.#deletePrefix(bucket, `${prefix}${table}/`);
+    this.#locations.delete(table);
+    if (objects) {
+      const { bucket, prefix } = parseS3Url(objects);
+      await this.#deletePrefix(bucket, prefix);
+    }
   }
 
   async #deletePrefix(bucket: string, prefix: string): Promise<number> {
@@ -109,6 +149,11 @@ ${rows.sql}`;
       const tables = (await this.#client.results(listing)).rows.map((row) => row[0] ?? '').filter(old);
       for (const table of tables) await this.drop(table, runId);
 
+      // In an enforced workgroup the folders are named by query id, not by table: only tables can be aged there.
+      if (this.#options.enforcedOutputLocation) {
+        if (tables.length > 0) this.#log.info({ tables }, 'removed window tables of crashed runs');
+        return;
+      }
       const { bucket, prefix } = parseS3Url(this.#options.ctasLocation);
       const folders = (await listAllPages(this.#s3, bucket, `${prefix}${WINDOW_TABLE_PREFIX}`, '/')).folders.map((name) => `${WINDOW_TABLE_PREFIX}${name}`);
       const orphans = folders.filter(old).filter((name) => !tables.includes(name));

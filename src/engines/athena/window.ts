@@ -33,6 +33,11 @@ export interface WindowSource {
   readonly excluded: readonly string[];
   /** The run's window table, quoted (`ctas` mode); unset: every read goes to the raw logs (`direct` mode). */
   readonly table?: string;
+  /**
+   * Only objects whose `"$path"` lies in this range, both ends included: a probe of part of the window, used to find
+   * an object Athena cannot read when its error names none.
+   */
+  readonly pathRange?: { readonly from: string; readonly to: string };
 }
 
 /** The plan of a window; the columns in table order (all of them when unset). */
@@ -64,6 +69,10 @@ export function rawWindowRows(plan: WindowPlan, source: WindowSource): SqlText {
   inList('account', source.accounts);
   inList('region', source.regions);
   inList('"$path"', source.excluded, true);
+  if (source.pathRange) {
+    where.push('"$path" BETWEEN ? AND ?');
+    params.push(source.pathRange.from, source.pathRange.to);
+  }
   const sql = `SELECT ${cols}, account, region, source_path, copy_number
 FROM (
   SELECT ${cols}, account, region, "$path" AS source_path,
@@ -105,4 +114,10 @@ FROM ${rows.sql}
 GROUP BY account, region
 ORDER BY account, region`;
   return { sql, params: rows.params };
+}
+
+/** A probe over part of the raw window: counts its rows, which makes Athena read (and parse) every object in it. */
+export function windowProbeQuery(plan: WindowPlan, source: WindowSource): SqlText {
+  const raw = rawWindowRows(plan, { ...source, table: undefined });
+  return { sql: `SELECT count(*) AS records FROM (\n${raw.sql}\n) AS probe`, params: raw.params };
 }
