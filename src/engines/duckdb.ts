@@ -877,7 +877,9 @@ export class DuckDbEngine implements QueryEngine {
    */
   async #loadFromStore(load: LoadPlan, files: readonly LogFile[], store: EventStore, source: WindowSource): Promise<WindowStats> {
     const sourceId = source.describe();
+    const started = performance.now();
     let snapshot = await store.snapshot(sourceId, files);
+    const snapshotMs = performance.now() - started;
     let converted = 0;
     if ('missing' in snapshot) {
       snapshot = await store.withLock(sourceId, async () => {
@@ -889,9 +891,10 @@ export class DuckDbEngine implements QueryEngine {
         return done;
       });
     }
+    const readStarted = performance.now();
     const stats = await this.#windowFromStore(load, files, snapshot);
     this.#log.debug(
-      { store: store.root, converted, parquetFiles: snapshot.parquetFiles.length, stats: { ...stats, filesSkipped: stats.filesSkipped.length } },
+      { store: store.root, snapshotMs: Math.round(snapshotMs), windowMs: Math.round(performance.now() - readStarted), converted, parquetFiles: snapshot.parquetFiles.length, stats: { ...stats, filesSkipped: stats.filesSkipped.length } },
       'window loaded from the store',
     );
     return stats;
