@@ -448,7 +448,7 @@ const peakOf = (ms: readonly Measurement[]) => Math.max(...ms.map((m) => m.maxRs
 
 /** One line of the table: median time, peak RSS, events, and what else there is to say. */
 function row(name: string, ms: readonly Measurement[], note = ''): string {
-  return `  ${name.padEnd(44)} ${seconds(median(ms.map((m) => m.ms))).padStart(9)} ${mb(peakOf(ms)).padStart(9)} ${String(ms[0]!.events).padStart(10)}${note ? `  ${note}` : ''}`;
+  return `  ${name.padEnd(50)} ${seconds(median(ms.map((m) => m.ms))).padStart(9)} ${mb(peakOf(ms)).padStart(9)} ${String(ms[0]!.events).padStart(10)}${note ? `  ${note}` : ''}`;
 }
 
 /** What a run did besides its total: loading the window (and converting into the store), running the checks. */
@@ -541,7 +541,7 @@ async function main(): Promise<void> {
   ];
   const lines = [
     `trailwarden bench: BENCH_EVENTS=${EVENTS} (${generated ?? GENERATED_EVENTS} generated over ${DAYS_BEFORE} days before the as-of and ${DAYS_AFTER} after), ${os.availableParallelism()} cores, median of ${runs}`,
-    `  ${'measurement'.padEnd(44)} ${'time'.padStart(9)} ${'peak RSS'.padStart(9)} ${'events'.padStart(10)}`,
+    `  ${'measurement'.padEnd(50)} ${'time'.padStart(9)} ${'peak RSS'.padStart(9)} ${'events'.padStart(10)}`,
     row('plain DuckDB pass over the files, every field', plain),
     row('plain DuckDB pass, only the fields checks use', plainUsed),
     row('raw run (noStore)', raw, `${runNote(raw)}; ${Math.round(raw[0]!.events / (rawMs / 1000))} events/s`),
