@@ -61,7 +61,7 @@ const ManifestCheckV1 = z
   })
   .strict();
 
-export const ManifestCheck = ManifestCheckV1.extend({ status: z.enum(['pass', 'fail', 'incomplete', 'info', 'error']) }).strict();
+export const ManifestCheck = ManifestCheckV1.extend({ status: z.enum(['pass', 'fail', 'incomplete', 'not_run', 'info', 'error']) }).strict();
 export type ManifestCheck = z.infer<typeof ManifestCheck>;
 
 const StatsV1 = z

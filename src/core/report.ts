@@ -144,6 +144,7 @@ export function verdictText(counts: Readonly<Record<Status, number>>, inputCompl
   if (counts.fail > 0) parts.push(`${counts.fail} failed`);
   if (counts.error > 0) parts.push(plural(counts.error, 'error'));
   if (counts.incomplete > 0) parts.push(`${counts.incomplete} incomplete`);
+  if (counts.not_run > 0) parts.push(`${counts.not_run} not run`);
   if (parts.length > 0) return parts.join(', ');
   return inputComplete ? 'all passed' : 'input incomplete';
 }
@@ -326,10 +327,10 @@ export function withEvidenceLinks(report: Report, links: Readonly<Record<string,
 export function reportFromJson(raw: unknown): Report {
   type Added = 'recordsDropped' | 'recordsDroppedTotal' | 'recordsWithoutTime' | 'conflicts' | 'incompleteInput';
   const stored = raw as Omit<Report, Added | 'counts'> &
-    Partial<Pick<Report, Added>> & { counts: Omit<Report['counts'], 'incomplete'> & { incomplete?: number } };
+    Partial<Pick<Report, Added>> & { counts: Omit<Report['counts'], 'incomplete' | 'not_run'> & { incomplete?: number; not_run?: number } };
   return {
     ...stored,
-    counts: { ...stored.counts, incomplete: stored.counts.incomplete ?? 0 },
+    counts: { ...stored.counts, incomplete: stored.counts.incomplete ?? 0, not_run: stored.counts.not_run ?? 0 },
     recordsDropped: stored.recordsDropped ?? [],
     recordsDroppedTotal: stored.recordsDroppedTotal ?? 0,
     recordsWithoutTime: stored.recordsWithoutTime ?? 0,

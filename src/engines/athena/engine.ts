@@ -8,7 +8,10 @@ import type { ParamValue, QueryResult, SkippedFile, WindowStats } from '../../co
 import { compactTime } from '../../core/time.js';
 import type { LogFile } from '../../source/types.js';
 import type { QueryContext, QueryEngine, WindowInput } from '../types.js';
+import type { InventoryLoad, InventoryQueries } from '../../inventory/engine-input.js';
+import type { DuckDbEngine } from '../duckdb.js';
 import { AthenaQueryClient, type Execution } from './client.js';
+import { loadAthenaInventory } from './inventory.js';
 import type { AthenaEngineClients, AthenaEngineOptions } from './settings.js';
 import { quoteId, windowTableName, withWindowCte } from './sql.js';
 import { WindowTables } from './window-table.js';
@@ -46,6 +49,8 @@ export class AthenaEngine implements QueryEngine {
   readonly #excluded: string[] = [];
   /** The window table this run created (or tried to): dropped by close(). */
   #table: string | undefined;
+  /** The in-process database of the IAM inventory checks (see inventory.ts): closed by close(). */
+  #inventory: DuckDbEngine | undefined;
 
   private constructor(options: AthenaEngineOptions, athena: AthenaClient, s3: S3Client, log: Logger) {
     this.#options = options;
@@ -174,6 +179,13 @@ export class AthenaEngine implements QueryEngine {
     });
   }
 
+  /** Athena aggregates the window's activity; the inventory join runs in-process (see inventory.ts). */
+  async loadInventory(load: InventoryLoad): Promise<InventoryQueries> {
+    const { queries, local } = await loadAthenaInventory((sql, checkId) => this.query(sql, [], { runId: this.#runId, checkId }), load, this.#log);
+    this.#inventory = local;
+    return queries;
+  }
+
   async query(sql: string, params: readonly ParamValue[], context?: QueryContext): Promise<QueryResult> {
     const plan = this.#plan;
     if (!plan) throw new EngineError('loadWindow must run before the checks');
@@ -199,6 +211,8 @@ export class AthenaEngine implements QueryEngine {
   }
 
   async close(): Promise<void> {
+    await this.#inventory?.close();
+    this.#inventory = undefined;
     try {
       if (this.#tables && this.#table) {
         const table = this.#table;
