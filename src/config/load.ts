@@ -27,6 +27,7 @@ function resolvePaths(config: TrailwardenConfig, baseDir: string): TrailwardenCo
     mail: mail.kind === 'outbox' ? { ...mail, path: abs(mail.path) } : mail,
     checks: { ...config.checks, path: abs(config.checks.path) },
     state: state.kind === 'local' ? { ...state, path: abs(state.path) } : state,
+    inventory: config.inventory?.kind === 'file' ? { ...config.inventory, path: abs(config.inventory.path) } : config.inventory,
   };
 }
 
