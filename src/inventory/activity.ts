@@ -4,7 +4,8 @@
  * whose small result is brought in-process), so the raw logs are still read once per run. Pure: SQL text only.
  *
  * Data events of any principal are kept too: they are the evidence that an account's data events were logged at all.
- * One row per (period, account, principal, session, eventSource, eventName, category, assumed role). A period is
+ * One row per (period, account, principal, session, eventSource, eventName, category, assumed role, outcome), the
+ * outcome `failed` for a refused call or a failed console sign-in (no sign of use), `ok` otherwise. A period is
  * `[start, next start)` for the distinct lookback starts of the inventory checks, so that each check sums only
  * the periods inside its own lookback (`period_start >= window_start`) although the run's window may be longer.
  */
@@ -20,8 +21,8 @@ export const ACTIVITY_COLUMNS: readonly { readonly name: string; readonly type: 
   { name: 'event_name', type: 'VARCHAR' },
   { name: 'event_category', type: 'VARCHAR' },
   { name: 'assumed_role_arn', type: 'VARCHAR' },
+  { name: 'outcome', type: 'VARCHAR' },
   { name: 'calls', type: 'BIGINT' },
-  { name: 'failed', type: 'BIGINT' },
   { name: 'first_seen', type: 'VARCHAR' },
   { name: 'last_seen', type: 'VARCHAR' },
 ];
@@ -59,13 +60,13 @@ export function activitySql(periodStarts: readonly string[], end: string): strin
   eventname AS event_name,
   coalesce(eventcategory, 'Management') AS event_category,
   CASE WHEN ${ASSUME_ROLE} THEN json_extract_scalar(requestparameters, '$.roleArn') END AS assumed_role_arn,
+  CASE WHEN errorcode LIKE '%UnauthorizedOperation' OR errorcode LIKE 'AccessDenied%'
+         OR json_extract_scalar(responseelements, '$.ConsoleLogin') = 'Failure' THEN 'failed' ELSE 'ok' END AS outcome,
   count(*) AS calls,
-  sum(CASE WHEN errorcode LIKE '%UnauthorizedOperation' OR errorcode LIKE 'AccessDenied%'
-             OR json_extract_scalar(responseelements, '$.ConsoleLogin') = 'Failure' THEN 1 ELSE 0 END) AS failed,
   min(eventtime) AS first_seen,
   max(eventtime) AS last_seen
 FROM cloudtrail_window
 WHERE eventtime >= ${literal(starts[0]!)} AND eventtime < ${literal(end)}
   AND ((${ROLE_SESSION}) OR (${IAM_USER}) OR (${ASSUME_ROLE}) OR eventcategory = 'Data')
-GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9`;
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10`;
 }

@@ -9,12 +9,12 @@ used AS (
   SELECT
     lower(regexp_replace(a.principal_arn, ':role/.*/', ':role/'))       AS role_key,
     m.action                                                           AS action,
-    sum(a.calls - a.failed)                                            AS calls,
+    sum(a.calls)                                                       AS calls,
     max(a.last_seen)                                                   AS last_seen,
     string_agg(DISTINCT a.session_name, '; ' ORDER BY a.session_name) AS sessions
   FROM iam_activity a
   JOIN iam_event_actions m ON m.event_source = a.event_source AND m.event_name = a.event_name
-  WHERE a.period_start >= ? AND a.principal_type = 'Role' AND a.calls > a.failed AND m.action IS NOT NULL
+  WHERE a.period_start >= ? AND a.principal_type = 'Role' AND a.outcome = 'ok' AND m.action IS NOT NULL
     AND (cardinality(?) = 0 OR contains(?, a.session_name))
   GROUP BY 1, 2
 )

@@ -7,7 +7,7 @@ WITH used AS (
   UNION
   SELECT lower(regexp_replace(assumed_role_arn, ':role/.*/', ':role/')) AS role_key
   FROM iam_activity
-  WHERE period_start >= ? AND assumed_role_arn IS NOT NULL AND calls > failed
+  WHERE period_start >= ? AND assumed_role_arn IS NOT NULL AND outcome = 'ok'
 )
 SELECT
   r.role_arn          AS role_arn,

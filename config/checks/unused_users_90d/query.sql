@@ -3,7 +3,7 @@ WITH used AS (
   SELECT DISTINCT lower(principal_arn) AS user_key
   FROM iam_activity
   WHERE period_start >= ? AND principal_type = 'IAMUser'
-    AND (event_name <> 'ConsoleLogin' OR calls > failed)
+    AND (event_name <> 'ConsoleLogin' OR outcome = 'ok')
 )
 SELECT
   u.user_arn          AS user_arn,
