@@ -286,7 +286,7 @@ describe('trailwarden with a broken check or a bad config', () => {
     const manifest = await readManifest(runDir!);
     const broken = manifest.checks.find((c) => c.id === 'broken_sql');
     expect(broken).toMatchObject({ status: 'error', rows: null, file: null });
-    expect(manifest.checks.filter((c) => c.status !== 'error')).toHaveLength(10);
+    expect(manifest.checks.filter((c) => c.status !== 'error')).toHaveLength(11);
     const csv = await readCsv(path.join(runDir!, 'root_activity_7d.csv'));
     expect(csv.slice(1)).toEqual(demo.truth.checks.root_activity_7d!.rows.map((r) => r.map(neutraliseCell)));
     const report = await readFile(path.join(runDir!, 'report.txt'), 'utf8');
