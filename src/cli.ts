@@ -9,6 +9,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerResend } from './commands/resend.js';
 import { registerRun } from './commands/run.js';
 import { registerSetup } from './commands/setup.js';
+import { registerUsage } from './commands/usage.js';
 import { registerVerify } from './commands/verify.js';
 import { describeError, TrailwardenError } from './core/errors.js';
 import { VERSION } from './version.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerResend(program);
   registerDaemon(program);
   registerSetup(program);
+  registerUsage(program);
   return program;
 }
 

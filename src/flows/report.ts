@@ -329,7 +329,7 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
 }
 
 /** Reads the inventory and builds its tables; any problem (a file, a key) stops the run: roles are never judged on part of it. */
-async function readInventory(source: IamInventorySource): Promise<{ snapshot: InventorySnapshot; built: BuiltInventory; catalogue: ActionCatalogue }> {
+export async function readInventory(source: IamInventorySource): Promise<{ snapshot: InventorySnapshot; built: BuiltInventory; catalogue: ActionCatalogue }> {
   const snapshot = await source.load();
   const catalogue = await loadActionCatalogue();
   const { built, problems } = buildInventoryTables(snapshot, catalogue);
