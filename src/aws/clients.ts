@@ -29,7 +29,7 @@ export class AwsClients {
 
   #get<T extends AnyClient>(service: string, settings: object, build: () => T): T {
     // Credentials (an assumed role's) are keyed by their access key id: a secret never becomes a map key.
-    const key = `${service} ${JSON.stringify(settings, (name, value: unknown) => (name === 'credentials' ? (value as { accessKeyId?: string }).accessKeyId : value))}`;
+    const key = `${service} ${JSON.stringify(settings, (name, value: unknown) => (name === 'credentials' && value ? (value as { accessKeyId?: string }).accessKeyId : value))}`;
     let client = this.#built.get(key) as T | undefined;
     if (!client) {
       client = build();
