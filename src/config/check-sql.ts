@@ -239,7 +239,9 @@ class ReadsOnlyTheWindow {
       case 'TABLE_FUNCTION': {
         const name = isObject(ref.function) ? text(ref.function.function_name).toLowerCase() : '';
         if (!ALLOWED_TABLE_FUNCTIONS.has(name)) {
-          this.refusals.add(`calls the table function ${name || '(unnamed)'}(): this check reads only ${this.#allowed} (UNNEST is the one table function allowed)`);
+          this.refusals.add(
+            `calls the table function ${name || '(unnamed)'}(): this check reads only ${this.#allowed} (UNNEST is the one table function allowed)`,
+          );
         }
         return rest();
       }

@@ -175,7 +175,8 @@ export function parseCheck(
   }
   if (definition.summary) {
     definition.summary.forEach((column, index) => {
-      if (!definition.columns.includes(column)) problems.push(`${files.yamlPath}: summary.${index}: "${column}" is not one of columns (${definition.columns.join(', ')})`);
+      if (!definition.columns.includes(column))
+        problems.push(`${files.yamlPath}: summary.${index}: "${column}" is not one of columns (${definition.columns.join(', ')})`);
     });
   }
   problems.push(...queryFileProblems(files, definition.parameters, definition.requires ?? []));

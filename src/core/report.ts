@@ -136,9 +136,7 @@ export function summarise(columns: readonly string[], rows: readonly (readonly (
     by,
     of,
     values,
-    rows: [...groups]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([key, counts]) => ({ key, total: counts.reduce((sum, n) => sum + n, 0), counts })),
+    rows: [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, counts]) => ({ key, total: counts.reduce((sum, n) => sum + n, 0), counts })),
   };
 }
 

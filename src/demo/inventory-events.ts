@@ -56,7 +56,11 @@ function assumeRole(user: UserActor, roleArn: string, roleName: string, ms: numb
       userAgent: 'aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/linux#6.8.0 md/arch#x86_64 lang/python#3.11.9 command/sts.assume-role',
       requestParameters: { roleArn, roleSessionName: session, durationSeconds: 3600 },
       responseElements: {
-        credentials: { accessKeyId: `ASIA${rng.upperAlnum(16)}`, sessionToken: `IQoJb3JpZ2luX2VjE${rng.alnum(120)}`, expiration: new Date(ms + HOUR_MS).toUTCString() },
+        credentials: {
+          accessKeyId: `ASIA${rng.upperAlnum(16)}`,
+          sessionToken: `IQoJb3JpZ2luX2VjE${rng.alnum(120)}`,
+          expiration: new Date(ms + HOUR_MS).toUTCString(),
+        },
         assumedRoleUser: { assumedRoleId: `AROA${rng.upperAlnum(17)}:${session}`, arn: `arn:aws:sts::${user.account}:assumed-role/${roleName}/${session}` },
       },
       readOnly: true,
@@ -81,7 +85,11 @@ export function inventoryEvents(clock: Clock, [a, b]: [AccountActors, AccountAct
   for (let daysAgo = 1; daysAgo <= 30; daysAgo += 1) {
     // The deployer reads build artifacts; the pipeline reads the data lake. Neither ever writes an object.
     const at = (hms: string): number => dayAt(clock, daysAgo, hms) + rng.int(600) * SECOND_MS;
-    out.push({ account: a.world.account, region: 'eu-west-1', record: objectRead(deployer, a.world.buckets[0]!, `builds/web-${daysAgo}.zip`, 'eu-west-1', at('10:15:00'), rng) });
+    out.push({
+      account: a.world.account,
+      region: 'eu-west-1',
+      record: objectRead(deployer, a.world.buckets[0]!, `builds/web-${daysAgo}.zip`, 'eu-west-1', at('10:15:00'), rng),
+    });
     out.push({
       account: a.world.account,
       region: 'eu-west-1',
@@ -91,7 +99,11 @@ export function inventoryEvents(clock: Clock, [a, b]: [AccountActors, AccountAct
   const uploader = `arn:aws:iam::${b.world.account}:role/${ASSUME_ONLY_ROLE}`;
   const harry = find(b.users, 'harry.data');
   for (const daysAgo of [3, 17, 29]) {
-    out.push({ account: b.world.account, region: GLOBAL_REGION, record: assumeRole(harry, uploader, ASSUME_ONLY_ROLE, dayAt(clock, daysAgo, '06:45:10'), rng) });
+    out.push({
+      account: b.world.account,
+      region: GLOBAL_REGION,
+      record: assumeRole(harry, uploader, ASSUME_ONLY_ROLE, dayAt(clock, daysAgo, '06:45:10'), rng),
+    });
   }
   return out;
 }

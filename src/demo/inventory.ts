@@ -57,30 +57,77 @@ const CUSTOMER_POLICIES: Record<string, Json> = {
     statement('Deny', ['s3:PutBucketPolicy'], { Condition: { Bool: { 'aws:MultiFactorAuthPresent': 'false' } } }),
   ),
   'audit-readonly': policy(
-    statement('Allow', ['iam:GenerateCredentialReport', 'iam:Get*', 'iam:List*', 's3:GetBucket*', 's3:GetEncryptionConfiguration', 'cloudtrail:*', 'config:Describe*', 'securityhub:GetFindings', 'kms:DescribeKey']),
+    statement('Allow', [
+      'iam:GenerateCredentialReport',
+      'iam:Get*',
+      'iam:List*',
+      's3:GetBucket*',
+      's3:GetEncryptionConfiguration',
+      'cloudtrail:*',
+      'config:Describe*',
+      'securityhub:GetFindings',
+      'kms:DescribeKey',
+    ]),
     // Everything but reads is denied: cloudtrail:* keeps only its Describe/Get/List/LookupEvents actions.
     {
       Effect: 'Deny',
-      NotAction: ['iam:Get*', 'iam:List*', 's3:Get*', 'cloudtrail:Describe*', 'cloudtrail:Get*', 'cloudtrail:List*', 'cloudtrail:LookupEvents', 'config:*', 'securityhub:*', 'kms:DescribeKey'],
+      NotAction: [
+        'iam:Get*',
+        'iam:List*',
+        's3:Get*',
+        'cloudtrail:Describe*',
+        'cloudtrail:Get*',
+        'cloudtrail:List*',
+        'cloudtrail:LookupEvents',
+        'config:*',
+        'securityhub:*',
+        'kms:DescribeKey',
+      ],
       Resource: '*',
     },
   ),
   'metrics-read': policy(
-    statement('Allow', ['cloudwatch:GetMetricData', 'cloudwatch:DescribeAlarms', 'cloudwatch:ListMetrics', 'ec2:DescribeInstances', 'rds:DescribeDBInstances', 'elasticloadbalancing:DescribeTargetHealth']),
+    statement('Allow', [
+      'cloudwatch:GetMetricData',
+      'cloudwatch:DescribeAlarms',
+      'cloudwatch:ListMetrics',
+      'ec2:DescribeInstances',
+      'rds:DescribeDBInstances',
+      'elasticloadbalancing:DescribeTargetHealth',
+    ]),
   ),
   'billing-read': policy(statement('Allow', ['ce:GetCostAndUsage', 'ce:GetCostForecast', 's3:ListAllMyBuckets'])),
   'incident-response': policy(
-    statement('Allow', ['iam:ListAccessKeys', 'iam:GetUser', 'cloudtrail:DescribeTrails', 'ec2:DescribeInstances', 'ec2:DescribeSecurityGroups', 'ec2:DescribeVpcs', 'ec2:DescribeSubnets', 's3:ListAllMyBuckets']),
+    statement('Allow', [
+      'iam:ListAccessKeys',
+      'iam:GetUser',
+      'cloudtrail:DescribeTrails',
+      'ec2:DescribeInstances',
+      'ec2:DescribeSecurityGroups',
+      'ec2:DescribeVpcs',
+      'ec2:DescribeSubnets',
+      's3:ListAllMyBuckets',
+    ]),
   ),
   'legacy-etl': policy(statement('Allow', ['s3:GetBucketLocation', 's3:GetObject', 'dynamodb:DescribeTable', 'rds:DescribeDBInstances'])),
-  'developer-read': policy(statement('Allow', ['ec2:Describe*', 'lambda:GetFunction', 'cloudformation:DescribeStacks', 'logs:DescribeLogGroups', 's3:ListAllMyBuckets'])),
+  'developer-read': policy(
+    statement('Allow', ['ec2:Describe*', 'lambda:GetFunction', 'cloudformation:DescribeStacks', 'logs:DescribeLogGroups', 's3:ListAllMyBuckets']),
+  ),
 };
 
 /** AWS managed policies the file holds (attached ones the call returned). */
 const AWS_POLICIES_PRESENT: Record<string, Json> = {
   AWSLambdaBasicExecutionRole: policy(statement('Allow', ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'])),
   AmazonEC2ContainerRegistryReadOnly: policy(
-    statement('Allow', ['ecr:GetAuthorizationToken', 'ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:DescribeRepositories', 'ecr:ListImages', 'ecr:DescribeImages', 'ecr:BatchGetImage']),
+    statement('Allow', [
+      'ecr:GetAuthorizationToken',
+      'ecr:BatchCheckLayerAvailability',
+      'ecr:GetDownloadUrlForLayer',
+      'ecr:DescribeRepositories',
+      'ecr:ListImages',
+      'ecr:DescribeImages',
+      'ecr:BatchGetImage',
+    ]),
   ),
 };
 
@@ -88,7 +135,12 @@ const AWS_POLICIES_PRESENT: Record<string, Json> = {
 // AWSBackupServiceRolePolicyForBackup, AWSSupportServiceRolePolicy.
 
 const awsPolicyArn = (name: string, path = '/'): string => `arn:aws:iam::aws:policy${path}${name}`;
-const awsPath = (name: string): string => (name === 'AWSLambdaBasicExecutionRole' || name === 'AWSBackupServiceRolePolicyForBackup' ? '/service-role/' : name === 'AWSSupportServiceRolePolicy' ? '/aws-service-role/' : '/');
+const awsPath = (name: string): string =>
+  name === 'AWSLambdaBasicExecutionRole' || name === 'AWSBackupServiceRolePolicyForBackup'
+    ? '/service-role/'
+    : name === 'AWSSupportServiceRolePolicy'
+      ? '/aws-service-role/'
+      : '/';
 
 /** What each role gets: customer and AWS managed policies by name, and inline policies. */
 interface Grant {
@@ -107,7 +159,16 @@ function grantsOf(roleName: string): Grant {
       aws: ['AWSLambdaBasicExecutionRole'],
       inline: {
         'orders-runtime': policy(
-          statement('Allow', ['kms:Decrypt', 'kms:GenerateDataKey', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'secretsmanager:GetSecretValue', 'ssm:GetParameter', 'ssm:GetParameters']),
+          statement('Allow', [
+            'kms:Decrypt',
+            'kms:GenerateDataKey',
+            'dynamodb:DescribeTable',
+            'dynamodb:GetItem',
+            'dynamodb:PutItem',
+            'secretsmanager:GetSecretValue',
+            'ssm:GetParameter',
+            'ssm:GetParameters',
+          ]),
         ),
       },
     };
@@ -117,7 +178,14 @@ function grantsOf(roleName: string): Grant {
       aws: ['AmazonEC2ContainerRegistryReadOnly'],
       inline: {
         'node-describe': policy(
-          statement('Allow', ['ec2:DescribeInstances', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeVolumes', 'ssm:UpdateInstanceInformation', 'eks:DescribeCluster', 'autoscaling:Describe*']),
+          statement('Allow', [
+            'ec2:DescribeInstances',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeVolumes',
+            'ssm:UpdateInstanceInformation',
+            'eks:DescribeCluster',
+            'autoscaling:Describe*',
+          ]),
         ),
       },
       instanceProfile: true,
@@ -180,7 +248,9 @@ export function demoInventory(clock: Clock, accounts: readonly AccountActors[]):
       Arn: arn,
       CreateDate: created(grant.createdDaysAgo ?? 400 + index * 7),
       AssumeRolePolicyDocument: doc(policy({ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' })),
-      InstanceProfileList: grant.instanceProfile ? [{ Path: '/', InstanceProfileName: name, Arn: `arn:aws:iam::${account}:instance-profile/${name}`, Roles: [] }] : [],
+      InstanceProfileList: grant.instanceProfile
+        ? [{ Path: '/', InstanceProfileName: name, Arn: `arn:aws:iam::${account}:instance-profile/${name}`, Roles: [] }]
+        : [],
       RolePolicyList: Object.entries(grant.inline ?? {}).map(([PolicyName, document]) => ({ PolicyName, PolicyDocument: doc(document) })),
       AttachedManagedPolicies: [
         ...(grant.customer ?? []).map((p) => ({ PolicyName: p, PolicyArn: customerArn(p) })),
@@ -209,7 +279,19 @@ export function demoInventory(clock: Clock, accounts: readonly AccountActors[]):
         Tags: [],
       })),
       ...(accountIndex === 0
-        ? [{ Path: '/', UserName: 'new.hire', UserId: 'AIDANEWHIRE0000000001', Arn: `arn:aws:iam::${account}:user/new.hire`, CreateDate: created(5), UserPolicyList: [], GroupList: ['developers'], AttachedManagedPolicies: [], Tags: [] }]
+        ? [
+            {
+              Path: '/',
+              UserName: 'new.hire',
+              UserId: 'AIDANEWHIRE0000000001',
+              Arn: `arn:aws:iam::${account}:user/new.hire`,
+              CreateDate: created(5),
+              UserPolicyList: [],
+              GroupList: ['developers'],
+              AttachedManagedPolicies: [],
+              Tags: [],
+            },
+          ]
         : []),
     ];
     const groups = [...new Set(Object.values(USER_GROUPS).flat())].sort().map((name) => ({

@@ -74,6 +74,8 @@ export async function materialiseInventory(
   const [rows] = (await c.runAndReadAll(`SELECT count(*) FROM ${ACTIVITY_TABLE}`)).getRowsJS()[0] ?? [0];
   return {
     activityRows: Number(rows),
-    unmappedEvents: unmapped.getRowsJS().map(([eventSource, eventName, calls]) => ({ eventSource: String(eventSource), eventName: String(eventName), calls: Number(calls) })),
+    unmappedEvents: unmapped
+      .getRowsJS()
+      .map(([eventSource, eventName, calls]) => ({ eventSource: String(eventSource), eventName: String(eventName), calls: Number(calls) })),
   };
 }

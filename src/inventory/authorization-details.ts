@@ -47,7 +47,9 @@ export const GroupDetail = z.looseObject({
 export const ManagedPolicyDetail = z.looseObject({
   PolicyName: z.string(),
   Arn: z.string(),
-  PolicyVersionList: z.array(z.looseObject({ Document: PolicyDocumentInput.optional(), IsDefaultVersion: z.boolean(), VersionId: z.string().optional() })).default([]),
+  PolicyVersionList: z
+    .array(z.looseObject({ Document: PolicyDocumentInput.optional(), IsDefaultVersion: z.boolean(), VersionId: z.string().optional() }))
+    .default([]),
 });
 
 export const AuthorizationDetails = z.looseObject({
@@ -104,7 +106,8 @@ export function parsePolicyDocument(input: unknown): PolicyDocument {
     statements: statements.map((s: unknown): PolicyStatement => {
       if (typeof s !== 'object' || s === null) throw new PolicyDocumentError('a Statement entry is not an object');
       const entry = s as Record<string, unknown>;
-      if (entry.Effect !== 'Allow' && entry.Effect !== 'Deny') throw new PolicyDocumentError(`Effect: expected "Allow" or "Deny", found ${JSON.stringify(entry.Effect)}`);
+      if (entry.Effect !== 'Allow' && entry.Effect !== 'Deny')
+        throw new PolicyDocumentError(`Effect: expected "Allow" or "Deny", found ${JSON.stringify(entry.Effect)}`);
       return {
         effect: entry.Effect,
         actions: list(entry.Action),

@@ -58,7 +58,8 @@ export class FileInventorySource implements IamInventorySource {
     } catch (error) {
       throw new InventoryError([`${this.#path}: cannot read the inventory folder: ${(error as Error).message}`], { cause: error });
     }
-    if (names.length === 0) throw new InventoryError([`${this.#path}: no *.json files (expected one "aws iam get-account-authorization-details" output per account)`]);
+    if (names.length === 0)
+      throw new InventoryError([`${this.#path}: no *.json files (expected one "aws iam get-account-authorization-details" output per account)`]);
     const problems: string[] = [];
     const accounts = new Map<string, AccountInventory>();
     for (const name of names.sort()) {

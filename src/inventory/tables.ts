@@ -220,7 +220,10 @@ function managedDocuments(
 }
 
 /** `iam_event_actions` for the (eventSource, eventName) pairs of the activity: each pair's actions, or one row with none. */
-export function eventActionsTable(pairs: readonly (readonly [string, string])[], actionsOf: (source: string, name: string) => readonly string[]): InventoryTable {
+export function eventActionsTable(
+  pairs: readonly (readonly [string, string])[],
+  actionsOf: (source: string, name: string) => readonly string[],
+): InventoryTable {
   const rows: Cell[][] = [];
   for (const [source, name] of pairs) {
     const actions = actionsOf(source, name);

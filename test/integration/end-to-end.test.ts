@@ -77,7 +77,16 @@ describe('trailwarden run on generated CloudTrail logs', () => {
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as { phase?: string; ms?: number; events?: number; msg?: string; recordsDropped?: unknown[]; conflicts?: unknown[] });
     const phases = lines.filter((entry) => entry.phase);
-    expect(phases.map((p) => p.phase)).toEqual(['read inventory', 'list logs', 'load window', 'load inventory', 'run checks', 'write evidence', 'write report', 'send mail']);
+    expect(phases.map((p) => p.phase)).toEqual([
+      'read inventory',
+      'list logs',
+      'load window',
+      'load inventory',
+      'run checks',
+      'write evidence',
+      'write report',
+      'send mail',
+    ]);
     for (const p of phases) expect(typeof p.ms, p.phase).toBe('number');
     expect(phases.find((p) => p.phase === 'load window')?.events).toBe(truth.eventsInWindow);
     // The truncated delivery was read up to its cut; the record the cut runs through is counted, nothing else lost.
@@ -95,7 +104,10 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     expect(unusedRoles).toContain('arn:aws:iam::111111111111:role/old-jenkins');
     expect(unusedRoles).toContain('arn:aws:iam::222222222222:role/AWSServiceRoleForSupport');
     for (const kept of ['AWSServiceRoleForSupport', 'new-analytics', 'quarterly-report', 's3-uploader']) {
-      expect(unusedRoles.filter((arn) => arn!.endsWith(`/${kept}`) && !arn!.includes('222222222222:role/AWSServiceRoleForSupport')), kept).toEqual([]);
+      expect(
+        unusedRoles.filter((arn) => arn!.endsWith(`/${kept}`) && !arn!.includes('222222222222:role/AWSServiceRoleForSupport')),
+        kept,
+      ).toEqual([]);
     }
     const usage = truth.checks.role_permission_usage_90d!.rows;
     const verdict = (role: string, action: string) => usage.find((r) => r[0]!.endsWith(role) && r[2] === action)?.[3];
@@ -141,7 +153,11 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     const [runDir] = await runFolders(out);
     const manifest = await readManifest(runDir!);
     const status = Object.fromEntries(manifest.checks.filter((c) => c.status !== 'not_run').map((c) => [c.id, c.status]));
-    expect(manifest.checks.filter((c) => c.status === 'not_run').map((c) => c.id)).toEqual(['role_permission_usage_90d', 'unused_roles_90d', 'unused_users_90d']);
+    expect(manifest.checks.filter((c) => c.status === 'not_run').map((c) => c.id)).toEqual([
+      'role_permission_usage_90d',
+      'unused_roles_90d',
+      'unused_users_90d',
+    ]);
     const errors = truth.checks.unauthorized_api_calls_7d!.rows.reduce((sum, row) => sum + Number(row[5]), 0);
     expect(status).toEqual({
       roles_active_7d: 'info',

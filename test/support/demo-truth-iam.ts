@@ -37,7 +37,11 @@ export async function readTruthInventory(dir: string): Promise<TruthInventory> {
 const asList = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? (v as string[]) : [v as string]);
 const documentOf = (v: unknown): Json => (typeof v === 'string' ? (JSON.parse(decodeURIComponent(v)) as Json) : (v as Json));
 const time = (v: unknown): string | null => (typeof v === 'string' ? new Date(v).toISOString().replace('.000Z', 'Z') : null);
-const names = (list: Json[], key: string): string => list.map((p) => p[key] as string).sort().join('; ');
+const names = (list: Json[], key: string): string =>
+  list
+    .map((p) => p[key] as string)
+    .sort()
+    .join('; ');
 const roleKey = (arn: string): string => arn.replace(/:role\/.*\//, ':role/').toLowerCase();
 const sessionOf = (arn: string | null): string | null => (arn === null ? null : (/[^/]+$/.exec(arn)?.[0] ?? null));
 const failed = (e: TruthEvent): boolean =>
@@ -46,7 +50,13 @@ const isRoleSession = (e: TruthEvent): boolean => e.identityType === 'AssumedRol
 const binary = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function matches(pattern: string, action: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
   return re.test(action);
 }
 
@@ -86,7 +96,8 @@ export function iamTruth(inventory: TruthInventory, events: readonly TruthEvent[
   for (const e of events) {
     if (e.eventCategory === 'Data' && e.eventSource) dataScope.add(`${e.account} ${e.eventSource}`);
     if (isRoleSession(e)) usedRoles.add(roleKey(e.issuerArn!));
-    if (e.eventSource === 'sts.amazonaws.com' && e.eventName?.startsWith('AssumeRole') && e.requestRoleArn && !failed(e)) usedRoles.add(roleKey(e.requestRoleArn));
+    if (e.eventSource === 'sts.amazonaws.com' && e.eventName?.startsWith('AssumeRole') && e.requestRoleArn && !failed(e))
+      usedRoles.add(roleKey(e.requestRoleArn));
     if (e.identityType === 'IAMUser' && e.arn && (e.eventName !== 'ConsoleLogin' || !failed(e))) usedUsers.add(e.arn.toLowerCase());
     if (isRoleSession(e) && !failed(e) && e.eventSource && e.eventName) {
       for (const action of actionsOfEvent(e.eventSource, e.eventName, catalogueSet, byLower)) {
@@ -135,7 +146,8 @@ export function iamTruth(inventory: TruthInventory, events: readonly TruthEvent[
         if (found) named.push({ name: attached.PolicyName as string, doc: found });
         else missing.push(attached.PolicyName as string);
       }
-      for (const inline of role.RolePolicyList as Json[]) named.push({ name: `${inline.PolicyName as string} (inline)`, doc: documentOf(inline.PolicyDocument) });
+      for (const inline of role.RolePolicyList as Json[])
+        named.push({ name: `${inline.PolicyName as string} (inline)`, doc: documentOf(inline.PolicyDocument) });
       const granted = new Map<string, Set<string>>();
       for (const { name, doc: d } of named) {
         for (const s of asList(d.Statement as unknown) as unknown as Json[]) {

@@ -24,7 +24,15 @@ export async function loadAthenaInventory(query: AthenaQuery, load: InventoryLoa
   const local = await DuckDbEngine.create({ threads: 1 }, log.child({ engine: 'inventory' }));
   try {
     const queries = await local.loadInventory(load, { from: 'rows', result });
-    return { local, queries: { ...queries, facts: { ...queries.facts, scannedBytes: result.scannedBytes } } };
+    // Athena runs checks concurrently; the in-process database answers one query at a time (one connection, one
+    // transaction per query), so its queries wait in line.
+    let queue: Promise<unknown> = Promise.resolve();
+    const query: InventoryQueries['query'] = (sql, params, context) => {
+      const next = queue.then(() => queries.query(sql, params, context));
+      queue = next.catch(() => undefined);
+      return next;
+    };
+    return { local, queries: { query, facts: { ...queries.facts, scannedBytes: result.scannedBytes } } };
   } catch (error) {
     await local.close();
     throw error;
