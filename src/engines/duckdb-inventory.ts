@@ -60,7 +60,7 @@ export async function materialiseInventory(
   }
   const pairs = (await c.runAndReadAll(`SELECT DISTINCT event_source, event_name FROM ${ACTIVITY_TABLE} WHERE principal_type IS NOT NULL ORDER BY ALL`))
     .getRowsJS()
-    .map(([source, name]) => [String(source), String(name)] as const);
+    .map(([source, name]) => [source as string, name as string] as const);
   await createTable(
     c,
     eventActionsTable(pairs, (source, name) => actionsForEvent(source, name, load.catalogue)),
@@ -76,6 +76,6 @@ export async function materialiseInventory(
     activityRows: Number(rows),
     unmappedEvents: unmapped
       .getRowsJS()
-      .map(([eventSource, eventName, calls]) => ({ eventSource: String(eventSource), eventName: String(eventName), calls: Number(calls) })),
+      .map(([eventSource, eventName, calls]) => ({ eventSource: eventSource as string, eventName: eventName as string, calls: Number(calls) })),
   };
 }

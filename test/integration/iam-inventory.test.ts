@@ -26,7 +26,7 @@ beforeAll(async () => {
   demo = await generateDemoWithTruth({ outDir: await tempDir('trailwarden-iam-') });
   const documents: Record<string, Record<string, unknown>> = {};
   for (const name of await readdir(demo.inventoryDir))
-    documents[name.replace('.json', '')] = JSON.parse(await readFile(path.join(demo.inventoryDir, name), 'utf8'));
+    documents[name.replace('.json', '')] = JSON.parse(await readFile(path.join(demo.inventoryDir, name), 'utf8')) as Record<string, unknown>;
   server = await startIamServer({ documents, defaultAccount: A });
   deniedServer = await startIamServer({ documents, defaultAccount: A, denyAssume: [B] });
 });
@@ -95,7 +95,7 @@ describe('inventory.kind: iam', () => {
 
     // Assess
     expect(result.code, result.stderr).toBe(0);
-    const rows = parseCsv(await readFile(path.join(await runDir(out), 'unused_roles_90d.csv'), 'utf8')) as string[][];
+    const rows: string[][] = parseCsv(await readFile(path.join(await runDir(out), 'unused_roles_90d.csv'), 'utf8'));
     expect(rows.slice(1)).toEqual(expected.checks.unused_roles_90d!.rows);
     expect(rows.slice(1).every((r) => r[1] === A)).toBe(true);
   });

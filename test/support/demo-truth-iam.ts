@@ -22,7 +22,10 @@ export interface TruthInventory {
   catalogue: string[];
 }
 
-type Json = Record<string, any>;
+/** A parsed JSON object; the documents are the demo's own, so fields are read as the generator writes them. */
+type Json = Record<string, unknown>;
+const text = (v: unknown): string => v as string;
+const objects = (v: unknown): Json[] => (v as Json[] | undefined) ?? [];
 
 export async function readTruthInventory(dir: string): Promise<TruthInventory> {
   const accounts: TruthInventory['accounts'] = [];
@@ -37,9 +40,9 @@ export async function readTruthInventory(dir: string): Promise<TruthInventory> {
 const asList = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? (v as string[]) : [v as string]);
 const documentOf = (v: unknown): Json => (typeof v === 'string' ? (JSON.parse(decodeURIComponent(v)) as Json) : (v as Json));
 const time = (v: unknown): string | null => (typeof v === 'string' ? new Date(v).toISOString().replace('.000Z', 'Z') : null);
-const names = (list: Json[], key: string): string =>
-  list
-    .map((p) => p[key] as string)
+const names = (list: unknown, key: string): string =>
+  objects(list)
+    .map((p) => text(p[key]))
     .sort()
     .join('; ');
 const roleKey = (arn: string): string => arn.replace(/:role\/.*\//, ':role/').toLowerCase();
@@ -127,15 +130,15 @@ export function iamTruth(inventory: TruthInventory, events: readonly TruthEvent[
       const serviceLinked = (role.Path as string).startsWith('/aws-service-role/');
       if (!serviceLinked && created < windowStart && (lastUsed === null || lastUsed < windowStart) && !usedRoles.has(roleKey(role.Arn as string))) {
         unusedRoles.push([
-          role.Arn,
+          text(role.Arn),
           account,
-          role.RoleName,
-          role.Path,
+          text(role.RoleName),
+          text(role.Path),
           created,
           lastUsed ?? '',
-          names(role.AttachedManagedPolicies as Json[], 'PolicyName'),
-          names(role.RolePolicyList as Json[], 'PolicyName'),
-          names(role.InstanceProfileList as Json[], 'InstanceProfileName'),
+          names(role.AttachedManagedPolicies, 'PolicyName'),
+          names(role.RolePolicyList, 'PolicyName'),
+          names(role.InstanceProfileList, 'InstanceProfileName'),
         ]);
       }
       // Grants: every Allow, then unconditional Denies on every resource.
@@ -150,13 +153,13 @@ export function iamTruth(inventory: TruthInventory, events: readonly TruthEvent[
         named.push({ name: `${inline.PolicyName as string} (inline)`, doc: documentOf(inline.PolicyDocument) });
       const granted = new Map<string, Set<string>>();
       for (const { name, doc: d } of named) {
-        for (const s of asList(d.Statement as unknown) as unknown as Json[]) {
+        for (const s of asList(d.Statement) as unknown as Json[]) {
           if (s.Effect !== 'Allow') continue;
           for (const a of statementActions(s, catalogue)) granted.set(a, (granted.get(a) ?? new Set()).add(name));
         }
       }
       for (const { doc: d } of named) {
-        for (const s of asList(d.Statement as unknown) as unknown as Json[]) {
+        for (const s of asList(d.Statement) as unknown as Json[]) {
           if (s.Effect !== 'Deny' || s.Condition !== undefined || s.NotResource !== undefined || !asList(s.Resource).includes('*')) continue;
           for (const a of statementActions(s, catalogue)) granted.delete(a);
         }
@@ -175,7 +178,7 @@ export function iamTruth(inventory: TruthInventory, events: readonly TruthEvent[
               ? `a data-plane action, and no data events of ${source} were logged for account ${account} in the lookback`
               : "not called in the lookback, and CloudTrail logs it: safe to remove on the logs' evidence";
         usage.push([
-          role.Arn,
+          text(role.Arn),
           account,
           action,
           verdict,
@@ -188,7 +191,7 @@ export function iamTruth(inventory: TruthInventory, events: readonly TruthEvent[
       }
       for (const name of missing) {
         usage.push([
-          role.Arn,
+          text(role.Arn),
           account,
           `(actions of ${name})`,
           'unknown',
@@ -204,13 +207,13 @@ export function iamTruth(inventory: TruthInventory, events: readonly TruthEvent[
       const created = time(user.CreateDate)!;
       if (created < windowStart && !usedUsers.has((user.Arn as string).toLowerCase())) {
         unusedUsers.push([
-          user.Arn,
+          text(user.Arn),
           account,
-          user.UserName,
+          text(user.UserName),
           created,
           [...(user.GroupList as string[])].sort().join('; '),
-          names(user.AttachedManagedPolicies as Json[], 'PolicyName'),
-          names(user.UserPolicyList as Json[], 'PolicyName'),
+          names(user.AttachedManagedPolicies, 'PolicyName'),
+          names(user.UserPolicyList, 'PolicyName'),
           '',
           '',
         ]);

@@ -51,7 +51,7 @@ function xml(value: unknown, key = ''): string {
   }
   // A date as the API writes it: ISO-8601 with Z.
   if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$/.test(value)) return value.replace('+00:00', 'Z');
-  return escapeXml(String(value));
+  return escapeXml(typeof value === 'string' ? value : JSON.stringify(value));
 }
 
 function answer(res: http.ServerResponse, status: number, body: string): void {
