@@ -38,6 +38,8 @@ export interface ReportInventory {
   readonly unknownPolicies: readonly { readonly account: string; readonly policyArn: string; readonly roles: number }[];
   /** Events by IAM principals that map to no IAM action (ConsoleLogin…), with their calls. */
   readonly unmappedEvents: readonly { readonly eventSource: string; readonly eventName: string; readonly calls: number }[];
+  /** What aggregating the activity scanned, where the engine bills by scan (Athena); absent otherwise. */
+  readonly scannedBytes?: number;
 }
 
 /** A per-group tally of a check's rows (check.yaml `summary`): for each value of `by`, how many rows hold each value of `of`. */
@@ -151,9 +153,10 @@ export interface ReportCost {
 }
 
 /** Only engines that bill by scan report scanned bytes; a run without any gets no cost section. */
-function costOf(stats: WindowStats, findings: readonly Finding[]): ReportCost | undefined {
+function costOf(stats: WindowStats, findings: readonly Finding[], inventoryScan?: number): ReportCost | undefined {
   const queries = [
     ...(stats.scannedBytes === undefined ? [] : [{ label: 'load window', scannedBytes: stats.scannedBytes }]),
+    ...(inventoryScan === undefined ? [] : [{ label: 'IAM activity (inventory checks)', scannedBytes: inventoryScan }]),
     ...findings.flatMap((f) => (f.result?.scannedBytes === undefined ? [] : [{ label: f.checkId, scannedBytes: f.result.scannedBytes }])),
   ];
   if (queries.length === 0) return undefined;
@@ -340,7 +343,7 @@ export function buildReport(input: ReportInput): Report {
     incompleteInput: missing ?? null,
     warnings: warningsFor(input.stats),
     sections,
-    cost: costOf(input.stats, input.findings),
+    cost: costOf(input.stats, input.findings, input.inventory?.scannedBytes),
     inventory: input.inventory ?? null,
   };
 }

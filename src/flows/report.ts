@@ -347,6 +347,7 @@ function reportInventory(source: IamInventorySource, built: BuiltInventory, quer
     actionCatalogue: built.facts.catalogueVersion,
     unknownPolicies: built.facts.unknownPolicies,
     unmappedEvents: queries.facts.unmappedEvents,
+    scannedBytes: queries.facts.scannedBytes,
   };
 }
 
