@@ -188,17 +188,19 @@ function plural(n: number, word: string): string {
 }
 
 /**
- * e.g. "2 failed, 1 error, 1 incomplete" or "all passed". Never "all passed" on incomplete input: then a suite
- * without threshold checks (nothing to count as incomplete) reads "input incomplete".
+ * e.g. "2 failed, 1 error, 1 incomplete" or "all passed" (", 3 not run" when checks could not run). Never "all
+ * passed" on incomplete input: then a suite without threshold checks (nothing to count as incomplete) reads "input
+ * incomplete".
  */
 export function verdictText(counts: Readonly<Record<Status, number>>, inputComplete: boolean): string {
   const parts: string[] = [];
   if (counts.fail > 0) parts.push(`${counts.fail} failed`);
   if (counts.error > 0) parts.push(plural(counts.error, 'error'));
   if (counts.incomplete > 0) parts.push(`${counts.incomplete} incomplete`);
+  if (parts.length === 0) parts.push(inputComplete ? 'all passed' : 'input incomplete');
+  // Checks that could not run (no IAM inventory) are named even beside "all passed": they passed nothing.
   if (counts.not_run > 0) parts.push(`${counts.not_run} not run`);
-  if (parts.length > 0) return parts.join(', ');
-  return inputComplete ? 'all passed' : 'input incomplete';
+  return parts.join(', ');
 }
 
 function verdictOf(counts: Readonly<Record<Status, number>>, inputComplete: boolean): Verdict {
