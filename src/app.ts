@@ -15,7 +15,8 @@ import { ArchiveError, ConfigError } from './core/errors.js';
 import { compactTime } from './core/time.js';
 import type { QueryEngine } from './engines/types.js';
 import type { MailTransport } from './mail/types.js';
-import { ARCHIVE_READERS, ARCHIVES, build, ENGINES, MAIL_TRANSPORTS, SOURCES, STATE_STORES, STORES, type BackendContext } from './registry.js';
+import type { IamInventorySource } from './inventory/types.js';
+import { ARCHIVE_READERS, ARCHIVES, build, ENGINES, INVENTORIES, MAIL_TRANSPORTS, SOURCES, STATE_STORES, STORES, type BackendContext } from './registry.js';
 import { conversionProgress } from './store/progress.js';
 import type { EventStore } from './store/types.js';
 import type { LogSource } from './source/types.js';
@@ -38,6 +39,8 @@ export interface CliPaths {
   readonly out?: string;
   /** `--no-store`: read the window's raw logs, as without `store:`. */
   readonly noStore?: boolean;
+  /** `--inventory`: a folder of `get-account-authorization-details` outputs, instead of the config's inventory. */
+  readonly inventory?: string;
 }
 
 /** Applies the CLI's path flags on top of the validated config (CLI paths are relative to the working directory). */
@@ -52,6 +55,7 @@ export function withCliPaths(loaded: LoadedConfig, options: CliPaths): LoadedCon
     }
     config = { ...config, source: { kind: 'local', path: path.resolve(options.logs) } };
   }
+  if (options.inventory) config = { ...config, inventory: { kind: 'file', path: path.resolve(options.inventory) } };
   if (options.out) {
     const out = path.resolve(options.out);
     config = {
@@ -150,6 +154,11 @@ export class Backends {
   /** The mail transport. Configuration problems (a missing credential variable) surface here: ask for it first. */
   mail(): MailTransport {
     return (this.#mail ??= this.#opens(build(MAIL_TRANSPORTS, this.config.mail, this.#context)));
+  }
+
+  /** The IAM inventory, or undefined when none is configured (the checks needing it are then "not run"). */
+  inventory(): IamInventorySource | undefined {
+    return this.config.inventory && build(INVENTORIES, this.config.inventory, this.#context);
   }
 
   state(): StateStore {

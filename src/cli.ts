@@ -10,6 +10,7 @@ import { registerResend } from './commands/resend.js';
 import { registerRun } from './commands/run.js';
 import { registerSetup } from './commands/setup.js';
 import { registerStore } from './commands/store.js';
+import { registerUsage } from './commands/usage.js';
 import { registerVerify } from './commands/verify.js';
 import { describeError, TrailwardenError } from './core/errors.js';
 import { VERSION } from './version.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerDaemon(program);
   registerSetup(program);
   registerStore(program);
+  registerUsage(program);
   return program;
 }
 

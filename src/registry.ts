@@ -1,6 +1,6 @@
 /**
  * Every backend kind trailwarden has, in one place: for each kind of backend (log source, query engine, evidence
- * archive, mail transport, state store), the map from the config's `kind` to what builds it. Adding a kind means
+ * archive, mail transport, state store, IAM inventory), the map from the config's `kind` to what builds it. Adding a kind means
  * its config schema section, its own file, and one entry here; the maps are typed over the schema's kinds, so a
  * kind the schema accepts but no entry builds does not compile. Only the composition root (app.ts) and tests
  * that build one backend on its own call these.
@@ -13,11 +13,14 @@ import { S3Archive, S3ArchivedRun } from './archive/s3.js';
 import type { ArchivedRun, EvidenceArchive } from './archive/types.js';
 import type { AwsClients } from './aws/clients.js';
 import { s3ClientConfigFrom } from './aws/s3-client.js';
-import type { ArchiveConfig, EngineConfig, MailConfig, SourceConfig, StateConfig, StoreConfig } from './config/schema.js';
+import type { ArchiveConfig, EngineConfig, InventoryConfig, MailConfig, SourceConfig, StateConfig, StoreConfig } from './config/schema.js';
 import { AthenaEngine } from './engines/athena/engine.js';
 import { athenaClientSettings, athenaEngineOptions } from './engines/athena/settings.js';
 import { DuckDbEngine } from './engines/duckdb.js';
 import type { ConvertProgress, QueryEngine } from './engines/types.js';
+import { FileInventorySource } from './inventory/file.js';
+import { IamInventorySourceApi } from './inventory/iam.js';
+import type { IamInventorySource } from './inventory/types.js';
 import { OutboxTransport } from './mail/outbox.js';
 import { SesTransport } from './mail/ses.js';
 import { SmtpTransport, smtpCredentialsFromEnv } from './mail/smtp.js';
@@ -153,4 +156,16 @@ export const STATE_STORES: Registry<StateConfig, StateStore> = {
 
 export const STORES: Registry<StoreConfig, EventStore> = {
   local: (config, { log }) => new LocalEventStore({ path: config.path, log }),
+};
+
+export const INVENTORIES: Registry<InventoryConfig, IamInventorySource> = {
+  file: (config) => new FileInventorySource({ path: config.path }),
+  iam: (config, { clients }) =>
+    new IamInventorySourceApi({
+      iam: (credentials) => clients.iam({ region: config.region ?? 'us-east-1', endpoint: config.endpoint, credentials }),
+      sts: clients.sts({ region: config.region, endpoint: config.sts_endpoint ?? config.endpoint }),
+      accounts: config.accounts,
+      roleName: config.role_name,
+      externalId: config.external_id,
+    }),
 };

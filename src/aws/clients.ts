@@ -1,12 +1,17 @@
 import { AthenaClient, type AthenaClientConfig } from '@aws-sdk/client-athena';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { IAMClient, type IAMClientConfig } from '@aws-sdk/client-iam';
 import { SESv2Client, type SESv2ClientConfig } from '@aws-sdk/client-sesv2';
+import { STSClient, type STSClientConfig } from '@aws-sdk/client-sts';
+
+type AnyClient = S3Client | AthenaClient | SESv2Client | IAMClient | STSClient;
 
 /** Ready SDK clients to use instead of building them (tests point them at local peers). */
 export interface AwsClientOverrides {
   readonly s3?: S3Client;
   readonly athena?: AthenaClient;
   readonly ses?: SESv2Client;
+  readonly sts?: STSClient;
 }
 
 /**
@@ -16,14 +21,15 @@ export interface AwsClientOverrides {
  */
 export class AwsClients {
   readonly #overrides: AwsClientOverrides;
-  readonly #built = new Map<string, S3Client | AthenaClient | SESv2Client>();
+  readonly #built = new Map<string, AnyClient>();
 
   constructor(overrides: AwsClientOverrides = {}) {
     this.#overrides = overrides;
   }
 
-  #get<T extends S3Client | AthenaClient | SESv2Client>(service: string, settings: object, build: () => T): T {
-    const key = `${service} ${JSON.stringify(settings)}`;
+  #get<T extends AnyClient>(service: string, settings: object, build: () => T): T {
+    // Credentials (an assumed role's) are keyed by their access key id: a secret never becomes a map key.
+    const key = `${service} ${JSON.stringify(settings, (name, value: unknown) => (name === 'credentials' && value ? (value as { accessKeyId?: string }).accessKeyId : value))}`;
     let client = this.#built.get(key) as T | undefined;
     if (!client) {
       client = build();
@@ -42,6 +48,18 @@ export class AwsClients {
 
   ses(settings: SESv2ClientConfig): SESv2Client {
     return this.#overrides.ses ?? this.#get('ses', settings, () => new SESv2Client(settings));
+  }
+
+  /**
+   * IAM clients are always built here, never handed in: the inventory asks for one per assumed role (their
+   * credentials differ), so a test points them at its local peer through the config's endpoint instead.
+   */
+  iam(settings: IAMClientConfig): IAMClient {
+    return this.#get('iam', settings, () => new IAMClient(settings));
+  }
+
+  sts(settings: STSClientConfig): STSClient {
+    return this.#overrides.sts ?? this.#get('sts', settings, () => new STSClient(settings));
   }
 
   /** Destroys the clients built here; handed-in ones belong to whoever handed them in. */

@@ -44,13 +44,14 @@ import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { pino, type Logger } from 'pino';
 import { DEFAULT_CONFIG_FILE } from '../app.js';
-import { runOnce } from '../flows/report.js';
+import { needsInventory, runOnce } from '../flows/report.js';
+import { activitySql } from '../inventory/activity.js';
 import { loadCatalog, loadSetup } from '../config/load.js';
 import type { Check } from '../core/catalog.js';
 import { runWindow } from '../core/params.js';
-import { parseAsOf } from '../core/time.js';
+import { parseAsOf, toCloudTrailTime } from '../core/time.js';
 import { columnsUsedBy } from '../core/cloudtrail-table.js';
-import { DEMO_AS_OF, generateDemo } from '../demo/generate.js';
+import { DEMO_AS_OF, DEMO_INVENTORY_DIR, generateDemo } from '../demo/generate.js';
 import { DuckDbEngine, recordType } from '../engines/duckdb.js';
 import { LocalLogSource } from '../source/local.js';
 import { PACKAGE_ROOT } from '../version.js';
@@ -173,7 +174,9 @@ async function windowFiles(checks: readonly Check[]): Promise<string[]> {
 async function plainPass(fields: 'all' | 'used'): Promise<Measurement> {
   const checks = await loadCatalog(path.join(PACKAGE_ROOT, 'config', 'checks'));
   const files = await windowFiles(checks);
-  const schema = fields === 'all' ? recordType() : recordType(columnsUsedBy(checks.map((c) => c.sql)));
+  // As the run reads: the columns of the window checks, and of the activity aggregate the inventory checks read.
+  const activity = activitySql([toCloudTrailTime(runWindow(checks, AS_OF).start)], toCloudTrailTime(AS_OF));
+  const schema = fields === 'all' ? recordType() : recordType(columnsUsedBy([...checks.filter((c) => !needsInventory(c)).map((c) => c.sql), activity]));
   const started = performance.now();
   const instance = await DuckDBInstance.create(':memory:', { threads: String(os.availableParallelism()) });
   const connection = await instance.connect();
@@ -229,6 +232,8 @@ async function fullRun(options: { store: boolean; asOf: Date; lookbackDays?: num
       logs: LIVE_DIR,
       out,
       noStore: !options.store,
+      // With the demo's IAM inventory: the targets hold with the inventory checks loaded and run.
+      inventory: existsSync(path.join(TREE_DIR, DEMO_INVENTORY_DIR)) ? path.join(TREE_DIR, DEMO_INVENTORY_DIR) : undefined,
       asOf: options.asOf,
     },
     runLogger(result),
@@ -412,6 +417,8 @@ async function child(kind: string): Promise<Measurement> {
 
 /** Generates the trees the measurements read, once (cached in .bench/). */
 async function prepareTrees(): Promise<void> {
+  // A tree generated before the demo had an IAM inventory is generated again.
+  if (existsSync(TREE_DIR) && !existsSync(path.join(TREE_DIR, DEMO_INVENTORY_DIR))) await rm(TREE_DIR, { recursive: true, force: true });
   if (!existsSync(TREE_DIR)) {
     process.stdout.write(
       `generating ${GENERATED_EVENTS} events (${DAYS_BEFORE} days before the as-of, ${DAYS_AFTER} after) into ${TREE_DIR} (once; cached for later runs)…\n`,

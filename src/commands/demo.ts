@@ -5,16 +5,19 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { DEFAULT_CONFIG_FILE } from '../app.js';
 import { parseAsOf } from '../core/time.js';
-import { DEMO_AS_OF, generateDemo } from '../demo/generate.js';
+import { DEMO_AS_OF, DEMO_INVENTORY_DIR, generateDemo } from '../demo/generate.js';
 import { runOnce } from '../flows/report.js';
 import { createLogger } from '../logger.js';
 import { PACKAGE_ROOT } from '../version.js';
 import { printOutcome } from './options.js';
 
 const DEMO_LOGS = path.join(PACKAGE_ROOT, '.demo', 'logs');
+const DEMO_INVENTORY = path.join(DEMO_LOGS, DEMO_INVENTORY_DIR);
 
 async function ensureDemoLogs(log: Logger): Promise<void> {
-  if (existsSync(path.join(DEMO_LOGS, 'AWSLogs'))) return;
+  // A tree generated before the inventory existed is generated again.
+  if (existsSync(path.join(DEMO_LOGS, 'AWSLogs')) && existsSync(DEMO_INVENTORY)) return;
+  await rm(DEMO_LOGS, { recursive: true, force: true });
   const temp = `${DEMO_LOGS}.tmp-${process.pid}`;
   await rm(temp, { recursive: true, force: true });
   const started = performance.now();
@@ -35,12 +38,13 @@ export function registerDemo(program: Command): void {
       if (options.fresh) await rm(DEMO_LOGS, { recursive: true, force: true });
       await ensureDemoLogs(log);
       const asOf = parseAsOf(DEMO_AS_OF);
-      const outcome = await runOnce({ configFile: DEFAULT_CONFIG_FILE, asOf }, log);
+      const outcome = await runOnce({ configFile: DEFAULT_CONFIG_FILE, asOf, inventory: DEMO_INVENTORY }, log);
       printOutcome(outcome);
       process.stdout.write(
         [
           '',
-          `The demo logs are generated, deterministic CloudTrail files in ${DEMO_LOGS} (git-ignored), reported as of ${DEMO_AS_OF}.`,
+          `The demo logs are generated, deterministic CloudTrail files in ${DEMO_LOGS} (git-ignored), reported as of ${DEMO_AS_OF};`,
+          `its IAM inventory (get-account-authorization-details per account) is in ${DEMO_INVENTORY}.`,
           'Open the report in a browser, or the .eml file in a mail client. To run on your own logs:',
           '  aws s3 sync s3://<your-cloudtrail-bucket>/AWSLogs ./my-logs/AWSLogs',
           '  npx trailwarden run --logs ./my-logs --out ./out',

@@ -11,7 +11,7 @@ import { AS_OF_EXPECTED, configOption, printOutcome } from './options.js';
 /** Exit code when `--fail-on` was triggered. */
 export const EXIT_FINDINGS = 2;
 
-/** Statuses that trigger `--fail-on`: anything but a pass on complete input (fail closed). */
+/** Statuses that trigger `--fail-on`: anything but a pass on complete input (fail closed). `not_run` judged nothing and does not. */
 const BREACHING: ReadonlySet<Status> = new Set<Status>(['fail', 'error', 'incomplete']);
 
 /**
@@ -32,6 +32,7 @@ interface RunFlags {
   out?: string;
   /** false with --no-store */
   store?: boolean;
+  inventory?: string;
   asOf?: string;
   failOn?: string;
   job?: string;
@@ -46,7 +47,7 @@ function readFlags(flags: RunFlags): { asOf?: Date; failOn?: Severity; problems:
   if (flags.failOn !== undefined && !failOn.success) problems.push(`--fail-on: ${JSON.stringify(flags.failOn)}: expected one of ${SEVERITY_ORDER.join(', ')}`);
   if (flags.job) {
     // A job runs exactly as the daemon would run it: with the configured backends, recorded in the state.
-    const ignored: string[] = (['logs', 'out', 'failOn'] as const).filter((name) => flags[name] !== undefined);
+    const ignored: string[] = (['logs', 'out', 'inventory', 'failOn'] as const).filter((name) => flags[name] !== undefined);
     if (flags.store === false) ignored.push('noStore');
     if (ignored.length > 0) {
       const names = ignored.map((name) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
@@ -65,6 +66,7 @@ export function registerRun(program: Command): void {
     .option('--logs <dir>', 'a local CloudTrail tree (holding AWSLogs/), instead of the configured source')
     .option('--out <dir>', 'write archive/, outbox/ and store/ here, instead of the configured folders')
     .option('--no-store', 'read the raw logs of the window, not the columnar store (as without store: in the config)')
+    .option('--inventory <dir>', 'a folder of `aws iam get-account-authorization-details` outputs (one per account), instead of the configured inventory')
     // Both read in the action, not by commander, so that their problems are reported with the config's.
     .option('--as-of <time>', 'end of the window (ISO-8601, UTC if no zone); re-reports a past period exactly')
     .option('--fail-on <severity>', `exit 2 when a check at or above this severity fails, errors or is incomplete (${SEVERITY_ORDER.join(', ')})`)
@@ -77,7 +79,10 @@ export function registerRun(program: Command): void {
         return;
       }
       const setup = await loadSetup(flags.config, { problems });
-      const outcome = await runOnce({ configFile: flags.config, setup, logs: flags.logs, out: flags.out, noStore: flags.store === false, asOf }, log);
+      const outcome = await runOnce(
+        { configFile: flags.config, setup, logs: flags.logs, out: flags.out, noStore: flags.store === false, inventory: flags.inventory, asOf },
+        log,
+      );
       printOutcome(outcome);
       const breached = breaches(outcome, failOn);
       if (breached.length > 0) {

@@ -57,7 +57,11 @@ export class CheckSqlParser {
     return new CheckSqlParser(await DuckDBInstance.create(':memory:'));
   }
 
-  async parse(sql: string): Promise<ParsedCheckSql> {
+  /**
+   * `tables`: what the query may read besides its own CTEs — the window by default; an inventory check reads the
+   * inventory tables and the activity aggregate instead (see src/inventory/tables.ts), never the window itself.
+   */
+  async parse(sql: string, tables: readonly string[] = [WINDOW_TABLE]): Promise<ParsedCheckSql> {
     const connection = await this.#instance.connect();
     try {
       const reader = await connection.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
@@ -68,7 +72,7 @@ export class CheckSqlParser {
       }
       const statements = serialized.statements ?? [];
       if (statements.length !== 1) return { problem: `expected exactly one SELECT statement, found ${statements.length}`, refusals: [], columns: [] };
-      const rule = new ReadsOnlyTheWindow();
+      const rule = new ReadsOnlyTheWindow(tables);
       rule.query(statements[0]?.node, new Set());
       // A UNION's columns are named by its first SELECT.
       let node = statements[0]?.node;
@@ -97,8 +101,8 @@ export function checkSqlProblems(sqlPath: string, parsed: ParsedCheckSql, declar
   return problems;
 }
 
-/** The one table a check reads. */
-const WINDOW_TABLE = 'cloudtrail_window';
+/** The one table a check reads, unless it needs the IAM inventory. */
+export const WINDOW_TABLE = 'cloudtrail_window';
 
 /** Table functions a check may call in FROM: UNNEST (Trino's `CROSS JOIN UNNEST(…)`). Every other one reads elsewhere. */
 const ALLOWED_TABLE_FUNCTIONS = new Set(['unnest']);
@@ -161,6 +165,13 @@ function text(value: unknown): string {
  */
 class ReadsOnlyTheWindow {
   readonly refusals = new Set<string>();
+  readonly #tables: ReadonlySet<string>;
+  readonly #allowed: string;
+
+  constructor(tables: readonly string[]) {
+    this.#tables = new Set(tables);
+    this.#allowed = tables.join(', ');
+  }
 
   #unknown(what: string): void {
     this.refusals.add(`uses ${what}, which the check rule does not know: refused rather than trusted (a check reads cloudtrail_window with SELECT)`);
@@ -220,15 +231,17 @@ class ReadsOnlyTheWindow {
         const name = [ref.catalog_name, ref.schema_name, ref.table_name].map(text).filter(Boolean).join('.');
         const table = text(ref.table_name).toLowerCase();
         const qualified = text(ref.catalog_name) !== '' || text(ref.schema_name) !== '';
-        if (qualified || (table !== WINDOW_TABLE && !scope.has(table))) {
-          this.refusals.add(`reads the table "${name}": a check reads only ${WINDOW_TABLE} (and the names its own WITH defines)`);
+        if (qualified || (!this.#tables.has(table) && !scope.has(table))) {
+          this.refusals.add(`reads the table "${name}": this check reads only ${this.#allowed} (and the names its own WITH defines)`);
         }
         return rest('catalog_name', 'schema_name', 'table_name');
       }
       case 'TABLE_FUNCTION': {
         const name = isObject(ref.function) ? text(ref.function.function_name).toLowerCase() : '';
         if (!ALLOWED_TABLE_FUNCTIONS.has(name)) {
-          this.refusals.add(`calls the table function ${name || '(unnamed)'}(): a check reads only ${WINDOW_TABLE} (UNNEST is the one table function allowed)`);
+          this.refusals.add(
+            `calls the table function ${name || '(unnamed)'}(): this check reads only ${this.#allowed} (UNNEST is the one table function allowed)`,
+          );
         }
         return rest();
       }

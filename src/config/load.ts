@@ -6,6 +6,7 @@ import { applyOverrides, parseCheck, withDefaults, zodProblems, type Check } fro
 import { CheckDefinitionError, ConfigError } from '../core/errors.js';
 import { rootAlertProblems } from '../core/root-alert-contract.js';
 import { CheckSqlParser, checkSqlProblems, type ParsedCheckSql } from './check-sql.js';
+import { INVENTORY_TABLES } from '../inventory/tables.js';
 import { ChecksConfig, TrailwardenConfig } from './schema.js';
 
 /** A validated configuration with every path made absolute, and where it came from. */
@@ -28,6 +29,7 @@ function resolvePaths(config: TrailwardenConfig, baseDir: string): TrailwardenCo
     mail: mail.kind === 'outbox' ? { ...mail, path: abs(mail.path) } : mail,
     checks: { ...config.checks, path: abs(config.checks.path) },
     state: state.kind === 'local' ? { ...state, path: abs(state.path) } : state,
+    inventory: config.inventory?.kind === 'file' ? { ...config.inventory, path: abs(config.inventory.path) } : config.inventory,
   };
 }
 
@@ -167,7 +169,7 @@ export async function readCatalog(dir: string): Promise<{ checks: Check[]; defin
       if (result.definition) definitions.push(withDefaults(result.definition, sqlText ?? ''));
       if (sqlText === undefined) continue;
       // The query is parsed whatever check.yaml says, so that one pass shows both files' problems.
-      const parsed = await parser.parse(sqlText);
+      const parsed = await parser.parse(sqlText, result.definition?.requires?.includes('iam_inventory') ? INVENTORY_TABLES : undefined);
       const sqlProblems = checkSqlProblems(sqlPath, parsed, result.definition?.columns ?? namedColumns(parsed));
       problems.push(...sqlProblems);
       if (result.check && sqlProblems.length === 0) checks.push(result.check);

@@ -243,6 +243,38 @@ export const ReportConfig = z
   })
   .strict();
 
+/** A folder of `aws iam get-account-authorization-details --output json` outputs, one file per account. */
+export const FileInventoryConfig = z
+  .object({
+    kind: z.literal('file'),
+    /** The folder (every `*.json` in it is read; the account comes from the ARNs inside). Relative to the config file. */
+    path: z.string().min(1),
+  })
+  .strict();
+
+/** The IAM API itself (GetAccountAuthorizationDetails), for the current account or each listed one. */
+export const IamInventoryConfig = z
+  .object({
+    kind: z.literal('iam'),
+    ...AwsClientSettings,
+    /** STS's endpoint, where it differs from `endpoint` (local peers). */
+    sts_endpoint: z.url().optional(),
+    /** Read these accounts by assuming `role_name` in each; without it, the account of the current credentials. */
+    accounts: z.array(ACCOUNT_ID).min(1).optional(),
+    /** The role assumed in each listed account (needs iam:GetAccountAuthorizationDetails). */
+    role_name: z
+      .string()
+      .regex(/^[\w+=,.@-]{1,64}$/, 'expected an IAM role name (letters, digits and +=,.@_-)')
+      .default('TrailwardenInventoryReader'),
+    /** The external id the role's trust policy requires, if any. */
+    external_id: z.string().min(2).max(1224).optional(),
+  })
+  .strict();
+
+export const InventoryConfig = z.discriminatedUnion('kind', [FileInventoryConfig, IamInventoryConfig]);
+export type InventoryConfig = z.infer<typeof InventoryConfig>;
+export type IamInventoryConfig = z.infer<typeof IamInventoryConfig>;
+
 /** Where the daemon keeps each job's last run and the root alert's watermark. */
 export const LocalStateConfig = z
   .object({
@@ -342,6 +374,8 @@ export const TrailwardenConfig = z
     engine: EngineConfig.default({ kind: 'duckdb' }),
     /** Absent: every run reads the window's raw logs (the behaviour before the store). */
     store: StoreConfig.optional(),
+    /** The IAM inventory the unused-roles/users and least-privilege checks need; without it they are "not run". */
+    inventory: InventoryConfig.optional(),
     archive: ArchiveConfig,
     mail: MailConfig,
     checks: ChecksConfig.default({ path: 'checks', overrides: {} }),

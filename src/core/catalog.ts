@@ -51,6 +51,13 @@ export const CheckOption = z.discriminatedUnion('type', [
 export type CheckOption = z.infer<typeof CheckOption>;
 export type OptionValue = string | readonly string[];
 
+/**
+ * What a check needs besides the logs. `iam_inventory`: it reads the IAM inventory's tables and the window's activity
+ * aggregate (not `cloudtrail_window` itself); without an inventory it is reported as not run, with the reason.
+ */
+export const CheckRequirement = z.enum(['iam_inventory']);
+export type CheckRequirement = z.infer<typeof CheckRequirement>;
+
 /** Parameters every check can bind, besides its own options. */
 export const BUILT_IN_PARAMETERS = ['window_start', 'window_end'] as const;
 
@@ -74,6 +81,12 @@ export const CheckDefinition = z
       .min(1)
       .refine((names) => new Set(names).size === names.length, 'expected each column once'),
     options: z.record(z.string().regex(CHECK_ID), CheckOption).default({}),
+    requires: z.array(CheckRequirement).optional(),
+    /**
+     * A per-group tally for the report, e.g. `[role_arn, usage]`: for each value of the first column, how many rows
+     * hold each value of the second (granted / used / unused / unknown per role).
+     */
+    summary: z.tuple([z.string().regex(COLUMN_NAME), z.string().regex(COLUMN_NAME)]).optional(),
     evaluation: Evaluation,
     /** Threshold checks only: the status of a would-be pass on incomplete input (see OnIncomplete). */
     on_incomplete: OnIncomplete.default('incomplete'),
@@ -99,14 +112,20 @@ export function zodProblems(where: string, error: z.ZodError): string[] {
 }
 
 /** The query file's own problems, and those judged against the check's `parameters` when they are known. */
-function queryFileProblems(files: { sqlPath: string; sqlText: string | undefined }, parameters: readonly string[] | undefined): string[] {
+function queryFileProblems(
+  files: { sqlPath: string; sqlText: string | undefined },
+  parameters: readonly string[] | undefined,
+  requires: readonly CheckRequirement[] = [],
+): string[] {
   if (files.sqlText === undefined) return [`${files.sqlPath}: missing (every check needs a query.sql beside its check.yaml)`];
   const problems: string[] = [];
   const placeholders = countPlaceholders(files.sqlText);
   if (parameters && placeholders !== parameters.length) {
     problems.push(`${files.sqlPath}: has ${placeholders} "?" placeholder(s) but check.yaml lists ${parameters.length} parameter(s)`);
   }
-  if (!/\bcloudtrail_window\b/i.test(files.sqlText)) problems.push(`${files.sqlPath}: expected a query over the table cloudtrail_window`);
+  if (requires.includes('iam_inventory')) {
+    if (!/\biam_[a-z_]+\b/i.test(files.sqlText)) problems.push(`${files.sqlPath}: expected a query over the IAM inventory tables (requires: [iam_inventory])`);
+  } else if (!/\bcloudtrail_window\b/i.test(files.sqlText)) problems.push(`${files.sqlPath}: expected a query over the table cloudtrail_window`);
   return problems;
 }
 
@@ -154,7 +173,13 @@ export function parseCheck(
   if (definition.evaluation.kind === 'info' && definition.on_incomplete !== 'incomplete') {
     problems.push(`${files.yamlPath}: on_incomplete: this check is informational and never passes or fails (its report says when its input was incomplete)`);
   }
-  problems.push(...queryFileProblems(files, definition.parameters));
+  if (definition.summary) {
+    definition.summary.forEach((column, index) => {
+      if (!definition.columns.includes(column))
+        problems.push(`${files.yamlPath}: summary.${index}: "${column}" is not one of columns (${definition.columns.join(', ')})`);
+    });
+  }
+  problems.push(...queryFileProblems(files, definition.parameters, definition.requires ?? []));
   if (problems.length > 0 || files.sqlText === undefined) return { definition, problems };
 
   return { check: withDefaults(definition, files.sqlText), definition, problems };
@@ -172,6 +197,8 @@ export const CheckOverride = z
     enabled: z.boolean().optional(),
     severity: Severity.optional(),
     fail_above: z.number().int().nonnegative().optional(),
+    /** The check's lookback (the run's window widens to the longest). */
+    lookback_days: z.number().int().min(1).max(366).optional(),
     /** Only towards stricter: `fail` where the check file says `incomplete`; never anything that passes. */
     on_incomplete: OnIncomplete.optional(),
     options: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
@@ -234,7 +261,14 @@ export function applyOverrides(
         optionValues[name] = value;
       }
     }
-    checks.push({ ...check, severity: override.severity ?? check.severity, evaluation, on_incomplete: onIncomplete, optionValues });
+    checks.push({
+      ...check,
+      severity: override.severity ?? check.severity,
+      lookback_days: override.lookback_days ?? check.lookback_days,
+      evaluation,
+      on_incomplete: onIncomplete,
+      optionValues,
+    });
   }
   return { checks, problems };
 }

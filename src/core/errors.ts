@@ -161,3 +161,13 @@ export class JobFailedError extends TrailwardenError {
     super('JOB_FAILED', message, options);
   }
 }
+
+/** The IAM inventory could not be read or is malformed: the run stops rather than judge roles on part of it. */
+export class InventoryError extends TrailwardenError {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[], options?: { cause?: unknown }) {
+    super('INVENTORY_INVALID', `the IAM inventory: ${problems.length} problem(s):\n  - ${problems.join('\n  - ')}`, options);
+    this.problems = problems;
+  }
+}

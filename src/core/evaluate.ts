@@ -6,10 +6,13 @@ import type { QueryResult, WindowStats } from './model.js';
  * file of the window could not be read, records were dropped or had no time). It is not a pass: the missing
  * events might have crossed the limit. A result above the limit is `fail` whatever is missing.
  */
-export type Status = 'pass' | 'fail' | 'error' | 'incomplete' | 'info';
+export type Status = 'pass' | 'fail' | 'error' | 'incomplete' | 'not_run' | 'info';
 
-/** Every status, in the order reports list them: what needs attention first. */
-export const STATUSES: readonly Status[] = ['fail', 'error', 'incomplete', 'pass', 'info'];
+/**
+ * Every status, in the order reports list them: what needs attention first. `not_run`: the check needs something the
+ * run lacks (an IAM inventory); it is never a pass, and not a failure for `--fail-on` either: nothing was judged.
+ */
+export const STATUSES: readonly Status[] = ['fail', 'error', 'incomplete', 'not_run', 'pass', 'info'];
 
 /** The facts of the window that say whether a check saw all of its input. */
 export type InputFacts = Pick<WindowStats, 'filesSkipped' | 'recordsDropped' | 'recordsWithoutTime'>;
@@ -119,4 +122,9 @@ export function unjudgeableReason(stats: Pick<WindowStats, 'events' | 'filesRead
 export function checkError(check: Pick<Check, 'id' | 'title' | 'severity' | 'evaluation'>, message: string): Finding {
   const threshold = check.evaluation.kind === 'info' ? null : `fails when ${metricLabel(check.evaluation.metric)} > ${check.evaluation.fail_above}`;
   return { checkId: check.id, title: check.title, severity: check.severity, status: 'error', observed: null, threshold, reason: message };
+}
+
+/** A check the run could not run, because it needs something the run lacks (the IAM inventory): never a pass. */
+export function notRun(check: Pick<Check, 'id' | 'title' | 'severity' | 'evaluation'>, reason: string): Finding {
+  return { ...checkError(check, reason), status: 'not_run' };
 }

@@ -61,7 +61,7 @@ const ManifestCheckV1 = z
   })
   .strict();
 
-export const ManifestCheck = ManifestCheckV1.extend({ status: z.enum(['pass', 'fail', 'incomplete', 'info', 'error']) }).strict();
+export const ManifestCheck = ManifestCheckV1.extend({ status: z.enum(['pass', 'fail', 'incomplete', 'not_run', 'info', 'error']) }).strict();
 export type ManifestCheck = z.infer<typeof ManifestCheck>;
 
 const StatsV1 = z
@@ -107,11 +107,25 @@ const ManifestV1 = z
   })
   .strict();
 
+/** The IAM inventory a run judged roles and users on: each account's document is archived beside the CSVs. */
+export const ManifestInventory = z
+  .object({
+    kind: z.string(),
+    source: z.string(),
+    /** The version of the IAM action catalogue wildcards were expanded against. */
+    action_catalogue: z.string(),
+    accounts: z.array(z.object({ account: z.string(), origin: z.string(), file: z.string(), sha256: Sha256 }).strict()),
+  })
+  .strict();
+export type ManifestInventory = z.infer<typeof ManifestInventory>;
+
 export const Manifest = ManifestV1.extend({
   schema: z.literal(MANIFEST_SCHEMA),
   verdict: z.enum(['fail', 'error', 'incomplete', 'pass']),
   stats: Stats,
   checks: z.array(ManifestCheck),
+  /** Absent in runs before the inventory existed; null when the run had none. */
+  inventory: ManifestInventory.nullable().optional(),
 }).strict();
 export type Manifest = z.infer<typeof Manifest>;
 
@@ -141,6 +155,8 @@ export interface ManifestInput {
   readonly files: readonly ManifestFile[];
   /** SHA-256 (hex) of a text, for the checks' query digests; the core has no crypto of its own. */
   readonly sha256: (text: string) => string;
+  /** The IAM inventory of the run, when it had one. */
+  readonly inventory?: ManifestInventory;
 }
 
 /** The manifest of a finished run. Key order is the file's order: auditors diff manifests. */
@@ -193,6 +209,7 @@ export function buildManifest(input: ManifestInput): Manifest {
       };
     }),
     files: input.files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })),
+    inventory: input.inventory ?? null,
   };
 }
 

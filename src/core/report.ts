@@ -22,6 +22,32 @@ export interface ReportInput {
   readonly archiveLocation: string;
   /** Result rows shown per check; the CSV has them all. */
   readonly previewRows: number;
+  /** What the IAM inventory held, when the run had one. */
+  readonly inventory?: ReportInventory;
+}
+
+/** The IAM inventory of a run, for the report's summary. */
+export interface ReportInventory {
+  readonly source: string;
+  readonly accounts: readonly string[];
+  readonly roles: number;
+  readonly users: number;
+  readonly grants: number;
+  readonly actionCatalogue: string;
+  /** Attached policies whose document the inventory lacks: the roles' grants from them are unknown. */
+  readonly unknownPolicies: readonly { readonly account: string; readonly policyArn: string; readonly roles: number }[];
+  /** Events by IAM principals that map to no IAM action (ConsoleLogin…), with their calls. */
+  readonly unmappedEvents: readonly { readonly eventSource: string; readonly eventName: string; readonly calls: number }[];
+  /** What aggregating the activity scanned, where the engine bills by scan (Athena); absent otherwise. */
+  readonly scannedBytes?: number;
+}
+
+/** A per-group tally of a check's rows (check.yaml `summary`): for each value of `by`, how many rows hold each value of `of`. */
+export interface SectionSummary {
+  readonly by: string;
+  readonly of: string;
+  readonly values: readonly string[];
+  readonly rows: readonly { readonly key: string; readonly total: number; readonly counts: readonly number[] }[];
 }
 
 export interface ReportSection {
@@ -49,6 +75,8 @@ export interface ReportSection {
   readonly remediation: string | null;
   readonly references: readonly string[];
   readonly frameworks: readonly string[];
+  /** The check's per-group tally (check.yaml `summary`), over every row; null for checks without one. */
+  readonly summary: SectionSummary | null;
 }
 
 export type Verdict = 'fail' | 'error' | 'incomplete' | 'pass';
@@ -89,6 +117,29 @@ export interface Report {
   readonly sections: readonly ReportSection[];
   /** Data scanned and its estimated price, when the engine bills by scan (Athena); absent otherwise. */
   readonly cost?: ReportCost;
+  /** The IAM inventory the run judged roles and users on; null when it had none. */
+  readonly inventory: ReportInventory | null;
+}
+
+/** Tallies `rows` per value of column `by`, counting the values of column `of`. Pure. */
+export function summarise(columns: readonly string[], rows: readonly (readonly (string | null)[])[], by: string, of: string): SectionSummary | null {
+  const byIndex = columns.indexOf(by);
+  const ofIndex = columns.indexOf(of);
+  if (byIndex === -1 || ofIndex === -1) return null;
+  const values = [...new Set(rows.map((row) => row[ofIndex] ?? ''))].sort();
+  const groups = new Map<string, number[]>();
+  for (const row of rows) {
+    const key = row[byIndex] ?? '';
+    const counts = groups.get(key) ?? values.map(() => 0);
+    counts[values.indexOf(row[ofIndex] ?? '')]! += 1;
+    groups.set(key, counts);
+  }
+  return {
+    by,
+    of,
+    values,
+    rows: [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, counts]) => ({ key, total: counts.reduce((sum, n) => sum + n, 0), counts })),
+  };
 }
 
 /** The scan cost of a run, ready to show: per query and in total (see core/cost.ts for the arithmetic). */
@@ -102,10 +153,11 @@ export interface ReportCost {
 }
 
 /** Only engines that bill by scan report scanned bytes; a run without any gets no cost section. */
-function costOf(stats: WindowStats, findings: readonly Finding[]): ReportCost | undefined {
+function costOf(stats: WindowStats, findings: readonly Finding[], inventoryScan?: number): ReportCost | undefined {
   const load = stats.scanCharges ?? (stats.scannedBytes === undefined ? [] : [{ label: 'load window', scannedBytes: stats.scannedBytes, billed: true }]);
   const queries = [
     ...load.map((q) => ({ ...q, label: q.billed ? q.label : `${q.label} (not billed)` })),
+    ...(inventoryScan === undefined ? [] : [{ label: 'IAM activity (inventory checks)', scannedBytes: inventoryScan, billed: true }]),
     ...findings.flatMap((f) => {
       if (f.result?.scannedBytes !== undefined) {
         const reused = f.result.reused === true;
@@ -144,16 +196,19 @@ function plural(n: number, word: string): string {
 }
 
 /**
- * e.g. "2 failed, 1 error, 1 incomplete" or "all passed". Never "all passed" on incomplete input: then a suite
- * without threshold checks (nothing to count as incomplete) reads "input incomplete".
+ * e.g. "2 failed, 1 error, 1 incomplete" or "all passed" (", 3 not run" when checks could not run). Never "all
+ * passed" on incomplete input: then a suite without threshold checks (nothing to count as incomplete) reads "input
+ * incomplete".
  */
 export function verdictText(counts: Readonly<Record<Status, number>>, inputComplete: boolean): string {
   const parts: string[] = [];
   if (counts.fail > 0) parts.push(`${counts.fail} failed`);
   if (counts.error > 0) parts.push(plural(counts.error, 'error'));
   if (counts.incomplete > 0) parts.push(`${counts.incomplete} incomplete`);
-  if (parts.length > 0) return parts.join(', ');
-  return inputComplete ? 'all passed' : 'input incomplete';
+  if (parts.length === 0) parts.push(inputComplete ? 'all passed' : 'input incomplete');
+  // Checks that could not run (no IAM inventory) are named even beside "all passed": they passed nothing.
+  if (counts.not_run > 0) parts.push(`${counts.not_run} not run`);
+  return parts.join(', ');
 }
 
 function verdictOf(counts: Readonly<Record<Status, number>>, inputComplete: boolean): Verdict {
@@ -265,6 +320,7 @@ export function buildReport(input: ReportInput): Report {
       remediation: remediationFor(check, finding),
       references: check.references,
       frameworks: frameworkTags(check),
+      summary: check.summary && finding.result ? summarise(finding.result.columns, rows, check.summary[0], check.summary[1]) : null,
     };
   });
 
@@ -297,7 +353,8 @@ export function buildReport(input: ReportInput): Report {
     incompleteInput: missing ?? null,
     warnings: warningsFor(input.stats),
     sections,
-    cost: costOf(input.stats, input.findings),
+    cost: costOf(input.stats, input.findings, input.inventory?.scannedBytes),
+    inventory: input.inventory ?? null,
   };
 }
 
@@ -332,16 +389,18 @@ export function withEvidenceLinks(report: Report, links: Readonly<Record<string,
  * Nothing is judged again: what the run said stays what it said. Pure.
  */
 export function reportFromJson(raw: unknown): Report {
-  type Added = 'recordsDropped' | 'recordsDroppedTotal' | 'recordsWithoutTime' | 'conflicts' | 'incompleteInput';
+  type Added = 'recordsDropped' | 'recordsDroppedTotal' | 'recordsWithoutTime' | 'conflicts' | 'incompleteInput' | 'inventory';
   const stored = raw as Omit<Report, Added | 'counts'> &
-    Partial<Pick<Report, Added>> & { counts: Omit<Report['counts'], 'incomplete'> & { incomplete?: number } };
+    Partial<Pick<Report, Added>> & { counts: Omit<Report['counts'], 'incomplete' | 'not_run'> & { incomplete?: number; not_run?: number } };
   return {
     ...stored,
-    counts: { ...stored.counts, incomplete: stored.counts.incomplete ?? 0 },
+    counts: { ...stored.counts, incomplete: stored.counts.incomplete ?? 0, not_run: stored.counts.not_run ?? 0 },
     recordsDropped: stored.recordsDropped ?? [],
     recordsDroppedTotal: stored.recordsDroppedTotal ?? 0,
     recordsWithoutTime: stored.recordsWithoutTime ?? 0,
     conflicts: stored.conflicts ?? [],
     incompleteInput: stored.incompleteInput ?? null,
+    inventory: stored.inventory ?? null,
+    sections: stored.sections.map((section) => ({ ...section, summary: section.summary ?? null })),
   };
 }

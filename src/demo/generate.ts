@@ -14,10 +14,14 @@
  * a slot's records. The ground truth the tests check the engines against is not computed here: it lives with
  * the tests (`test/support/demo-with-truth.ts`), fed through `onDelivery`.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { buildAccount, type AccountActors } from './actors.js';
 import type { CloudTrailRecord } from './cloudtrail-record.js';
 import { DEMO_ACCOUNTS, DEMO_AS_OF, DEMO_REGIONS, DEMO_SEED } from './constants.js';
 import { planDelivery, writeDelivery } from './delivery.js';
+import { demoInventory } from './inventory.js';
+import { inventoryEvents } from './inventory-events.js';
 import { ACCOUNT_WEIGHT, REGION_WEIGHT, SLOT_MS, noiseActors, noiseEvent, slotPools, slotWeight } from './noise.js';
 import { Rng, subSeed } from './rng.js';
 import { scriptedEvents, type Scripted } from './scripted-events.js';
@@ -72,7 +76,12 @@ export interface DemoResult {
   regions: string[];
   /** Relative paths (from outDir, '/' separators) of the files made unreadable on purpose. */
   unreadableFiles: string[];
+  /** The IAM inventory, one `get-account-authorization-details` document per account (`--inventory`). */
+  inventoryDir: string;
 }
+
+/** Where the demo's IAM inventory goes, inside the demo folder. */
+export const DEMO_INVENTORY_DIR = 'iam-inventory';
 
 /**
  * Writes the demo tree to `<outDir>/AWSLogs/`, handing each delivery to `onDelivery` when given.
@@ -94,6 +103,7 @@ export async function generateDemo(o: DemoOptions): Promise<DemoResult> {
   const scriptRng = new Rng(subSeed(seed, 'script'));
   const noiseRng = new Rng(subSeed(seed, 'noise'));
   const fileRng = new Rng(subSeed(seed, 'files'));
+  const inventoryRng = new Rng(subSeed(seed, 'inventory'));
 
   // Bucket the scripted events by (account, region, slot); those outside the generated range are dropped.
   const scripted = new Map<string, Scripted[]>();
@@ -110,6 +120,13 @@ export async function generateDemo(o: DemoOptions): Promise<DemoResult> {
 
   let totalWeight = 0;
   for (let s = rangeStart; s < rangeEnd; s += SLOT_MS) totalWeight += slotWeight(s) * ((Math.min(s + SLOT_MS, rangeEnd) - s) / SLOT_MS);
+  // The inventory's events come after the scale is set, from a stream of their own: the noise stays as it was.
+  for (const s of inventoryEvents(clock, accounts, inventoryRng)) {
+    const ms = Date.parse(s.record.eventTime);
+    if (ms < rangeStart || ms >= rangeEnd) continue;
+    const bucketKey = `${s.account}|${s.region}|${Math.floor((ms - rangeStart) / SLOT_MS)}`;
+    scripted.set(bucketKey, [...(scripted.get(bucketKey) ?? []), s]);
+  }
   const scale = Math.max(0, target - scriptedCount) / totalWeight;
 
   const pools = accounts.map((acct) => ({ roles: noiseActors(acct.roles, clock), users: noiseActors(acct.users, clock) }));
@@ -152,6 +169,10 @@ export async function generateDemo(o: DemoOptions): Promise<DemoResult> {
   }
   await writer.drain();
 
+  const inventoryDir = path.join(o.outDir, DEMO_INVENTORY_DIR);
+  await mkdir(inventoryDir, { recursive: true });
+  for (const { account, text } of demoInventory(clock, accounts)) await writeFile(path.join(inventoryDir, `${account}.json`), text);
+
   return {
     outDir: o.outDir,
     files: writer.files,
@@ -159,5 +180,6 @@ export async function generateDemo(o: DemoOptions): Promise<DemoResult> {
     accounts: [...DEMO_ACCOUNTS],
     regions: [...DEMO_REGIONS].sort(),
     unreadableFiles,
+    inventoryDir,
   };
 }

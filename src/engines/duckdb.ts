@@ -10,6 +10,8 @@ import type { LogFile } from '../source/types.js';
 import { CLOUDTRAIL_COLUMNS, tableColumns, type CloudTrailColumn, type ColumnType } from '../core/cloudtrail-table.js';
 import { precheck, salvageRecords, type Precheck } from './duckdb-salvage.js';
 import type { EventStore, PartitionWork, StoreSnapshot } from '../store/types.js';
+import { materialiseInventory } from './duckdb-inventory.js';
+import type { InventoryLoad, InventoryQueries } from '../inventory/engine-input.js';
 import type { ConvertProgress, QueryEngine, WindowInput, WindowSource } from './types.js';
 
 export interface DuckDbEngineOptions {
@@ -1243,6 +1245,17 @@ export class DuckDbEngine implements QueryEngine {
     }
     await this.#connection.run('SET lock_configuration = true');
     this.#confined = true;
+  }
+
+  /**
+   * Puts the IAM inventory and the window's activity aggregate next to `cloudtrail_window` (see duckdb-inventory.ts);
+   * `activity` rows instead when another engine aggregated them (Athena). Only before the first query: once
+   * confined, the engine creates nothing.
+   */
+  async loadInventory(load: InventoryLoad, activity: Parameters<typeof materialiseInventory>[2] = { from: 'window' }): Promise<InventoryQueries> {
+    if (this.#confined) throw new EngineError('the IAM inventory must be loaded before the first check runs');
+    const facts = await materialiseInventory(this.#connection, load, activity);
+    return { facts, query: (sql, params) => this.query(sql, params) };
   }
 
   async query(sql: string, params: readonly ParamValue[]): Promise<QueryResult> {

@@ -1,6 +1,7 @@
 import type { CloudTrailColumn } from '../core/cloudtrail-table.js';
 import type { ParamValue, QueryResult, WindowStats } from '../core/model.js';
 import type { TimeWindow } from '../core/time.js';
+import type { InventoryLoad, InventoryQueries } from '../inventory/engine-input.js';
 import type { LogFile, LogSource } from '../source/types.js';
 
 /** What an engine loads: the run's window and the delivery files that may hold its events. */
@@ -53,6 +54,11 @@ export interface QueryEngine {
   readonly concurrency?: number;
   /** Reads the raw logs once and materialises `cloudtrail_window`. Unreadable files are skipped and counted. */
   loadWindow(input: WindowInput): Promise<WindowStats>;
+  /**
+   * Materialises the IAM inventory and the window's activity aggregate (after loadWindow, before the first query),
+   * without reading the raw logs again; what it returns answers the checks that need the inventory.
+   */
+  loadInventory(load: InventoryLoad): Promise<InventoryQueries>;
   /** Runs one check's SQL with its `?` placeholders bound to `params`, in order. */
   query(sql: string, params: readonly ParamValue[], context?: QueryContext): Promise<QueryResult>;
   /** Engines with a store: converts the partitions of `files` (all of them with `force`), as `store rebuild` does. */

@@ -8,11 +8,11 @@ import type { EvidenceArchive, StoredFile } from '../archive/types.js';
 import type { Check } from '../core/catalog.js';
 import { columnsUsedBy } from '../core/cloudtrail-table.js';
 import { describeError, MailError } from '../core/errors.js';
-import { checkError, evaluate, unjudgeableReason, type Finding, type InputFacts } from '../core/evaluate.js';
+import { checkError, evaluate, notRun, unjudgeableReason, type Finding, type InputFacts } from '../core/evaluate.js';
 import type { WindowStats } from '../core/model.js';
-import { resolveParameters, runWindow } from '../core/params.js';
-import { buildManifest, MANIFEST_FILE, serializeManifest } from '../core/manifest.js';
-import { buildReport, type Report } from '../core/report.js';
+import { checkWindow, resolveParameters, runWindow } from '../core/params.js';
+import { buildManifest, MANIFEST_FILE, serializeManifest, type ManifestInventory } from '../core/manifest.js';
+import { buildReport, type Report, type ReportInventory } from '../core/report.js';
 import { floorToSecond, toCloudTrailTime } from '../core/time.js';
 import type { QueryEngine } from '../engines/types.js';
 import { buildReportMail, type EvidenceCsv } from '../mail/report-mail.js';
@@ -20,6 +20,18 @@ import type { MailTransport, SentMail } from '../mail/types.js';
 import { toCsv } from '../render/csv.js';
 import { ReportRenderer } from '../render/report.js';
 import type { LogSource } from '../source/types.js';
+import { InventoryError } from '../core/errors.js';
+import { loadActionCatalogue, type ActionCatalogue } from '../inventory/action-catalogue.js';
+import { activitySql } from '../inventory/activity.js';
+import type { InventoryQueries } from '../inventory/engine-input.js';
+import { buildInventoryTables, type BuiltInventory } from '../inventory/tables.js';
+import type { IamInventorySource, InventorySnapshot } from '../inventory/types.js';
+
+/** Why an inventory check is not run without one: what the report says, and what to do. */
+export const NEEDS_INVENTORY = 'needs an IAM inventory: set `inventory:` in the config or pass `--inventory <dir>`';
+
+/** A check that reads the IAM inventory (check.yaml `requires: [iam_inventory]`). */
+export const needsInventory = (check: Check): boolean => check.requires?.includes('iam_inventory') ?? false;
 
 /** The backends a run uses, built by the composition root (app.ts). */
 export interface RunBackends {
@@ -29,6 +41,8 @@ export interface RunBackends {
   readonly mail: MailTransport;
   readonly renderer: ReportRenderer;
   readonly log: Logger;
+  /** The IAM inventory; without one, the checks that need it are "not run". */
+  readonly inventory?: IamInventorySource;
 }
 
 export interface RunRequest {
@@ -77,17 +91,21 @@ async function phase<T>(log: Logger, name: string, work: () => Promise<T>, count
  * the window could not be read: a check within its limit passes only when nothing is missing.
  */
 async function judge(
-  engine: QueryEngine,
+  engine: Pick<QueryEngine, 'query'>,
   check: Check,
   asOf: Date,
   input: InputFacts,
   blind: string | undefined,
   log: Logger,
   runId: string,
+  inventory: InventoryQueries | undefined,
 ): Promise<Finding> {
-  if (blind && check.evaluation.kind === 'threshold') return checkError(check, blind);
+  // An inventory check on a window without events would call every role unused: nothing to judge either.
+  if (blind && (check.evaluation.kind === 'threshold' || needsInventory(check))) return checkError(check, blind);
+  if (needsInventory(check) && !inventory) return notRun(check, NEEDS_INVENTORY);
   try {
-    return evaluate(check, await engine.query(check.sql, resolveParameters(check, asOf), { runId, checkId: check.id }), input);
+    const answering = needsInventory(check) ? inventory! : engine;
+    return evaluate(check, await answering.query(check.sql, resolveParameters(check, asOf), { runId, checkId: check.id }), input);
   } catch (error) {
     // Engines echo the SQL after the first line; the report keeps the reason, the log keeps it all.
     log.warn({ check: check.id, err: error }, 'check query failed');
@@ -112,6 +130,20 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     'run started',
   );
 
+  // The inventory first: a malformed one stops the run before the logs are read.
+  const inventoryChecks = request.checks.filter(needsInventory);
+  const iam =
+    backends.inventory && inventoryChecks.length > 0
+      ? await phase(
+          log,
+          'read inventory',
+          () => readInventory(backends.inventory!),
+          (i) => ({ accounts: i.built.facts.accounts.length, roles: i.built.facts.roles, users: i.built.facts.users, grants: i.built.facts.grants }),
+        )
+      : undefined;
+  const periodStarts = [...new Set(inventoryChecks.map((check) => toCloudTrailTime(checkWindow(check, request.asOf).start)))].sort();
+  const activity = iam ? activitySql(periodStarts, toCloudTrailTime(request.asOf)) : undefined;
+
   const listing = await phase(
     log,
     'list logs',
@@ -122,7 +154,15 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
   const loaded = await phase(
     log,
     'load window',
-    () => engine.loadWindow({ runId: request.runId, window, files: listing.files, columns: columnsUsedBy(request.checks.map((c) => c.sql)), source }),
+    () =>
+      engine.loadWindow({
+        runId: request.runId,
+        window,
+        files: listing.files,
+        // Inventory checks read the activity aggregate, not the window: what the window needs is the aggregate's SQL.
+        columns: columnsUsedBy([...request.checks.filter((c) => !needsInventory(c)).map((c) => c.sql), ...(activity ? [activity] : [])]),
+        source,
+      }),
     (s) => ({
       events: s.events,
       duplicates: s.duplicates,
@@ -132,6 +172,16 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
   );
   const stats: WindowStats = { ...loaded, filesSkipped: [...listing.skipped, ...loaded.filesSkipped] };
   for (const skipped of stats.filesSkipped) log.warn({ file: skipped.path, reason: skipped.reason }, 'log file skipped');
+
+  // Next to the window, before the first check: the engine confines itself at its first query.
+  const inventory = iam
+    ? await phase(
+        log,
+        'load inventory',
+        () => engine.loadInventory({ tables: iam.built.tables, periodStarts, end: toCloudTrailTime(request.asOf), catalogue: iam.catalogue }),
+        (q) => ({ activityRows: q.facts.activityRows, unmappedEvents: q.facts.unmappedEvents.length }),
+      )
+    : undefined;
 
   const findings = await phase(
     log,
@@ -145,7 +195,7 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
         for (let i = next++; i < request.checks.length; i = next++) {
           const check = request.checks[i]!;
           const started = performance.now();
-          const finding = await judge(engine, check, request.asOf, stats, blind, log, request.runId);
+          const finding = await judge(engine, check, request.asOf, stats, blind, log, request.runId, inventory);
           log.info({ check: check.id, status: finding.status, observed: finding.observed, ms: Math.round(performance.now() - started) }, 'check done');
           results[i] = finding;
         }
@@ -157,6 +207,7 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
       fail: r.filter((f) => f.status === 'fail').length,
       error: r.filter((f) => f.status === 'error').length,
       incomplete: r.filter((f) => f.status === 'incomplete').length,
+      notRun: r.filter((f) => f.status === 'not_run').length,
     }),
   );
 
@@ -165,6 +216,7 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
   const csvLocations: Record<string, string> = {};
   // Kept for the e-mail's attachments: the exact bytes archived, not a second rendering.
   const csvs: EvidenceCsv[] = [];
+  const inventoryFiles: ManifestInventory['accounts'][number][] = [];
   await phase(
     log,
     'write evidence',
@@ -176,6 +228,12 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
         stored.push(await folder.write(csv.name, csv.content));
         csvs.push(csv);
         csvLocations[finding.checkId] = folder.locationOf(`${finding.checkId}.csv`);
+      }
+      // The inventory is evidence too: the very documents the roles and users were judged on.
+      for (const account of iam?.snapshot.accounts ?? []) {
+        const file = await folder.write(`iam-inventory-${account.account}.json`, account.text);
+        stored.push(file);
+        inventoryFiles.push({ account: account.account, origin: account.origin, file: file.name, sha256: file.sha256 });
       }
     },
     () => ({ files: stored.length, location: folder.location }),
@@ -195,6 +253,7 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     evidence: csvLocations,
     archiveLocation: folder.location,
     previewRows: request.previewRows,
+    inventory: iam && inventory ? reportInventory(backends.inventory!, iam.built, inventory) : undefined,
   });
   const rendered = renderer.render(report);
   stored.push(await folder.write('report.html', rendered.html));
@@ -218,6 +277,9 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     findings,
     files: stored,
     sha256,
+    inventory: iam
+      ? { kind: backends.inventory!.kind, source: backends.inventory!.describe(), action_catalogue: iam.catalogue.version, accounts: inventoryFiles }
+      : undefined,
   });
   await folder.write(MANIFEST_FILE, serializeManifest(manifest));
   log.info({ phase: 'write report', ms: Math.round(performance.now() - reportStarted), files: stored.length + 1, location: folder.location }, 'write report');
@@ -270,6 +332,29 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
   };
 }
 
+/** Reads the inventory and builds its tables; any problem (a file, a key) stops the run: roles are never judged on part of it. */
+export async function readInventory(source: IamInventorySource): Promise<{ snapshot: InventorySnapshot; built: BuiltInventory; catalogue: ActionCatalogue }> {
+  const snapshot = await source.load();
+  const catalogue = await loadActionCatalogue();
+  const { built, problems } = buildInventoryTables(snapshot, catalogue);
+  if (!built) throw new InventoryError(problems);
+  return { snapshot, built, catalogue };
+}
+
+function reportInventory(source: IamInventorySource, built: BuiltInventory, queries: InventoryQueries): ReportInventory {
+  return {
+    source: source.describe(),
+    accounts: built.facts.accounts,
+    roles: built.facts.roles,
+    users: built.facts.users,
+    grants: built.facts.grants,
+    actionCatalogue: built.facts.catalogueVersion,
+    unknownPolicies: built.facts.unknownPolicies,
+    unmappedEvents: queries.facts.unmappedEvents,
+    scannedBytes: queries.facts.scannedBytes,
+  };
+}
+
 /** One report run as a command or a job asks for it: the config, the CLI's paths, the window's end. */
 export interface RunOptions extends CliPaths {
   readonly configFile: string;
@@ -295,7 +380,7 @@ export async function runOnce(options: RunOptions, log: Logger): Promise<RunOutc
     const mail = backends.mail();
     const engine = await backends.engine();
     return runReport(
-      { source: backends.source(), engine, archive: backends.archive(), mail, renderer, log },
+      { source: backends.source(), engine, archive: backends.archive(), mail, renderer, log, inventory: backends.inventory() },
       {
         runId,
         asOf,

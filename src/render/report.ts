@@ -12,6 +12,7 @@ const STATUS_COLOURS: Readonly<Record<string, string>> = {
   fail: '#b42318',
   error: '#b54708',
   incomplete: '#6941c6',
+  not_run: '#344054',
   pass: '#067647',
   info: '#475467',
 };

@@ -34,8 +34,9 @@ function normalise(text: string, variable: Run['variable']): string {
 beforeAll(async () => {
   const logs = await tempDir('trailwarden-golden-logs-');
   const out = await tempDir('trailwarden-golden-out-');
-  await generateDemo({ outDir: logs });
-  const result = await runCli(['run', '--logs', logs, '--out', out, '--as-of', DEMO_AS_OF]);
+  const demo = await generateDemo({ outDir: logs });
+  // As `npm start` runs it: with the demo's IAM inventory.
+  const result = await runCli(['run', '--logs', logs, '--inventory', demo.inventoryDir, '--out', out, '--as-of', DEMO_AS_OF]);
   expect(result.code, result.stderr).toBe(0);
   const dayDir = path.join(out, 'archive', '2026', '11', '23');
   const [runId] = await readdir(dayDir);

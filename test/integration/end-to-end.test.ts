@@ -52,10 +52,12 @@ describe('trailwarden run on generated CloudTrail logs', () => {
   it('reports exactly what the generator knows to be true, check by check and row by row', async () => {
     // Prepare
     const out = await tempDir('trailwarden-e2e-out-');
-    const truth = demo.truth;
+    const truth = demo.truthWithInventory;
 
     // Act
-    const result = await runCli(['run', '--logs', logs, '--out', out, '--as-of', DEMO_AS_OF], { env: { TRAILWARDEN_LOG_LEVEL: 'debug' } });
+    const result = await runCli(['run', '--logs', logs, '--inventory', demo.inventoryDir, '--out', out, '--as-of', DEMO_AS_OF], {
+      env: { TRAILWARDEN_LOG_LEVEL: 'debug' },
+    });
 
     // Assess: the run completed, whatever it found
     expect(result.stderr).not.toMatch(/"level":(50|60)/);
@@ -75,7 +77,16 @@ describe('trailwarden run on generated CloudTrail logs', () => {
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as { phase?: string; ms?: number; events?: number; msg?: string; recordsDropped?: unknown[]; conflicts?: unknown[] });
     const phases = lines.filter((entry) => entry.phase);
-    expect(phases.map((p) => p.phase)).toEqual(['list logs', 'load window', 'run checks', 'write evidence', 'write report', 'send mail']);
+    expect(phases.map((p) => p.phase)).toEqual([
+      'read inventory',
+      'list logs',
+      'load window',
+      'load inventory',
+      'run checks',
+      'write evidence',
+      'write report',
+      'send mail',
+    ]);
     for (const p of phases) expect(typeof p.ms, p.phase).toBe('number');
     expect(phases.find((p) => p.phase === 'load window')?.events).toBe(truth.eventsInWindow);
     // The truncated delivery was read up to its cut; the record the cut runs through is counted, nothing else lost.
@@ -88,6 +99,45 @@ describe('trailwarden run on generated CloudTrail logs', () => {
       const csv = await readCsv(path.join(runDir!, `${id}.csv`));
       expect(csv, id).toEqual(asCsvRows(expected));
     }
+    // The scenarios the demo's inventory was built for are really in the truth (so the comparison above tests them).
+    const unusedRoles = truth.checks.unused_roles_90d!.rows.map((r) => r[0]);
+    expect(unusedRoles).toContain('arn:aws:iam::111111111111:role/old-jenkins');
+    expect(unusedRoles).toContain('arn:aws:iam::222222222222:role/AWSServiceRoleForSupport');
+    for (const kept of ['AWSServiceRoleForSupport', 'new-analytics', 'quarterly-report', 's3-uploader']) {
+      expect(
+        unusedRoles.filter((arn) => arn!.endsWith(`/${kept}`) && !arn!.includes('222222222222:role/AWSServiceRoleForSupport')),
+        kept,
+      ).toEqual([]);
+    }
+    const usage = truth.checks.role_permission_usage_90d!.rows;
+    const verdict = (role: string, action: string) => usage.find((r) => r[0]!.endsWith(role) && r[2] === action)?.[3];
+    expect(verdict(':role/ci-deployer', 's3:GetObject')).toBe('used');
+    expect(verdict(':role/ci-deployer', 's3:PutObject')).toBe('unused');
+    expect(verdict(':role/gh-actions-deploy', 's3:GetObject')).toBe('unknown');
+    expect(verdict(':role/ci-deployer', 'iam:PassRole')).toBe('unknown');
+    expect(verdict(':role/data-pipeline', 's3:DeleteObject')).toBeUndefined();
+    expect(verdict(':role/data-pipeline', 's3:PutBucketPolicy')).toBe('unused');
+    expect(usage.find((r) => r[0]!.endsWith(':role/eks-node-group') && r[3] === 'used')?.[6]).toMatch(/^i-0[0-9a-f]{16}(; i-0[0-9a-f]{16})*$/);
+    const manifestInventory = (manifest as unknown as { inventory: { accounts: { account: string }[] } }).inventory;
+    expect(manifestInventory.accounts.map((a) => a.account)).toEqual(['111111111111', '222222222222']);
+  });
+
+  it('reports the inventory checks as not run, with the reason, when no inventory is given, and --fail-on ignores them', async () => {
+    // Prepare
+    const out = await tempDir('trailwarden-e2e-out-');
+
+    // Act
+    const result = await runCli(['run', '--logs', logs, '--out', out, '--as-of', '2026-10-26T12:00:00Z', '--fail-on', 'low']);
+
+    // Assess
+    const [runDir] = (await readdir(path.join(out, 'archive', '2026', '10', '26'))).map((n) => path.join(out, 'archive', '2026', '10', '26', n));
+    const manifest = await readManifest(runDir!);
+    for (const id of ['unused_roles_90d', 'unused_users_90d', 'role_permission_usage_90d']) {
+      const check = manifest.checks.find((c) => c.id === id);
+      expect(check, id).toMatchObject({ status: 'not_run', rows: null, file: null });
+    }
+    expect(result.stdout).toMatch(/NOT_RUN +low +unused_roles_90d: needs an IAM inventory: set `inventory:` in the config or pass `--inventory <dir>`/);
+    expect(result.stderr).not.toContain('unused_roles_90d (');
   });
 
   it('judges each check against its threshold and says so in the manifest, report and e-mail', async () => {
@@ -102,7 +152,12 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     expect(result.code, result.stderr).toBe(0);
     const [runDir] = await runFolders(out);
     const manifest = await readManifest(runDir!);
-    const status = Object.fromEntries(manifest.checks.map((c) => [c.id, c.status]));
+    const status = Object.fromEntries(manifest.checks.filter((c) => c.status !== 'not_run').map((c) => [c.id, c.status]));
+    expect(manifest.checks.filter((c) => c.status === 'not_run').map((c) => c.id)).toEqual([
+      'role_permission_usage_90d',
+      'unused_roles_90d',
+      'unused_users_90d',
+    ]);
     const errors = truth.checks.unauthorized_api_calls_7d!.rows.reduce((sum, row) => sum + Number(row[5]), 0);
     expect(status).toEqual({
       roles_active_7d: 'info',
@@ -124,13 +179,13 @@ describe('trailwarden run on generated CloudTrail logs', () => {
       expect(createHash('sha256').update(bytes).digest('hex'), file.name).toBe(file.sha256);
       expect(bytes.byteLength).toBe(file.bytes);
     }
-    for (const check of manifest.checks) expect(check.file?.name).toBe(`${check.id}.csv`);
+    for (const check of manifest.checks) expect(check.file?.name).toBe(check.status === 'not_run' ? undefined : `${check.id}.csv`);
 
     // The e-mail in the outbox: subject with the verdict, both parts, every skipped file named (the demo's
     // truncated file is read up to its cut: no file is skipped, and the report says none was).
     const eml = await readFile(path.join(out, 'outbox', `${manifest.run_id}.eml`));
     const mail = await simpleParser(eml);
-    expect(mail.subject).toBe(`[trailwarden] ${failed} failed · 111111111111, 222222222222 · 2026-10-24 → 2026-11-23`);
+    expect(mail.subject).toBe(`[trailwarden] ${failed} failed, 3 not run · 111111111111, 222222222222 · 2026-08-25 → 2026-11-23`);
     expect(mail.to && !Array.isArray(mail.to) ? mail.to.text : '').toBe('security-team@example.com');
     expect(mail.headers.get('x-trailwarden-run-id')).toBe(manifest.run_id);
     const html = String(mail.html);
@@ -247,7 +302,7 @@ describe('trailwarden with a broken check or a bad config', () => {
     const manifest = await readManifest(runDir!);
     const broken = manifest.checks.find((c) => c.id === 'broken_sql');
     expect(broken).toMatchObject({ status: 'error', rows: null, file: null });
-    expect(manifest.checks.filter((c) => c.status !== 'error')).toHaveLength(8);
+    expect(manifest.checks.filter((c) => c.status !== 'error')).toHaveLength(11);
     const csv = await readCsv(path.join(runDir!, 'root_activity_7d.csv'));
     expect(csv.slice(1)).toEqual(demo.truth.checks.root_activity_7d!.rows.map((r) => r.map(neutraliseCell)));
     const report = await readFile(path.join(runDir!, 'report.txt'), 'utf8');
@@ -308,9 +363,9 @@ describe('trailwarden with a broken check or a bad config', () => {
     const list = await runCli(['checks']);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/^root_activity_7d\s+critical\s+Root user activity in the last 7 days$/m);
-    expect(list.stdout.trim().split('\n')).toHaveLength(8);
+    expect(list.stdout.trim().split('\n')).toHaveLength(11);
     const valid = await runCli(['validate']);
     expect(valid.code).toBe(0);
-    expect(valid.stdout).toContain('valid; 8 checks (8 enabled)');
+    expect(valid.stdout).toContain('valid; 11 checks (11 enabled)');
   });
 });

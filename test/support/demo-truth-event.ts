@@ -38,6 +38,10 @@ export interface TruthEvent {
   consoleLogin: string | null;
   /** `json_extract_scalar(additionaleventdata, '$.MFAUsed')` */
   mfaUsed: string | null;
+  /** `eventcategory` */
+  eventCategory: string | null;
+  /** `json_extract_scalar(requestparameters, '$.roleArn')` */
+  requestRoleArn: string | null;
 }
 
 /**
@@ -93,6 +97,8 @@ export function toTruthEvent(record: unknown, account: string): TruthEvent {
     mfaAuthenticated: text(attributes.mfaAuthenticated),
     consoleLogin: jsonScalar(r.responseElements as JsonValue | undefined, 'ConsoleLogin'),
     mfaUsed: jsonScalar(r.additionalEventData as JsonValue | undefined, 'MFAUsed'),
+    eventCategory: text(r.eventCategory),
+    requestRoleArn: jsonScalar(r.requestParameters as JsonValue | undefined, 'roleArn'),
   };
 }
 
@@ -141,4 +147,6 @@ const INTERNED = [
   'mfaAuthenticated',
   'consoleLogin',
   'mfaUsed',
+  'eventCategory',
+  'requestRoleArn',
 ] as const satisfies readonly (keyof TruthEvent)[];

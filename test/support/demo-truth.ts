@@ -10,6 +10,7 @@
  */
 import { DAY_MS, ctTime, parseIsoSeconds } from '../../src/demo/time.js';
 import type { TruthEvent } from './demo-truth-event.js';
+import { iamTruth, type TruthInventory } from './demo-truth-iam.js';
 
 export type { TruthEvent } from './demo-truth-event.js';
 
@@ -54,10 +55,16 @@ export const CHECK_LOOKBACK_DAYS: Readonly<Record<string, number>> = {
   root_activity_7d: 7,
   unauthorized_api_calls_7d: 7,
   users_active_30d: 30,
+  unused_roles_90d: 90,
+  unused_users_90d: 90,
+  role_permission_usage_90d: 90,
 };
 
+/** The checks that need the IAM inventory: only in the truth when it is given. */
+export const INVENTORY_CHECKS = ['role_permission_usage_90d', 'unused_roles_90d', 'unused_users_90d'];
+
 /** The widest lookback: the window `eventsInWindow` counts. */
-const WINDOW_DAYS = 30;
+const WINDOW_DAYS = 90;
 
 type Cell = string | null;
 
@@ -289,6 +296,7 @@ export function computeTruth(
   asOf: string,
   unreadableFiles: readonly string[] = [],
   partialFiles: readonly PartialFile[] = [],
+  inventory?: TruthInventory,
 ): Truth {
   const asOfMs = parseIsoSeconds(asOf);
   const end = ctTime(asOfMs);
@@ -309,6 +317,10 @@ export function computeTruth(
   for (const [id, run] of Object.entries(CHECKS)) {
     const days = CHECK_LOOKBACK_DAYS[id] ?? WINDOW_DAYS;
     checks[id] = run(inWindow(widest, ctTime(asOfMs - days * DAY_MS), end));
+  }
+  if (inventory) {
+    const start = ctTime(asOfMs - 90 * DAY_MS);
+    Object.assign(checks, iamTruth(inventory, inWindow(widest, start, end), start));
   }
 
   const sorted = (values: Iterable<string | null>): string[] =>

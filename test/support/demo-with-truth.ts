@@ -10,6 +10,7 @@ import { DEMO_AS_OF, generateDemo, type DemoDelivery, type DemoOptions, type Dem
 import { ctTime, parseIsoSeconds } from '../../src/demo/time.js';
 import { interner, toTruthEvent, type TruthEvent } from './demo-truth-event.js';
 import { computeTruth, type PartialFile, type Truth } from './demo-truth.js';
+import { readTruthInventory, type TruthInventory } from './demo-truth-iam.js';
 
 export interface DemoWithTruth extends DemoResult {
   /** What every check must return at the demo's as-of, for a reader that reads every complete record of the truncated file (DuckDB). Also in `<outDir>/truth.json`. */
@@ -18,6 +19,12 @@ export interface DemoWithTruth extends DemoResult {
   truthSkippingDamaged: Truth;
   /** Every readable event in compact form, duplicates included: `computeTruth` them for another as-of. */
   truthEvents: TruthEvent[];
+  /** `truthSkippingDamaged` with the inventory checks (Athena with `--inventory`). */
+  truthSkippingDamagedWithInventory: Truth;
+  /** The demo's IAM inventory as the oracle reads it (pass it to `computeTruth` for the inventory checks). */
+  truthInventory: TruthInventory;
+  /** `truth` with the inventory checks: what a run with `--inventory <inventoryDir>` must return. */
+  truthWithInventory: Truth;
 }
 
 /**
@@ -63,6 +70,8 @@ export async function generateDemoWithTruth(options: Omit<DemoOptions, 'onDelive
   });
   const asOf = ctTime(parseIsoSeconds(options.asOf ?? DEMO_AS_OF));
   const truthSkippingDamaged = computeTruth(truthEvents, asOf, result.unreadableFiles);
+  const truthInventory = await readTruthInventory(result.inventoryDir);
+  const truthSkippingDamagedWithInventory = computeTruth(truthEvents, asOf, result.unreadableFiles, [], truthInventory);
 
   const unreadable: string[] = [];
   const partial: PartialFile[] = [];
@@ -73,6 +82,7 @@ export async function generateDemoWithTruth(options: Omit<DemoOptions, 'onDelive
     for (const r of records) truthEvents.push(compact(toTruthEvent(r, delivery.account)));
   }
   const truth = computeTruth(truthEvents, asOf, unreadable, partial);
+  const truthWithInventory = computeTruth(truthEvents, asOf, unreadable, partial, truthInventory);
   await writeFile(path.join(options.outDir, 'truth.json'), `${JSON.stringify(truth, null, 2)}\n`);
-  return { ...result, truth, truthSkippingDamaged, truthEvents };
+  return { ...result, truth, truthSkippingDamaged, truthSkippingDamagedWithInventory, truthEvents, truthInventory, truthWithInventory };
 }

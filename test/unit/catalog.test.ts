@@ -37,9 +37,12 @@ describe('the built-in catalog', () => {
       'console_login_without_mfa_30d',
       'console_logins_30d',
       'role_actions_30d',
+      'role_permission_usage_90d',
       'roles_active_7d',
       'root_activity_7d',
       'unauthorized_api_calls_7d',
+      'unused_roles_90d',
+      'unused_users_90d',
       'users_active_30d',
     ]);
     expect(byId.root_activity_7d?.severity).toBe('critical');
@@ -49,6 +52,10 @@ describe('the built-in catalog', () => {
     expect(byId.unauthorized_api_calls_7d?.evaluation).toMatchObject({ metric: 'sum:errors', fail_above: 50 });
     expect(byId.roles_active_7d?.evaluation.kind).toBe('info');
     expect(byId.role_actions_30d?.optionValues).toEqual({ role_arns: [] });
+    for (const id of ['unused_roles_90d', 'unused_users_90d', 'role_permission_usage_90d']) {
+      expect(byId[id]?.lookback_days, id).toBe(90);
+      expect(byId[id]?.requires, id).toEqual(['iam_inventory']);
+    }
   });
 
   it('binds every value: no check splices a literal time or ARN into its SQL', async () => {
@@ -57,7 +64,9 @@ describe('the built-in catalog', () => {
       const sql = await readFile(path.join(CHECKS_DIR, check.id, 'query.sql'), 'utf8');
       expect(sql, check.id).not.toMatch(/'\d{4}-\d{2}-\d{2}/);
       expect(sql, check.id).not.toMatch(/'arn:/);
-      expect(check.parameters.slice(0, 2), check.id).toEqual(['window_start', 'window_end']);
+      // An inventory check reads the activity aggregate, whose periods end at the as-of: it binds the lookback's start only.
+      const bounds = check.requires?.includes('iam_inventory') ? ['window_start', 'window_start'] : ['window_start', 'window_end'];
+      expect(check.parameters.slice(0, 2), check.id).toEqual(bounds);
     }
   });
 });
@@ -147,7 +156,7 @@ describe('applyOverrides', () => {
     expect(byId.console_login_failures_30d?.severity).toBe('high');
     expect(byId.role_actions_30d?.optionValues.role_arns).toEqual(['arn:aws:iam::111111111111:role/deploy']);
     expect(byId.users_active_30d).toBeUndefined();
-    expect(checks).toHaveLength(7);
+    expect(checks).toHaveLength(10);
   });
 
   it('reports unknown ids, unknown options and thresholds on info checks together', async () => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { DEMO_AS_OF } from '../../src/demo/generate.js';
 import { toTruthEvent, type TruthEvent } from '../support/demo-truth-event.js';
-import { CHECK_LOOKBACK_DAYS, computeTruth, type CheckTruth, type PartialFile } from '../support/demo-truth.js';
+import { CHECK_LOOKBACK_DAYS, computeTruth, type CheckTruth, type PartialFile, INVENTORY_CHECKS } from '../support/demo-truth.js';
 import { generateDemoWithTruth, type DemoWithTruth } from '../support/demo-with-truth.js';
 
 const CHECKS_DIR = fileURLToPath(new URL('../../config/checks/', import.meta.url));
@@ -255,7 +255,8 @@ describe('demo generator', () => {
     expect(recomputed).toEqual(demo.truth);
     expect(onDisk).toEqual(demo.truth);
     expect(records).toBeLessThan(demo.events); // the events after the cut are lost
-    const inWindow = events.filter((e) => (e.eventTime ?? '') >= at(AS_OF_MS - 30 * DAY) && (e.eventTime ?? '') < DEMO_AS_OF);
+    // The run's window is the longest lookback: the inventory checks' 90 days.
+    const inWindow = events.filter((e) => (e.eventTime ?? '') >= at(AS_OF_MS - 90 * DAY) && (e.eventTime ?? '') < DEMO_AS_OF);
     expect(demo.truth?.eventsInWindow).toBe(new Set(inWindow.map((e) => e.eventID)).size);
     expect(demo.truth?.accounts).toEqual(['111111111111', '222222222222']);
     expect(demo.truth?.regions).toEqual(['ap-southeast-2', 'eu-west-1', 'us-east-1']);
@@ -269,16 +270,18 @@ describe('demo generator', () => {
       .sort();
 
     // Act
-    const checks = demo.truth?.checks ?? {};
+    const checks = demo.truthWithInventory.checks;
 
     // Assess
-    expect(ids).toHaveLength(8);
+    expect(ids).toHaveLength(11);
     expect(Object.keys(checks).sort()).toEqual(ids);
+    expect(Object.keys(demo.truth.checks).sort()).toEqual(ids.filter((id) => !INVENTORY_CHECKS.includes(id)));
     for (const id of ids) {
       const sql = await readFile(path.join(CHECKS_DIR, id, 'query.sql'), 'utf8');
-      const aliases = selectedNames(sql);
+      const yaml = parseYaml(await readFile(path.join(CHECKS_DIR, id, 'check.yaml'), 'utf8')) as { lookback_days: number; columns: string[] };
+      // The inventory checks' queries start with WITH: their columns are check.yaml's, which the catalogue holds to the query.
+      const aliases = INVENTORY_CHECKS.includes(id) ? yaml.columns : selectedNames(sql);
       expect(checks[id]?.columns, id).toEqual(aliases);
-      const yaml = parseYaml(await readFile(path.join(CHECKS_DIR, id, 'check.yaml'), 'utf8')) as { lookback_days: number };
       expect(CHECK_LOOKBACK_DAYS[id], id).toBe(yaml.lookback_days);
       for (const row of checks[id]?.rows ?? []) expect(row).toHaveLength(aliases.length);
     }

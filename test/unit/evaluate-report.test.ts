@@ -236,7 +236,7 @@ describe('a report on incomplete input', () => {
     // Assess
     expect(report.subject).toBe('[trailwarden] 2 failed, 1 error, 1 incomplete · 111111111111 · 2026-11-17 → 2026-11-24');
     expect(report.verdict).toBe('fail');
-    expect(report.counts).toEqual({ fail: 2, error: 1, incomplete: 1, pass: 0, info: 1, total: 5 });
+    expect(report.counts).toEqual({ fail: 2, error: 1, incomplete: 1, not_run: 0, pass: 0, info: 1, total: 5 });
     expect(report.sections.map((s) => [s.id, s.status])).toEqual([
       ['noisier', 'fail'],
       ['noisy', 'fail'],

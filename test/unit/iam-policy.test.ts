@@ -1,8 +1,10 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as athena from '@aws-sdk/client-athena';
+import * as iam from '@aws-sdk/client-iam';
 import * as s3 from '@aws-sdk/client-s3';
 import * as sesv2 from '@aws-sdk/client-sesv2';
+import * as sts from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 
 /** The SDK modules the code talks to, with the IAM service prefix of each. */
@@ -10,6 +12,8 @@ const SERVICES: readonly { prefix: string; module: Record<string, unknown> }[] =
   { prefix: 'athena', module: athena },
   { prefix: 's3', module: s3 },
   { prefix: 'ses', module: sesv2 },
+  { prefix: 'iam', module: iam },
+  { prefix: 'sts', module: sts },
 ];
 
 /** API operations whose IAM action has another name (AWS's Service Authorization Reference). */

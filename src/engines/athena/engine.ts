@@ -8,7 +8,10 @@ import type { ParamValue, QueryResult, ScanCharge, SkippedFile, WindowStats } fr
 import { compactTime } from '../../core/time.js';
 import type { LogFile } from '../../source/types.js';
 import type { QueryContext, QueryEngine, WindowInput } from '../types.js';
+import type { InventoryLoad, InventoryQueries } from '../../inventory/engine-input.js';
+import type { DuckDbEngine } from '../duckdb.js';
 import { AthenaQueryClient, type Execution, type WorkGroupSettings } from './client.js';
+import { loadAthenaInventory } from './inventory.js';
 import type { AthenaEngineClients, AthenaEngineOptions } from './settings.js';
 import { quoteId, windowTableName, withWindowCte } from './sql.js';
 import { WindowTables } from './window-table.js';
@@ -114,6 +117,8 @@ export class AthenaEngine implements QueryEngine {
   /** Set when the table's projection leaves out logs of the window: every check fails with it, none can pass. */
   #gap: string | undefined;
   #probes = 0;
+  /** The in-process database of the IAM inventory checks (see inventory.ts): closed by close(). */
+  #inventory: DuckDbEngine | undefined;
 
   private constructor(options: AthenaEngineOptions, athena: AthenaClient, s3: S3Client, log: Logger, workGroup: WorkGroupSettings) {
     this.#options = options;
@@ -378,6 +383,13 @@ export class AthenaEngine implements QueryEngine {
     });
   }
 
+  /** Athena aggregates the window's activity; the inventory join runs in-process (see inventory.ts). */
+  async loadInventory(load: InventoryLoad): Promise<InventoryQueries> {
+    const { queries, local } = await loadAthenaInventory((sql, checkId) => this.query(sql, [], { runId: this.#runId, checkId }), load, this.#log);
+    this.#inventory = local;
+    return queries;
+  }
+
   async query(sql: string, params: readonly ParamValue[], context?: QueryContext): Promise<QueryResult> {
     const plan = this.#plan;
     if (!plan) throw new EngineError('loadWindow must run before the checks');
@@ -409,6 +421,8 @@ export class AthenaEngine implements QueryEngine {
   }
 
   async close(): Promise<void> {
+    await this.#inventory?.close();
+    this.#inventory = undefined;
     try {
       if (this.#tables && this.#table) {
         const table = this.#table;
