@@ -66,8 +66,9 @@ export function withCliPaths(loaded: LoadedConfig, options: CliPaths): LoadedCon
     };
   }
   if (options.noStore) {
-    const { store: _store, ...rest } = config;
-    config = rest;
+    const withoutStore = { ...config };
+    delete withoutStore.store;
+    config = withoutStore;
   }
   return { ...loaded, config };
 }
