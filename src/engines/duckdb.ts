@@ -135,6 +135,8 @@ const TRINO_SHIMS = [
   `CREATE OR REPLACE MACRO regexp_like(s, p) AS regexp_matches(s, p)`,
   `CREATE OR REPLACE MACRO from_iso8601_timestamp(s) AS CAST(s AS TIMESTAMPTZ)`,
   `CREATE OR REPLACE MACRO cardinality(x) AS len(x)`,
+  // Trino's array_join leaves NULL elements out, as array_to_string does.
+  `CREATE OR REPLACE MACRO array_join(x, d) AS array_to_string(x, d)`,
   `CREATE OR REPLACE MACRO date_add(unit, n, ts) AS
      CASE lower(unit)
        WHEN 'second' THEN ts + to_seconds(n) WHEN 'minute' THEN ts + to_minutes(n)

@@ -106,6 +106,8 @@ const TRINO_FUNCTIONS: Readonly<Record<string, string>> = {
   reverse: 'reverse',
   regexp_like: 'tw_regexp_like',
   regexp_extract: 'regexp_extract',
+  regexp_replace: 'tw_regexp_replace',
+  array_sort: 'list_sort',
   // arrays
   cardinality: 'tw_cardinality',
   contains: 'contains',
@@ -139,6 +141,8 @@ export const TRINO_MACROS: readonly string[] = [
   // Trino's regexp_like finds the pattern anywhere in the string.
   `CREATE MACRO tw_regexp_like(text, pattern) AS regexp_matches(text, pattern)`,
   `CREATE MACRO tw_array_join(items, delimiter) AS array_to_string(items, delimiter)`,
+  // Trino's regexp_replace replaces every match (DuckDB's only the first, without the 'g' option).
+  `CREATE MACRO tw_regexp_replace(text, pattern, replacement) AS regexp_replace(text, pattern, replacement, 'g')`,
   // ISO 8601 text to a timestamp with time zone; text that is not one fails the query, as in Trino.
   `CREATE MACRO tw_from_iso8601_timestamp(text) AS CAST(text AS TIMESTAMPTZ)`,
   // date_add(unit, value, timestamp).

@@ -11,7 +11,7 @@ used AS (
     m.action                                                           AS action,
     sum(a.calls)                                                       AS calls,
     max(a.last_seen)                                                   AS last_seen,
-    string_agg(DISTINCT a.session_name, '; ' ORDER BY a.session_name) AS sessions
+    array_join(array_sort(array_agg(DISTINCT a.session_name)), '; ')   AS sessions
   FROM iam_activity a
   JOIN iam_event_actions m ON m.event_source = a.event_source AND m.event_name = a.event_name
   WHERE a.period_start >= ? AND a.principal_type = 'Role' AND a.outcome = 'ok' AND m.action IS NOT NULL
