@@ -121,7 +121,7 @@ export function buildInventoryTables(snapshot: InventorySnapshot, catalogue: Act
         return undefined;
       }
     };
-    const managed = managedDocuments(details, origin, document);
+    const managed = managedDocuments(details, document);
 
     details.RoleDetailList.forEach((role, index) => {
       const policies: NamedPolicy[] = [];
@@ -202,11 +202,7 @@ export function buildInventoryTables(snapshot: InventorySnapshot, catalogue: Act
 }
 
 /** The default version's document of every managed policy in the details, by ARN. */
-function managedDocuments(
-  details: AuthorizationDetails,
-  origin: string,
-  document: (where: string, input: unknown) => PolicyDocument | undefined,
-): Map<string, PolicyDocument> {
+function managedDocuments(details: AuthorizationDetails, document: (where: string, input: unknown) => PolicyDocument | undefined): Map<string, PolicyDocument> {
   const byArn = new Map<string, PolicyDocument>();
   details.Policies.forEach((policy, index) => {
     const at = policy.PolicyVersionList.findIndex((v) => v.IsDefaultVersion);
@@ -215,7 +211,6 @@ function managedDocuments(
     const parsed = document(`Policies[${index}].PolicyVersionList[${at}].Document`, version.Document);
     if (parsed) byArn.set(policy.Arn, parsed);
   });
-  void origin;
   return byArn;
 }
 

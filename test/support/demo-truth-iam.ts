@@ -69,11 +69,10 @@ function statementActions(s: Json, catalogue: string[]): string[] {
   return catalogue.filter((a) => !asList(s.NotAction).some((p) => matches(p, a)));
 }
 
-function actionsOfEvent(source: string, name: string, catalogue: Set<string>, byLower: Map<string, string>): string[] {
+function actionsOfEvent(source: string, name: string, byLower: Map<string, string>): string[] {
   const bare = source === 'lambda.amazonaws.com' ? name.replace(/\d{8}(v\d+)?$/, '') : name;
   const prefix = PREFIX_OF_SOURCE[source] ?? source.split('.')[0]!;
   const wanted = EVENT_ACTION_EXCEPTIONS[`${source} ${bare}`] ?? [`${prefix}:${bare}`];
-  void catalogue;
   return wanted.flatMap((a) => {
     const found = byLower.get(a.toLowerCase());
     return found ? [found] : [];
@@ -90,7 +89,6 @@ function sourceOf(action: string): string {
 export function iamTruth(inventory: TruthInventory, events: readonly TruthEvent[], windowStart: string): Record<string, IamTruthRows> {
   const catalogue = [...inventory.catalogue].sort();
   const byLower = new Map(catalogue.map((a) => [a.toLowerCase(), a]));
-  const catalogueSet = new Set(catalogue);
 
   const usedRoles = new Set<string>();
   const usedUsers = new Set<string>();
@@ -103,7 +101,7 @@ export function iamTruth(inventory: TruthInventory, events: readonly TruthEvent[
       usedRoles.add(roleKey(e.requestRoleArn));
     if (e.identityType === 'IAMUser' && e.arn && (e.eventName !== 'ConsoleLogin' || !failed(e))) usedUsers.add(e.arn.toLowerCase());
     if (isRoleSession(e) && !failed(e) && e.eventSource && e.eventName) {
-      for (const action of actionsOfEvent(e.eventSource, e.eventName, catalogueSet, byLower)) {
+      for (const action of actionsOfEvent(e.eventSource, e.eventName, byLower)) {
         const key = `${roleKey(e.issuerArn!)} ${action}`;
         const entry = calls.get(key) ?? { calls: 0, last: '', sessions: new Set<string>() };
         entry.calls += 1;
