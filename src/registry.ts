@@ -56,6 +56,13 @@ export interface BackendContext {
 /** DuckDB's memory limit with a store, unless configured: peak memory no longer grows with the window. */
 export const STORE_MEMORY_LIMIT = '768MB';
 
+/**
+ * Unless a limit is configured: the stored window and the checks need no JSON reader buffers (which can't spill), so
+ * they run under less (measured at 2.46M events in a 90-day window: 817 MB peak RSS at 512MB against 1,066 MB at 768MB,
+ * and no slower). A configured limit holds for both.
+ */
+export const STORE_WINDOW_MEMORY_LIMIT = '512MB';
+
 type Factory<Config, Backend> = (config: Config, context: BackendContext) => Backend;
 /** One entry per kind of the config section `Section`. */
 export type Registry<Section extends { kind: string }, Backend> = { readonly [Kind in Section['kind']]: Factory<Extract<Section, { kind: Kind }>, Backend> };
@@ -86,6 +93,7 @@ export const ENGINES: Registry<EngineConfig, Promise<QueryEngine>> = {
       {
         threads: config.threads,
         memoryLimit: config.memory_limit ?? (store ? STORE_MEMORY_LIMIT : undefined),
+        windowMemoryLimit: config.memory_limit === undefined && store ? STORE_WINDOW_MEMORY_LIMIT : undefined,
         spillPath: config.spill_path ?? (store ? path.join(store.root, '.spill') : undefined),
         store,
         progress,

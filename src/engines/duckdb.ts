@@ -23,6 +23,8 @@ export interface DuckDbEngineOptions {
   readonly batchSize?: number;
   /** Where DuckDB spills above the memory limit; default: the system's temporary folder. A folder per process is made in it. */
   readonly spillPath?: string;
+  /** The memory limit for reading a stored window and running the checks, when lower than `memoryLimit` (which conversion needs). */
+  readonly windowMemoryLimit?: string;
   /** The columnar store: when given, runs read the window from it, converting only what is not stored yet. */
   readonly store?: EventStore;
   /** Told how a conversion into the store advances (a progress bar, log lines). */
@@ -423,7 +425,7 @@ export class DuckDbEngine implements QueryEngine {
   readonly #store: EventStore | undefined;
   readonly #progress: ((progress: ConvertProgress) => void) | undefined;
   readonly #largeObjectBytes: number;
-  readonly #memoryLimit: string | undefined;
+  readonly #windowMemoryLimit: string | undefined;
   readonly #connection: DuckDBConnection;
   readonly #tempDir: string;
   readonly #batchFiles: number;
@@ -437,7 +439,7 @@ export class DuckDbEngine implements QueryEngine {
     this.#progress = options.progress;
     this.fetchesOnDemand = options.store !== undefined;
     this.#largeObjectBytes = largeObjectBytes(options.memoryLimit);
-    this.#memoryLimit = options.memoryLimit;
+    this.#windowMemoryLimit = options.windowMemoryLimit;
     this.#instance = instance;
     this.#connection = connection;
     this.#tempDir = tempDir;
@@ -897,11 +899,8 @@ export class DuckDbEngine implements QueryEngine {
         return done;
       });
     }
-    // Reading the stored window needs no JSON reader buffers (which can't spill), only memory DuckDB spills: it runs,
-    // like the checks after it, under two thirds of the limit the conversion had (measured at 2.46M events in a 90-day
-    // window: 817 MB peak RSS at 512MB against 1,066 MB at 768MB, and no slower).
-    const limit = sizeInBytes(this.#memoryLimit);
-    if (limit !== undefined) await this.#connection.run(`SET memory_limit = '${Math.floor((limit * 2) / 3 / 2 ** 20)}MiB'`);
+    // Reading the stored window needs no JSON reader buffers (which can't spill), only memory DuckDB spills.
+    if (this.#windowMemoryLimit !== undefined) await this.#connection.run(`SET memory_limit = ${quoteLiteral(this.#windowMemoryLimit)}`);
     const readStarted = performance.now();
     const stats = await this.#windowFromStore(load, files, snapshot);
     this.#log.debug(
