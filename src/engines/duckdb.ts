@@ -914,6 +914,9 @@ export class DuckDbEngine implements QueryEngine {
       },
       'window loaded from the store',
     );
+    if (stats.recordsDropped.length > 0 || stats.conflicts.length > 0) {
+      this.#log.debug({ recordsDropped: stats.recordsDropped, conflicts: stats.conflicts }, 'window records dropped and eventID conflicts');
+    }
     return stats;
   }
 
