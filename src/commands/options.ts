@@ -1,10 +1,19 @@
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG_FILE } from '../app.js';
 import type { RunOutcome } from '../flows/report.js';
 
 /** `--config <file>` (or TRAILWARDEN_CONFIG), shared by every command. */
 export function configOption(): Option {
   return new Option('-c, --config <file>', 'configuration file (YAML)').env('TRAILWARDEN_CONFIG').default(DEFAULT_CONFIG_FILE);
+}
+
+/** A day flag (`setup athena --since`, `store rebuild --from/--to`): YYYY-MM-DD or YYYY/MM/DD, as the `YYYY/MM/DD` of day folders. */
+export function dayOption(value: string): string {
+  const day = value.replaceAll('-', '/');
+  if (!/^\d{4}\/\d{2}\/\d{2}$/.test(day) || Number.isNaN(Date.parse(value.replaceAll('/', '-')))) {
+    throw new InvalidArgumentError('expected a day as YYYY-MM-DD (or YYYY/MM/DD)');
+  }
+  return day;
 }
 
 /** What `--as-of` accepts. */

@@ -1,15 +1,9 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { withBackends } from '../app.js';
 import { loadSetup } from '../config/load.js';
 import { setupAthena } from '../flows/setup-athena.js';
 import { createLogger } from '../logger.js';
-import { configOption } from './options.js';
-
-function sinceOption(value: string): string {
-  const day = value.replaceAll('-', '/');
-  if (!/^\d{4}\/\d{2}\/\d{2}$/.test(day)) throw new InvalidArgumentError('expected a day as YYYY/MM/DD (or YYYY-MM-DD)');
-  return day;
-}
+import { configOption, dayOption } from './options.js';
 
 /** `trailwarden setup athena [--apply]`: what a backend needs before the first run. */
 export function registerSetup(program: Command): void {
@@ -22,7 +16,7 @@ export function registerSetup(program: Command): void {
     )
     .addOption(configOption())
     .option('--apply', 'run the statements in Athena (workgroup and output location from the config)')
-    .option('--since <day>', 'partitioned layout: only add day folders on or after this day (YYYY/MM/DD), e.g. yesterday in a daily job', sinceOption)
+    .option('--since <day>', 'partitioned layout: only add day folders on or after this day (YYYY/MM/DD), e.g. yesterday in a daily job', dayOption)
     .action(async (options: { config: string; apply?: boolean; since?: string }) => {
       const { config } = (await loadSetup(options.config)).loaded;
       await withBackends(config, createLogger(), (backends) =>

@@ -1,18 +1,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { withBackends, withCliPaths } from '../app.js';
 import { loadSetup } from '../config/load.js';
+import { formatMegabytes } from '../core/cost.js';
 import { isoDate } from '../core/time.js';
 import { formatStatus, storePrune, storeRebuild, storeStatus } from '../flows/store.js';
 import { createLogger } from '../logger.js';
-import { configOption } from './options.js';
-
-function dayOption(value: string): string {
-  const day = value.replaceAll('-', '/');
-  if (!/^\d{4}\/\d{2}\/\d{2}$/.test(day) || Number.isNaN(Date.parse(value.replaceAll('/', '-')))) {
-    throw new InvalidArgumentError('expected a day as YYYY-MM-DD (or YYYY/MM/DD)');
-  }
-  return day;
-}
+import { configOption, dayOption } from './options.js';
 
 function daysOption(value: string): number {
   const days = Number(value);
@@ -59,7 +52,7 @@ export function registerStore(program: Command): void {
     .action(async (flags: StoreFlags & { keepDays: number }) => {
       const result = await withBackends(await configFor(flags), createLogger(), (backends) => storePrune(backends, flags.keepDays, new Date()));
       process.stdout.write(
-        `trailwarden: store pruned: ${result.partitions} partition(s) of days before ${result.before} removed (${(result.bytes / 2 ** 20).toFixed(1)} MB)\n`,
+        `trailwarden: store pruned: ${result.partitions} partition(s) of days before ${result.before} removed (${formatMegabytes(result.bytes)})\n`,
       );
     });
 }

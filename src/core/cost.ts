@@ -67,6 +67,11 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
 
+/** Megabytes (MiB) with one decimal, "0.4 MB": columns of sizes that line up (store status, conversion progress). */
+export function formatMegabytes(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MB`;
+}
+
 /** Dollars for people: small amounts keep enough digits to be non-zero ("$0.000048"). */
 export function formatUsd(usd: number): string {
   if (usd === 0) return '$0.00';

@@ -44,13 +44,18 @@ const CONVERT_CHUNK_BYTES = 16 * 1024 * 1024;
  */
 const PARTITIONS_PER_WRITE = 64;
 
+/** The gzip bytes of delivery files. */
+function bytesOf(files: readonly LogFile[]): number {
+  return files.reduce((sum, file) => sum + file.bytes, 0);
+}
+
 /** Splits `work` into runs of partitions of about `bytes` of delivery files each (a larger partition is a chunk alone). */
 function chunksOf(work: readonly PartitionWork[], bytes: number): PartitionWork[][] {
   const chunks: PartitionWork[][] = [];
   let current: PartitionWork[] = [];
   let size = 0;
   for (const item of work) {
-    const itemBytes = item.files.reduce((n, f) => n + f.bytes, 0);
+    const itemBytes = bytesOf(item.files);
     if (current.length > 0 && size + itemBytes > bytes) {
       chunks.push(current);
       current = [];
@@ -880,8 +885,8 @@ export class DuckDbEngine implements QueryEngine {
 
   /**
    * The window from the store: partitions missing or out of date for the listed files are converted first (as the
-   * only writer of the store), then `cloudtrail_window` is a view over the Parquet files that hold exactly the listed
-   * files. A window already stored reads no raw log at all.
+   * only writer of the store), then `cloudtrail_window` is loaded from the Parquet files that hold exactly the listed
+   * files (`#windowFromStore`). A window already stored reads no raw log at all.
    */
   async #loadFromStore(load: LoadPlan, files: readonly LogFile[], store: EventStore, source: WindowSource): Promise<WindowStats> {
     const sourceId = source.describe();
@@ -891,9 +896,7 @@ export class DuckDbEngine implements QueryEngine {
     let converted = 0;
     if ('missing' in snapshot) {
       snapshot = await store.withLock(sourceId, async () => {
-        const work = await store.plan(sourceId, files);
-        converted = work.reduce((n, w) => n + w.files.length, 0);
-        await this.#convert(work, store, source);
+        converted = (await this.#planAndConvert(store, files, source)).files;
         const done = await store.snapshot(sourceId, files);
         if ('missing' in done) throw new EngineError(`the store still lacks partition ${done.missing} after converting it (${store.describe()})`);
         return done;
@@ -929,7 +932,7 @@ export class DuckDbEngine implements QueryEngine {
   async #convert(work: readonly PartitionWork[], store: EventStore, source: WindowSource): Promise<void> {
     if (work.length === 0) return;
     await store.prepareStaging();
-    const total = work.reduce((n, w) => n + w.files.reduce((b, f) => b + f.bytes, 0), 0);
+    const total = work.reduce((n, w) => n + bytesOf(w.files), 0);
     let done = 0;
     const started = performance.now();
     this.#progress?.({ phase: 'start', partitions: work.length, bytes: total, doneBytes: 0 });
@@ -988,7 +991,7 @@ export class DuckDbEngine implements QueryEngine {
         });
         const events = item.files.reduce((n, _file, i) => n + (facts.rowsPerFile.get(ids.from + i) ?? 0), 0);
         await store.commit(source.describe(), item, { staged, events, sources }, new Date());
-        done += item.files.reduce((b, f) => b + f.bytes, 0);
+        done += bytesOf(item.files);
         this.#progress?.({ phase: 'progress', partitions: work.length, bytes: total, doneBytes: done });
       }
       await rm(staging, { recursive: true, force: true });
@@ -1020,11 +1023,19 @@ export class DuckDbEngine implements QueryEngine {
   async syncStore(files: readonly LogFile[], source: WindowSource, options: { force?: boolean } = {}): Promise<{ partitions: number; files: number }> {
     const store = this.#store;
     if (!store) throw new EngineError('no store is configured (store: in the config)');
-    return store.withLock(source.describe(), async () => {
-      const work = await store.plan(source.describe(), files, options);
-      await this.#convert(work, store, source);
-      return { partitions: work.length, files: work.reduce((n, w) => n + w.files.length, 0) };
-    });
+    return store.withLock(source.describe(), () => this.#planAndConvert(store, files, source, options));
+  }
+
+  /** Holding the store's lock: converts the partitions of `files` that `plan` finds missing or out of date (all with `force`). */
+  async #planAndConvert(
+    store: EventStore,
+    files: readonly LogFile[],
+    source: WindowSource,
+    options: { force?: boolean } = {},
+  ): Promise<{ partitions: number; files: number }> {
+    const work = await store.plan(source.describe(), files, options);
+    await this.#convert(work, store, source);
+    return { partitions: work.length, files: work.reduce((n, w) => n + w.files.length, 0) };
   }
 
   /**

@@ -4,6 +4,7 @@
  */
 import type { Backends } from '../app.js';
 import { ConfigError } from '../core/errors.js';
+import { formatMegabytes } from '../core/cost.js';
 import type { TimeWindow } from '../core/time.js';
 import type { PruneResult, StoreStatus, EventStore } from '../store/types.js';
 
@@ -11,10 +12,6 @@ function requireStore(backends: Backends): EventStore {
   const store = backends.store();
   if (!store) throw new ConfigError('store', ['no store is configured: add a store: section (kind: local, path: …) to the config']);
   return store;
-}
-
-function megabytes(bytes: number): string {
-  return `${(bytes / 2 ** 20).toFixed(1)} MB`;
 }
 
 /** One line per account and region of each source: days stored, events, size on disk, skipped delivery files. */
@@ -38,7 +35,7 @@ export function formatStatus(status: StoreStatus): string {
       const skipped = partitions.reduce((n, p) => n + p.skipped.length, 0);
       const outdated = partitions.filter((p) => !p.current).length;
       lines.push(
-        `    ${account!.padEnd(12)}  ${region!.padEnd(15)}  ${String(partitions.length).padStart(4)}  ${partitions[0]!.day.padEnd(10)}  ${partitions.at(-1)!.day.padEnd(10)}  ${events.toLocaleString('en-US').padStart(11)}  ${megabytes(bytes).padStart(10)}  ${String(skipped).padStart(7)}  ${String(outdated).padStart(8)}`,
+        `    ${account!.padEnd(12)}  ${region!.padEnd(15)}  ${String(partitions.length).padStart(4)}  ${partitions[0]!.day.padEnd(10)}  ${partitions.at(-1)!.day.padEnd(10)}  ${events.toLocaleString('en-US').padStart(11)}  ${formatMegabytes(bytes).padStart(10)}  ${String(skipped).padStart(7)}  ${String(outdated).padStart(8)}`,
       );
     }
     for (const partition of source.partitions) {

@@ -1,13 +1,10 @@
 import cliProgress from 'cli-progress';
+import { formatMegabytes } from '../core/cost.js';
 import type { Logger } from 'pino';
 import type { ConvertProgress } from '../engines/types.js';
 
 /** Log lines no more often than this when stderr is not a terminal. */
 const LOG_EVERY_MS = 10_000;
-
-function megabytes(bytes: number): string {
-  return `${(bytes / 2 ** 20).toFixed(1)} MB`;
-}
 
 /**
  * How a long conversion into the store shows its progress: a bar on stderr when it is a terminal, otherwise a pino
@@ -22,9 +19,9 @@ export function conversionProgress(log: Logger, stream: NodeJS.WriteStream = pro
           { stream, format: 'converting logs into the store [{bar}] {percentage}% | {done} of {total} | {partitions} partitions', hideCursor: true },
           cliProgress.Presets.shades_classic,
         );
-        bar.start(progress.bytes, 0, { done: megabytes(0), total: megabytes(progress.bytes), partitions: progress.partitions });
+        bar.start(progress.bytes, 0, { done: formatMegabytes(0), total: formatMegabytes(progress.bytes), partitions: progress.partitions });
       } else {
-        bar?.update(progress.doneBytes, { done: megabytes(progress.doneBytes) });
+        bar?.update(progress.doneBytes, { done: formatMegabytes(progress.doneBytes) });
         if (progress.phase === 'end') {
           bar?.stop();
           bar = undefined;
