@@ -40,7 +40,34 @@ const NOT_TIME_REASONS = [
   { reason: 'eventTime is not an ISO-8601 date and time (e.g. "2026-11-20")', count: 3 },
 ];
 
-describe('event times in any ISO-8601 form', () => {
+/**
+ * Read straight from the raw files, and through the columnar store: on the run that converts them (straight from
+ * JSON to Parquet) and on the next one, which reads only the store. All three must say the same.
+ */
+const WAYS = [
+  { way: 'raw', load: (root: string) => loadTree(root) },
+  {
+    way: 'store, converting',
+    load: async (root: string) => {
+      const loaded = await loadTree(root, { storeDir: await tempDir() });
+      // Straight from JSON to Parquet: the way every chunk of readable files is converted.
+      expect(loaded.log.filter((line) => line.msg === 'store chunk converted').map((line) => line.direct)).toEqual([true]);
+      return loaded;
+    },
+  },
+  {
+    way: 'store, already converted',
+    load: async (root: string) => {
+      const storeDir = await tempDir();
+      await loadTree(root, { storeDir });
+      const again = await loadTree(root, { storeDir });
+      expect(again.log.find((line) => line.msg === 'window loaded from the store')).toMatchObject({ converted: 0 });
+      return again;
+    },
+  },
+] as const;
+
+describe.each(WAYS)('event times in any ISO-8601 form ($way)', ({ load: loadTree }) => {
   it('places each event by its instant, shows the checks the canonical time and keeps the original text', async () => {
     // Prepare: root events with every form of time, in the folders around the window
     const root = await tempDir();

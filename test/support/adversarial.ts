@@ -7,6 +7,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { DuckDbEngine, type DuckDbEngineOptions } from '../../src/engines/duckdb.js';
 import type { LogFile } from '../../src/source/types.js';
+import { LocalEventStore } from '../../src/store/local.js';
 import { LocalLogSource } from '../../src/source/local.js';
 import type { TimeWindow } from '../../src/core/time.js';
 import { record } from './fixtures.js';
@@ -49,15 +50,24 @@ export interface Loaded {
   readonly log: Record<string, unknown>[];
 }
 
-/** Loads the window over `root` (or exactly `files`) with a DuckDB engine whose debug log is kept. */
-export async function loadTree(root: string, options: DuckDbEngineOptions & { window?: TimeWindow; extraFiles?: readonly LogFile[] } = {}): Promise<Loaded> {
+/**
+ * Loads the window over `root` (or exactly `files`) with a DuckDB engine whose debug log is kept; with `storeDir`,
+ * through a columnar store there (converted on the first load, read from Parquet after).
+ */
+export async function loadTree(
+  root: string,
+  options: DuckDbEngineOptions & { window?: TimeWindow; extraFiles?: readonly LogFile[]; storeDir?: string } = {},
+): Promise<Loaded> {
   const window = options.window ?? WINDOW;
-  const listing = await new LocalLogSource({ path: root }).list(window);
+  const source = new LocalLogSource({ path: root });
+  const listing = await source.list(window);
   const log: Record<string, unknown>[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void log.push(JSON.parse(line) as Record<string, unknown>) });
-  const engine = await DuckDbEngine.create({ threads: 2, ...options }, logger);
+  const { storeDir, ...engineOptions } = options;
+  const store = storeDir === undefined ? undefined : new LocalEventStore({ path: storeDir, log: logger });
+  const engine = await DuckDbEngine.create({ threads: 2, ...engineOptions, ...(store ? { store } : {}) }, logger);
   engines.add(engine);
-  const stats = await engine.loadWindow({ window, files: [...listing.files, ...(options.extraFiles ?? [])] });
+  const stats = await engine.loadWindow({ window, files: [...listing.files, ...(options.extraFiles ?? [])], ...(store ? { source } : {}) });
   return { engine, stats, log };
 }
 
