@@ -118,13 +118,17 @@ describe('a report on incomplete input', () => {
     const renderer = await ReportRenderer.load();
     const old = JSON.parse(JSON.stringify(reportWith([['2026-11-20T10:00:00Z', 'aws-cli/2']]))) as Record<string, unknown> & {
       counts: Record<string, unknown>;
+      sections: Record<string, unknown>[];
     };
     for (const added of ['recordsDropped', 'recordsDroppedTotal', 'recordsWithoutTime', 'conflicts', 'incompleteInput']) delete old[added];
     delete old.counts.incomplete;
+    for (const section of old.sections) delete section.previewColumns;
 
-    const { text } = renderer.render(reportFromJson(old));
+    const { text, html } = renderer.render(reportFromJson(old));
 
     expect(text).toContain('1 failed, 0 with errors, 0 incomplete, 0 passed, 0 informational');
+    expect(text).toContain('2026-11-20T10:00:00Z | aws-cli/2');
+    expect(html).toContain('<td nowrap>2026-11-20T10:00:00Z</td>');
   });
 });
 
