@@ -31,6 +31,13 @@ export const QUIET_PREVIEW_ROWS = 2;
 export const SUMMARY_PREVIEW_ROWS = 50;
 
 /**
+ * Entries of the report's own lists (unreadable files, dropped records, eventID conflicts, the inventory's unknown
+ * policies and unmapped events) shown in the HTML; the text part and report.txt list every one. A day of corrupt
+ * files is hundreds of paths.
+ */
+export const LIST_PREVIEW_ROWS = 20;
+
+/**
  * The most the e-mail's HTML part may weigh. Gmail clips a message whose HTML passes about 102 KB ("[Message
  * clipped]") and hides everything after the cut, the later checks included; this leaves room under it.
  */

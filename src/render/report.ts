@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import juice from 'juice';
-import { formatCount, fullTitle, HTML_BUDGET_BYTES, PREVIEW_STEPS, shorten, type PreviewColumn } from '../core/preview.js';
+import { formatCount, fullTitle, HTML_BUDGET_BYTES, LIST_PREVIEW_ROWS, PREVIEW_STEPS, shorten, type PreviewColumn } from '../core/preview.js';
 import { withPreviewLimits, type Report } from '../core/report.js';
 
 /** templates/ at the package root, from both src/render (tests) and dist/render (built). */
@@ -110,6 +110,9 @@ export class ReportRenderer {
     hbs.registerHelper('gridCount', (columns: unknown) => gridColumns(columns).length);
     hbs.registerHelper('hasDetails', (columns: unknown) => gridColumns(columns).length < (columns as readonly PreviewColumn[]).length);
     hbs.registerHelper('number', (n: unknown) => formatCount(Number(n)));
+    // The report's own lists in the HTML: the first LIST_PREVIEW_ROWS, and how many more the text part has.
+    hbs.registerHelper('first', (list: unknown): unknown[] => (Array.isArray(list) ? (list as unknown[]).slice(0, LIST_PREVIEW_ROWS) : []));
+    hbs.registerHelper('more', (list: unknown) => (Array.isArray(list) ? Math.max(0, list.length - LIST_PREVIEW_ROWS) : 0));
     hbs.registerHelper('sum', (a: unknown, b: unknown) => Number(a) + Number(b));
     hbs.registerHelper('words', (s: unknown) => asText(s).split('_'));
     hbs.registerPartial('header', HEADER_PARTIAL);

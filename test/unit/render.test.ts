@@ -3,7 +3,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { evaluate } from '../../src/core/evaluate.js';
 import type { WindowStats } from '../../src/core/model.js';
 import type { Check } from '../../src/core/catalog.js';
-import { HTML_BUDGET_BYTES, PREVIEW_STEPS, QUIET_PREVIEW_ROWS } from '../../src/core/preview.js';
+import { HTML_BUDGET_BYTES, LIST_PREVIEW_ROWS, PREVIEW_STEPS, QUIET_PREVIEW_ROWS } from '../../src/core/preview.js';
 import { buildReport, reportFromJson, withPreviewLimits } from '../../src/core/report.js';
 import { neutraliseCell, toCsv } from '../../src/render/csv.js';
 import { ReportRenderer } from '../../src/render/report.js';
@@ -241,6 +241,25 @@ describe('tables readable in the 600–800 px of a mail client', () => {
       Number(new RegExp(`Showing (\\d+) of 200 rows - all rows in the CSV: /archive/run-1/${id}\\.csv`).exec(text)?.[1]);
     expect(shown(usual.text, 'fail_0_7d')).toBeGreaterThan(shown(usual.text, 'info_5_7d'));
     expect(shown(usual.text, 'fail_0_7d')).toBeGreaterThanOrEqual(PREVIEW_STEPS[1]!.loud);
+  });
+
+  it('lists the first unreadable files in the HTML and every one in the text part', async () => {
+    // Prepare: a day of corrupt files in three regions
+    const renderer = await ReportRenderer.load();
+    const filesSkipped = Array.from({ length: 864 }, (_, i) => ({
+      path: `AWSLogs/111111111111/CloudTrail/eu-west-1/2026/11/20/111111111111_CloudTrail_eu-west-1_20261120T${String(i).padStart(4, '0')}Z_abcdefghijklmnop.json.gz`,
+      reason: 'corrupt gzip',
+    }));
+
+    // Act
+    const { html, text } = renderer.render(reportWith([], { ...STATS, filesSkipped }));
+
+    // Assess
+    expect(html).toContain(filesSkipped[LIST_PREVIEW_ROWS - 1]!.path);
+    expect(html).not.toContain(filesSkipped[LIST_PREVIEW_ROWS]!.path);
+    expect(html).toContain(`…and ${864 - LIST_PREVIEW_ROWS} more, every one listed in the plain-text part of this message`);
+    for (const file of filesSkipped) expect(text).toContain(`  - ${file.path}: corrupt gzip`);
+    expect(Buffer.byteLength(html)).toBeLessThan(HTML_BUDGET_BYTES);
   });
 
   it('keeps what the model previews when it fits the budget', async () => {
