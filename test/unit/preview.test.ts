@@ -10,6 +10,7 @@ import {
   previewRowLimit,
   QUIET_PREVIEW_ROWS,
   shorten,
+  SUMMARY_PREVIEW_ROWS,
   TITLE_MAX_CHARS,
 } from '../../src/core/preview.js';
 import { buildReport, withPreviewLimits } from '../../src/core/report.js';
@@ -165,6 +166,37 @@ describe('how many rows a check previews', () => {
     expect(info!.previewRows).toHaveLength(QUIET_PREVIEW_ROWS);
     expect(previewRowLimit('incomplete', configuredLimits(2))).toBe(2);
     expect(previewRowLimit('pass', configuredLimits(2))).toBe(2);
+  });
+
+  it('shows the first SUMMARY_PREVIEW_ROWS groups of a tally and counts the others', () => {
+    // Prepare: 60 principals, one row each
+    const tallied = rootCheck({ columns: ['event_time', 'principal'], summary: ['principal', 'event_time'] });
+    const stats = windowStats();
+    const asOf = new Date('2026-11-23T08:00:00Z');
+    const built = buildReport({
+      runId: 'r',
+      asOf,
+      window: { start: new Date('2026-11-16T08:00:00Z'), end: asOf },
+      generatedAt: asOf,
+      toolVersion: '0.0.0',
+      source: 'local',
+      checks: [tallied],
+      findings: [evaluate(tallied, rows(60), stats)],
+      stats,
+      evidence: {},
+      archiveLocation: '/a',
+      previewRows: 10,
+    });
+
+    // Act
+    const generous = withPreviewLimits(built, PREVIEW_STEPS[0]!).sections[0]!.summary!;
+    const tight = withPreviewLimits(built, PREVIEW_STEPS[1]!).sections[0]!.summary!;
+
+    // Assess
+    expect(built.sections[0]!.summary).toMatchObject({ hiddenRows: 0 });
+    expect(built.sections[0]!.summary!.rows).toHaveLength(60);
+    expect([generous.rows.length, generous.hiddenRows]).toEqual([SUMMARY_PREVIEW_ROWS, 60 - SUMMARY_PREVIEW_ROWS]);
+    expect([tight.rows.length, tight.hiddenRows]).toEqual([PREVIEW_STEPS[1]!.summaryRows, 60 - PREVIEW_STEPS[1]!.summaryRows]);
   });
 
   it('takes rows from informational checks before failing ones at each tighter step, and still counts every row', () => {
