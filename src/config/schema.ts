@@ -238,7 +238,7 @@ export const ChecksConfig = z
 
 export const ReportConfig = z
   .object({
-    /** Result rows shown per check in the e-mail; the CSV evidence always has every row. */
+    /** Result rows shown per failing check in the e-mail (others show fewer; see core/preview.ts); the CSV evidence always has every row. */
     preview_rows: z.number().int().min(0).max(500).default(10),
   })
   .strict();

@@ -3,6 +3,7 @@ import { incompleteInput, STATUSES, type Finding, type Status } from './evaluate
 import type { DroppedRecords, EventIdConflict, SkippedFile, WindowStats } from './model.js';
 import { formatBytes, formatUsd, summariseCost } from './cost.js';
 import { checkWindow } from './params.js';
+import { configuredLimits, planColumns, previewRowLimit, type PreviewColumn, type PreviewLimits } from './preview.js';
 import { isoDate, toCloudTrailTime, type TimeWindow } from './time.js';
 
 /** Everything the report is built from. The core never reads a clock: times come in here. */
@@ -20,7 +21,7 @@ export interface ReportInput {
   readonly evidence: Readonly<Record<string, string>>;
   /** Where the whole run's evidence folder is. */
   readonly archiveLocation: string;
-  /** Result rows shown per check; the CSV has them all. */
+  /** Result rows shown per failing check (fewer for the others, see `previewRowLimit`); the CSV has them all. */
   readonly previewRows: number;
   /** What the IAM inventory held, when the run had one. */
   readonly inventory?: ReportInventory;
@@ -48,6 +49,8 @@ export interface SectionSummary {
   readonly of: string;
   readonly values: readonly string[];
   readonly rows: readonly { readonly key: string; readonly total: number; readonly counts: readonly number[] }[];
+  /** Groups left out of `rows` by the e-mail's preview limits (0 in the report model: it holds every group). */
+  readonly hiddenRows: number;
 }
 
 export interface ReportSection {
@@ -62,7 +65,10 @@ export interface ReportSection {
   readonly windowStart: string;
   readonly windowEnd: string;
   readonly columns: readonly string[];
+  /** The first rows of the result, values whole (the templates shorten them as `previewColumns` says). */
   readonly previewRows: readonly (readonly string[])[];
+  /** How each column of the preview is shown: short ones whole on one line, long ones shortened. */
+  readonly previewColumns: readonly PreviewColumn[];
   readonly rowCount: number;
   readonly hiddenRows: number;
   /** Where the full CSV is kept, for people (a path or an s3:// URL). */
@@ -139,6 +145,7 @@ export function summarise(columns: readonly string[], rows: readonly (readonly (
     of,
     values,
     rows: [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, counts]) => ({ key, total: counts.reduce((sum, n) => sum + n, 0), counts })),
+    hiddenRows: 0,
   };
 }
 
@@ -300,6 +307,9 @@ export function buildReport(input: ReportInput): Report {
     if (!check) throw new Error(`finding for unknown check ${finding.checkId}`);
     const window = checkWindow(check, input.asOf);
     const rows = finding.result?.rows ?? [];
+    const shown = previewRowLimit(finding.status, configuredLimits(input.previewRows));
+    const previewRows = rows.slice(0, shown).map((row) => row.map((cell) => cell ?? ''));
+    const columns = finding.result?.columns ?? [];
     return {
       id: check.id,
       title: check.title,
@@ -311,10 +321,11 @@ export function buildReport(input: ReportInput): Report {
       reason: finding.reason,
       windowStart: toCloudTrailTime(window.start),
       windowEnd: toCloudTrailTime(window.end),
-      columns: finding.result?.columns ?? [],
-      previewRows: rows.slice(0, input.previewRows).map((row) => row.map((cell) => cell ?? '')),
+      columns,
+      previewRows,
+      previewColumns: planColumns(columns, previewRows),
       rowCount: rows.length,
-      hiddenRows: Math.max(0, rows.length - input.previewRows),
+      hiddenRows: rows.length - previewRows.length,
       evidence: input.evidence[check.id] ?? null,
       evidenceLink: null,
       remediation: remediationFor(check, finding),
@@ -355,6 +366,32 @@ export function buildReport(input: ReportInput): Report {
     sections,
     cost: costOf(input.stats, input.findings, input.inventory?.scannedBytes),
     inventory: input.inventory ?? null,
+  };
+}
+
+/**
+ * The report as the e-mail previews it under `limits` (see PREVIEW_STEPS): fewer result rows and tally rows, each
+ * section still counting every row. The columns are planned again for the rows left. Pure.
+ */
+export function withPreviewLimits(report: Report, limits: PreviewLimits): Report {
+  return {
+    ...report,
+    sections: report.sections.map((section) => {
+      const shown = Math.min(section.previewRows.length, previewRowLimit(section.status, limits));
+      const previewRows = section.previewRows.slice(0, shown);
+      const summary = section.summary && {
+        ...section.summary,
+        rows: section.summary.rows.slice(0, limits.summaryRows),
+        hiddenRows: section.summary.hiddenRows + Math.max(0, section.summary.rows.length - limits.summaryRows),
+      };
+      return {
+        ...section,
+        previewRows,
+        previewColumns: shown === section.previewRows.length ? section.previewColumns : planColumns(section.columns, previewRows),
+        hiddenRows: section.rowCount - shown,
+        summary,
+      };
+    }),
   };
 }
 
@@ -401,6 +438,12 @@ export function reportFromJson(raw: unknown): Report {
     conflicts: stored.conflicts ?? [],
     incompleteInput: stored.incompleteInput ?? null,
     inventory: stored.inventory ?? null,
-    sections: stored.sections.map((section) => ({ ...section, summary: section.summary ?? null })),
+    sections: stored.sections.map(
+      (section: Omit<ReportSection, 'summary' | 'previewColumns'> & Partial<Pick<ReportSection, 'summary' | 'previewColumns'>>) => ({
+        ...section,
+        summary: section.summary ? { ...section.summary, hiddenRows: section.summary.hiddenRows ?? 0 } : null,
+        previewColumns: section.previewColumns ?? planColumns(section.columns, section.previewRows),
+      }),
+    ),
   };
 }

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import juice from 'juice';
-import type { Report } from '../core/report.js';
+import { formatCount, fullTitle, HTML_BUDGET_BYTES, LIST_PREVIEW_ROWS, PREVIEW_STEPS, shorten, type PreviewColumn } from '../core/preview.js';
+import { withPreviewLimits, type Report } from '../core/report.js';
 
 /** templates/ at the package root, from both src/render (tests) and dist/render (built). */
 export const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'templates');
@@ -45,6 +46,39 @@ function clip(value: unknown): string {
   return text.length > PREVIEW_CELL_CHARS ? `${text.slice(0, PREVIEW_CELL_CHARS - 1)}…` : text;
 }
 
+/** One preview cell as the templates show it: its text (shortened unless short), and the full value for a `title`. */
+interface PreviewCell {
+  readonly name: string;
+  readonly text: string;
+  readonly short: boolean;
+  readonly title: string | null;
+  /** No whitespace to wrap at (an id, an ARN): kept on one line under a row, where there is room for it. */
+  readonly unbroken: boolean;
+}
+
+function previewCellsOf(row: unknown, columns: unknown): (PreviewCell & { readonly detail: boolean })[] {
+  const plan = columns as readonly PreviewColumn[];
+  return (row as readonly unknown[]).map((value, i) => {
+    const text = printable(value);
+    const column = plan[i] ?? { name: '', kind: 'long', limit: PREVIEW_CELL_CHARS };
+    const limit = column.limit ?? PREVIEW_CELL_CHARS;
+    const shown = shorten(text, limit);
+    return {
+      name: column.name,
+      text: shown,
+      short: column.kind === 'short',
+      title: fullTitle(text, limit),
+      unbroken: !/\s/.test(shown),
+      detail: column.kind === 'detail',
+    };
+  });
+}
+
+const gridColumns = (columns: unknown) => (columns as readonly PreviewColumn[]).filter((c) => c.kind !== 'detail');
+
+/** A column header, wrappable at its underscores only (never inside a word): each part escaped, `_<wbr>` between. */
+const HEADER_PARTIAL = '{{#each (words this)}}{{this}}{{#unless @last}}_<wbr>{{/unless}}{{/each}}';
+
 export interface RenderedReport {
   readonly html: string;
   readonly text: string;
@@ -68,6 +102,20 @@ export class ReportRenderer {
     hbs.registerHelper('cell', clip);
     hbs.registerHelper('plain', printable);
     hbs.registerHelper('pad', (s: unknown, width: unknown) => clip(s).padEnd(Number(width)));
+    // A preview row: the cells of the grid, then the long values shown under it (see core/preview.ts).
+    hbs.registerHelper('previewCells', (row: unknown, columns: unknown) => previewCellsOf(row, columns).filter((c) => !c.detail));
+    hbs.registerHelper('previewDetails', (row: unknown, columns: unknown) => previewCellsOf(row, columns).filter((c) => c.detail));
+    hbs.registerHelper('allCells', previewCellsOf);
+    hbs.registerHelper('gridColumns', gridColumns);
+    hbs.registerHelper('gridCount', (columns: unknown) => gridColumns(columns).length);
+    hbs.registerHelper('hasDetails', (columns: unknown) => gridColumns(columns).length < (columns as readonly PreviewColumn[]).length);
+    hbs.registerHelper('number', (n: unknown) => formatCount(Number(n)));
+    // The report's own lists in the HTML: the first LIST_PREVIEW_ROWS, and how many more the text part has.
+    hbs.registerHelper('first', (list: unknown): unknown[] => (Array.isArray(list) ? (list as unknown[]).slice(0, LIST_PREVIEW_ROWS) : []));
+    hbs.registerHelper('more', (list: unknown) => (Array.isArray(list) ? Math.max(0, list.length - LIST_PREVIEW_ROWS) : 0));
+    hbs.registerHelper('sum', (a: unknown, b: unknown) => Number(a) + Number(b));
+    hbs.registerHelper('words', (s: unknown) => asText(s).split('_'));
+    hbs.registerPartial('header', HEADER_PARTIAL);
     hbs.registerHelper('join', (list: unknown, sep: unknown) => (Array.isArray(list) ? list.join(String(sep)) : ''));
     const read = (name: string) => readFile(path.join(templatesDir, name), 'utf8');
     const [html, text] = await Promise.all([read('report.html.hbs'), read('report.txt.hbs')]);
@@ -78,9 +126,26 @@ export class ReportRenderer {
     );
   }
 
+  /**
+   * The HTML and text parts of the report's e-mail. Past HTML_BUDGET_BYTES (a suite of many checks, long values, a
+   * large report.preview_rows) the previews shrink step by step (PREVIEW_STEPS), informational checks first, until
+   * the HTML fits: Gmail would otherwise clip it and hide the later checks. Both parts show the same rows.
+   */
   render(report: Report): RenderedReport {
-    // Mail clients drop <style> blocks: inline every rule into style attributes.
-    const html = juice(this.#html(report), { removeStyleTags: true, preserveMediaQueries: false });
-    return { html, text: this.#text(report) };
+    let html = '';
+    let shown = report;
+    for (const limits of PREVIEW_STEPS) {
+      shown = withPreviewLimits(report, limits);
+      html = this.#inline(shown);
+      if (Buffer.byteLength(html) <= HTML_BUDGET_BYTES) break;
+    }
+    return { html, text: this.#text(shown) };
+  }
+
+  #inline(report: Report): string {
+    // The classes' stylesheet (`<style data-embed>`) stays in the head, once: inlining it into every cell made the
+    // demo's HTML 277 KB. Only the second, small block is inlined (page width, padding, headings, callouts), for
+    // clients that drop <style>; short cells keep their `nowrap` attribute there.
+    return juice(this.#html(report), { removeStyleTags: true, preserveMediaQueries: true });
   }
 }

@@ -10,6 +10,8 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { formatCount } from '../../src/core/preview.js';
+import { reportFromJson } from '../../src/core/report.js';
 import { DEMO_AS_OF, generateDemo } from '../../src/demo/generate.js';
 import { runCli } from '../support/cli.js';
 import { tempDir } from '../support/fixtures.js';
@@ -95,5 +97,23 @@ describe('the demo run (what npm start runs), file by file', () => {
     // The message's two bodies are the archived report.html and report.txt, byte for byte (pinned above).
     expect(mail.html).toBe(await readFile(path.join(run.dir, 'report.html'), 'utf8'));
     expect(mail.text).toBe(await readFile(path.join(run.dir, 'report.txt'), 'utf8'));
+  });
+
+  it("keeps the e-mail's HTML part under 100 KB, where Gmail (about 102 KB) would clip it, with every check's rows as the model has them", async () => {
+    // Prepare
+    const mail = await simpleParser(await readFile(path.join(run.out, 'outbox', `${run.runId}.eml`)));
+    const html = typeof mail.html === 'string' ? mail.html : '';
+    const report = reportFromJson(JSON.parse(await readFile(path.join(run.dir, 'report.json'), 'utf8')));
+
+    // Assess: measured on the real message, within the budget without taking a row off any check's preview
+    expect(Buffer.byteLength(html)).toBeGreaterThan(0);
+    expect(Buffer.byteLength(html)).toBeLessThan(100 * 1024);
+    for (const section of report.sections.filter((s) => s.rowCount > 0)) {
+      expect(html, section.id).toContain(
+        section.hiddenRows > 0
+          ? `Showing ${formatCount(section.previewRows.length)} of ${formatCount(section.rowCount)} rows`
+          : `Full result (${formatCount(section.rowCount)} rows)`,
+      );
+    }
   });
 });

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { evaluate } from '../../src/core/evaluate.js';
 import type { WindowStats } from '../../src/core/model.js';
-import { buildReport, reportFromJson } from '../../src/core/report.js';
+import type { Check } from '../../src/core/catalog.js';
+import { HTML_BUDGET_BYTES, LIST_PREVIEW_ROWS, PREVIEW_STEPS, QUIET_PREVIEW_ROWS } from '../../src/core/preview.js';
+import { buildReport, reportFromJson, withPreviewLimits } from '../../src/core/report.js';
 import { neutraliseCell, toCsv } from '../../src/render/csv.js';
 import { ReportRenderer } from '../../src/render/report.js';
 import { rootCheck, windowStats } from '../support/checks.js';
@@ -44,8 +46,9 @@ describe('HTML and text report', () => {
     expect(html).not.toContain('<script>');
     expect(html).toContain('&lt;script&gt;alert(&quot;root&quot;)&lt;/script&gt;');
     expect(html).not.toContain('<b>x</b>');
-    expect(html).not.toMatch(/<style/i); // CSS inlined for mail clients
-    expect(html).toMatch(/<td[^>]*style="[^"]*"/);
+    // One stylesheet of classes in the head; what layout needs where a client drops it is inlined.
+    expect(html.match(/<style[\s>]/gi)).toHaveLength(1);
+    expect(html).toMatch(/<h2 style="[^"]*font-size: 16px/);
   });
 
   it('shows the verdict, the failure, its remediation and where the evidence is', async () => {
@@ -92,7 +95,7 @@ describe('a report on incomplete input', () => {
     expect(text).toContain('[INCOMPLETE] critical Root user activity (0)');
     expect(text).toContain('Input:         INCOMPLETE: 1 file and 3 records of the window could not be read');
     expect(text).toContain('a pass needs complete input');
-    expect(html).toMatch(/<span class="badge" style="[^"]*background: #6941c6[^"]*">INCOMPLETE<\/span> Root user activity/);
+    expect(html).toMatch(/<span class="badge" style="[^"]*background:#6941c6[^"]*">INCOMPLETE<\/span> Root user activity/);
     expect(html).toContain('1 incomplete');
     for (const out of [html, text]) expect(out).toContain('Make the log files and records listed above readable');
   });
@@ -115,13 +118,158 @@ describe('a report on incomplete input', () => {
     const renderer = await ReportRenderer.load();
     const old = JSON.parse(JSON.stringify(reportWith([['2026-11-20T10:00:00Z', 'aws-cli/2']]))) as Record<string, unknown> & {
       counts: Record<string, unknown>;
+      sections: Record<string, unknown>[];
     };
     for (const added of ['recordsDropped', 'recordsDroppedTotal', 'recordsWithoutTime', 'conflicts', 'incompleteInput']) delete old[added];
     delete old.counts.incomplete;
+    for (const section of old.sections) delete section.previewColumns;
 
-    const { text } = renderer.render(reportFromJson(old));
+    const { text, html } = renderer.render(reportFromJson(old));
 
     expect(text).toContain('1 failed, 0 with errors, 0 incomplete, 0 passed, 0 informational');
+    expect(text).toContain('2026-11-20T10:00:00Z | aws-cli/2');
+    expect(html).toContain('<td nowrap>2026-11-20T10:00:00Z</td>');
+  });
+});
+
+describe('tables readable in the 600–800 px of a mail client', () => {
+  const COLUMNS = ['event_time', 'account', 'region', 'principal', 'event_source', 'event_name', 'error_code', 'user_agent', 'event_id'];
+  const AGENT = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 "q"';
+  const row = (i: number) => [
+    `2026-11-21T09:${String(i % 60).padStart(2, '0')}:02Z`,
+    '111111111111',
+    'ap-southeast-2',
+    `arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_5a1b2c3d4e5f6a7b/someone.with.a.long.name${i}@example.com`,
+    'cloudtrail.amazonaws.com',
+    'PutEventSelectors',
+    'AccessDenied',
+    `${AGENT} <b>${i}</b>`,
+    `6caf4bbb-4698-4408-af0a-${String(i).padStart(12, '0')}`,
+  ];
+  const result = (rows: number) => ({ columns: COLUMNS, rows: Array.from({ length: rows }, (_, i) => row(i)) });
+
+  /** `failing` then `informational` checks of CIS 4.x shape (one row per event, long principals and user agents), each with `rows` rows. */
+  function suite(failing: number, informational: number, rows: number) {
+    const checks: Check[] = Array.from({ length: failing + informational }, (_, i) =>
+      rootCheck({
+        id: i < failing ? `fail_${i}_7d` : `info_${i}_7d`,
+        title: `CIS check ${i}`,
+        columns: COLUMNS,
+        description: 'Calls that changed IAM policies (CreatePolicy, DeletePolicy, AttachRolePolicy…) in the lookback, one row per event.',
+        references: ['https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-4'],
+        ...(i < failing ? {} : { evaluation: { kind: 'info' as const }, severity: 'info' as const }),
+      }),
+    );
+    const asOf = new Date('2026-11-23T08:00:00Z');
+    const stats = windowStats();
+    return buildReport({
+      runId: 'run-1',
+      asOf,
+      window: { start: new Date('2026-11-16T08:00:00Z'), end: asOf },
+      generatedAt: asOf,
+      toolVersion: '0.1.0',
+      source: 'local folder /logs',
+      checks,
+      findings: checks.map((c) => evaluate(c, result(rows), stats)),
+      stats,
+      evidence: Object.fromEntries(checks.map((c) => [c.id, `/archive/run-1/${c.id}.csv`])),
+      archiveLocation: '/archive/run-1',
+      previewRows: 10,
+    });
+  }
+
+  it('keeps short columns on one line and shortens long values, whole (and escaped) in the title and the CSV', async () => {
+    // Prepare
+    const renderer = await ReportRenderer.load();
+    const report = suite(1, 0, 3);
+
+    // Act
+    const { html, text } = renderer.render(report);
+    const csv = toCsv(result(3));
+
+    // Assess: times, accounts, regions, event names and error codes never wrap
+    for (const short of ['2026-11-21T09:00:02Z', '111111111111', 'ap-southeast-2', 'PutEventSelectors', 'AccessDenied'])
+      expect(html).toContain(`<td nowrap>${short}</td>`);
+    // The user agent is shortened in both parts; its full value is in the title (escaped) and in the CSV.
+    const agent = `${AGENT} <b>0</b>`;
+    expect(html).not.toContain('<b>0</b>');
+    expect(html).toContain(`title="${agent.replaceAll('"', '&quot;').replaceAll('<', '&lt;').replaceAll('>', '&gt;')}"`);
+    expect(html).toMatch(/<i>user_agent<\/i> Mozilla\/5\.0 \(Macintosh;[^<]*…[^<]*&lt;b&gt;0&lt;\/b&gt;<\/span>/);
+    expect(text).not.toContain(agent);
+    expect(text).toMatch(/\| Mozilla\/5\.0 \(Macintosh;[^|]*…[^|]*<b>0<\/b> \|/);
+    expect(parseCsv(csv)[1]).toContain(agent);
+    // Headers wrap between their words only.
+    expect(html).toContain('<th>event_<wbr>time</th>');
+  });
+
+  it('says how many more rows the CSV has, in both parts, with fewer rows for informational checks', async () => {
+    // Prepare
+    const renderer = await ReportRenderer.load();
+
+    // Act
+    const failing = renderer.render(suite(1, 0, 1234));
+    const info = renderer.render(suite(0, 1, 40));
+
+    // Assess
+    expect(failing.html).toContain('Showing 10 of 1,234 rows — all rows in the CSV: <span class="code">/archive/run-1/fail_0_7d.csv</span>');
+    expect(failing.text).toContain('Showing 10 of 1,234 rows - all rows in the CSV: /archive/run-1/fail_0_7d.csv');
+    expect(failing.text.match(/^2026-11-21T09:\d\d:02Z \| /gm)).toHaveLength(10);
+    expect(info.html).toContain(`Showing ${QUIET_PREVIEW_ROWS} of 40 rows — all rows in the CSV`);
+    expect(info.text).toContain(`Showing ${QUIET_PREVIEW_ROWS} of 40 rows - all rows in the CSV: /archive/run-1/info_0_7d.csv`);
+  });
+
+  it('keeps the HTML of 25 checks at their most preview rows of long values under 100 KB, shrinking informational previews first', async () => {
+    // Prepare: 25 failing checks at report.preview_rows (10) of long values would weigh about 10 KB each
+    const renderer = await ReportRenderer.load();
+
+    // Act
+    const heavy = renderer.render(suite(25, 0, 200));
+    const usual = renderer.render(suite(5, 20, 200));
+
+    // Assess: under the budget, each check still says how many rows it has; both parts show the same rows
+    for (const { html, text } of [heavy, usual]) {
+      expect(Buffer.byteLength(html)).toBeLessThanOrEqual(HTML_BUDGET_BYTES);
+      expect(Buffer.byteLength(html)).toBeLessThan(100 * 1024);
+      expect(html.match(/Showing \d+ of 200 rows/g)).toHaveLength(25);
+      expect(html.match(/Showing (\d+) of 200/g)).toEqual(text.match(/Showing (\d+) of 200/g));
+    }
+    // A step of PREVIEW_STEPS was taken: fewer rows, never none while some fit.
+    expect(heavy.text).toMatch(/Showing [1-9] of 200 rows/);
+    expect(heavy.text).not.toContain('Showing 10 of 200');
+    // Informational checks gave up their rows before the failing ones gave up theirs.
+    const shown = (text: string, id: string) =>
+      Number(new RegExp(`Showing (\\d+) of 200 rows - all rows in the CSV: /archive/run-1/${id}\\.csv`).exec(text)?.[1]);
+    expect(shown(usual.text, 'fail_0_7d')).toBeGreaterThan(shown(usual.text, 'info_5_7d'));
+    expect(shown(usual.text, 'fail_0_7d')).toBeGreaterThanOrEqual(PREVIEW_STEPS[1]!.loud);
+  });
+
+  it('lists the first unreadable files in the HTML and every one in the text part', async () => {
+    // Prepare: a day of corrupt files in three regions
+    const renderer = await ReportRenderer.load();
+    const filesSkipped = Array.from({ length: 864 }, (_, i) => ({
+      path: `AWSLogs/111111111111/CloudTrail/eu-west-1/2026/11/20/111111111111_CloudTrail_eu-west-1_20261120T${String(i).padStart(4, '0')}Z_abcdefghijklmnop.json.gz`,
+      reason: 'corrupt gzip',
+    }));
+
+    // Act
+    const { html, text } = renderer.render(reportWith([], { ...STATS, filesSkipped }));
+
+    // Assess
+    expect(html).toContain(filesSkipped[LIST_PREVIEW_ROWS - 1]!.path);
+    expect(html).not.toContain(filesSkipped[LIST_PREVIEW_ROWS]!.path);
+    expect(html).toContain(`…and ${864 - LIST_PREVIEW_ROWS} more, every one listed in the plain-text part of this message`);
+    for (const file of filesSkipped) expect(text).toContain(`  - ${file.path}: corrupt gzip`);
+    expect(Buffer.byteLength(html)).toBeLessThan(HTML_BUDGET_BYTES);
+  });
+
+  it('keeps what the model previews when it fits the budget', async () => {
+    const renderer = await ReportRenderer.load();
+    const report = suite(3, 0, 200);
+
+    const { html } = renderer.render(report);
+
+    expect(html).toBe(renderer.render(withPreviewLimits(report, PREVIEW_STEPS[0]!)).html);
+    expect(html.match(/Showing 10 of 200 rows/g)).toHaveLength(3);
   });
 });
 
