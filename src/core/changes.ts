@@ -212,6 +212,8 @@ export interface ChangesInput {
   readonly examples: number;
   /** Runs in the trend, this one included. */
   readonly trendRuns: number;
+  /** This run's check digests by id (checkDigest), to name the checks that changed when the suite did. */
+  readonly checkDigests?: Readonly<Record<string, string>>;
 }
 
 /** "newly failing", "fixed"… for a change of status. */
@@ -330,14 +332,17 @@ export function buildChanges(input: ChangesInput): ReportChanges {
     const ours = new Set(input.checks.map((c) => c.id));
     const added = input.checks.filter((c) => !theirs.has(c.id)).map((c) => c.id);
     const removed = previous.checks.filter((c) => !ours.has(c.id)).map((c) => c.id);
+    const digests = input.checkDigests;
+    const changed = digests ? input.checks.filter((c) => theirs.has(c.id) && theirs.get(c.id) !== digests[c.id]).map((c) => c.id) : [];
     const parts = [
       ...(added.length > 0 ? [`checks added: ${added.join(', ')}`] : []),
       ...(removed.length > 0 ? [`checks removed: ${removed.join(', ')}`] : []),
+      ...(changed.length > 0 ? [`checks changed: ${changed.join(', ')}`] : []),
     ];
     const why = history.recordedSuite
       ? parts.length > 0
         ? parts.join('; ')
-        : 'a check changed (its query, lookback, columns, key columns, threshold or options)'
+        : 'a check’s query, lookback, columns, key columns, evaluation or options changed'
       : 'its manifest records no suite (an earlier trailwarden)';
     return {
       outcome: 'other_suite',

@@ -220,10 +220,8 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
   );
 
   // Before this run's folder exists: the archive holds only earlier runs.
-  const suiteSha256 = suiteDigest(
-    request.checks.map((check) => ({ id: check.id, digest: checkDigest(check, sha256) })),
-    sha256,
-  );
+  const checkDigests = request.checks.map((check) => ({ id: check.id, digest: checkDigest(check, sha256) }));
+  const suiteSha256 = suiteDigest(checkDigests, sha256);
   const history = await phase(
     log,
     'find previous run',
@@ -244,6 +242,7 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     history,
     examples: request.changeExamples,
     trendRuns: request.trendRuns,
+    checkDigests: Object.fromEntries(checkDigests.map((c) => [c.id, c.digest])),
   });
 
   const folder = await archive.openRun(request.runId, request.asOf);

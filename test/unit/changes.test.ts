@@ -235,12 +235,19 @@ describe('what changed since the previous run', () => {
       { id: 'users_active', status: 'pass', observed: 3 },
       { id: 'gone_check', status: 'pass', observed: 0 },
     ]);
-    const changes = buildChanges(input({ kind: 'other_suite', previous: other, recordedSuite: true, trend: [] }));
+    const changes = buildChanges(
+      input(
+        { kind: 'other_suite', previous: { ...other, checks: other.checks.map((c) => ({ ...c, digest: 'then' })) }, recordedSuite: true, trend: [] },
+        {
+          checkDigests: { users_active: 'now', root_activity: 'new' },
+        },
+      ),
+    );
     expect(changes.outcome).toBe('other_suite');
     expect(changes.comparedWith).toBeNull();
     expect(changes.previousRunId).toBe('run-2');
     expect(changes.summary).toBe(
-      'The previous run of this job, run-2 (as of 2026-11-16T08:00:00Z), ran a different suite of checks (checks added: root_activity; checks removed: gone_check): no baseline, nothing compared.',
+      'The previous run of this job, run-2 (as of 2026-11-16T08:00:00Z), ran a different suite of checks (checks added: root_activity; checks removed: gone_check; checks changed: users_active): no baseline, nothing compared.',
     );
     expect(changes.statusChanges).toEqual([]);
     expect(changes.rowDeltas).toEqual([]);
