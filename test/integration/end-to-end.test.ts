@@ -83,6 +83,7 @@ describe('trailwarden run on generated CloudTrail logs', () => {
       'load window',
       'load inventory',
       'run checks',
+      'find previous run',
       'write evidence',
       'write report',
       'send mail',
