@@ -114,6 +114,27 @@ export class LocalArchive implements EvidenceArchive {
     };
   }
 
+  async *runsByDay(until: Date): AsyncIterable<readonly ArchivedRun[]> {
+    const last = datePath(until).join('/');
+    const newestFirst = (names: string[]) => names.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+    for (const year of newestFirst(await folders(this.#root, /^\d{4}$/))) {
+      if (year > last.slice(0, 4)) continue;
+      for (const month of newestFirst(await folders(path.join(this.#root, year), /^\d{2}$/))) {
+        if (`${year}/${month}` > last.slice(0, 7)) continue;
+        for (const day of newestFirst(await folders(path.join(this.#root, year, month), /^\d{2}$/))) {
+          if (`${year}/${month}/${day}` > last) continue;
+          const dayDir = path.join(this.#root, year, month, day);
+          const runs: ArchivedRun[] = [];
+          for (const name of (await folders(dayDir, /^[A-Za-z0-9_.-]+$/)).filter((n) => !n.startsWith('.')).sort()) {
+            // A folder without a manifest is a run that did not finish: not a run to compare with.
+            if ((await stat(path.join(dayDir, name, MANIFEST_FILE)).catch(() => undefined))?.isFile()) runs.push(new LocalArchivedRun(path.join(dayDir, name)));
+          }
+          if (runs.length > 0) yield runs;
+        }
+      }
+    }
+  }
+
   /** Searches `<root>/*\/*\/*\/<runId>`: the folder date is the as-of date, which the run id does not carry. */
   async findRun(runId: string): Promise<ArchivedRun | undefined> {
     assertRunId(runId);

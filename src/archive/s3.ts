@@ -224,6 +224,36 @@ export class S3Archive implements EvidenceArchive {
     }
   }
 
+  async *runsByDay(until: Date): AsyncIterable<readonly ArchivedRun[]> {
+    const { bucket, prefix } = this.#options;
+    const last = datePath(until).join('/');
+    const newestFirst = (names: string[]) => names.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+    const list = async (under: string, delimiter?: string) => {
+      try {
+        return await listAll(this.#client, bucket, under, delimiter);
+      } catch (error) {
+        throw new ArchiveError(`cannot list ${this.#url(under)}: ${describeError(error)}`, { cause: error });
+      }
+    };
+    for (const year of newestFirst((await list(prefix, '/')).folders.filter((f) => /^\d{4}$/.test(f)))) {
+      if (year > last.slice(0, 4)) continue;
+      for (const month of newestFirst((await list(`${prefix}${year}/`, '/')).folders.filter((f) => /^\d{2}$/.test(f)))) {
+        if (`${year}/${month}` > last.slice(0, 7)) continue;
+        for (const day of newestFirst((await list(`${prefix}${year}/${month}/`, '/')).folders.filter((f) => /^\d{2}$/.test(f)))) {
+          if (`${year}/${month}/${day}` > last) continue;
+          // One listing of the day: every run folder's keys, so a folder's manifest is seen without a request per run.
+          const dayPrefix = `${prefix}${year}/${month}/${day}/`;
+          const finished = (await list(dayPrefix)).keys
+            .map((key) => key.slice(dayPrefix.length).split('/'))
+            .filter((parts) => parts.length === 2 && parts[1] === MANIFEST_FILE && /^[A-Za-z0-9_.-]+$/.test(parts[0]!) && !parts[0]!.startsWith('.'))
+            .map((parts) => parts[0]!)
+            .sort();
+          if (finished.length > 0) yield finished.map((run) => new S3ArchivedRun(this.#client, bucket, `${dayPrefix}${run}/`, this.#linkSeconds));
+        }
+      }
+    }
+  }
+
   /**
    * The finished run `runId`. Its folder date is the report's as-of date, not the run id's timestamp (the
    * generation time), so the days nearest that timestamp are probed first, then every other day folder.

@@ -50,6 +50,12 @@ export interface EvidenceArchive {
    * without a manifest is an unfinished run: an error, never returned as a finished one.
    */
   findRun(runId: string): Promise<ArchivedRun | undefined>;
+  /**
+   * The finished runs whose folder date (their as-of date) is on or before `until`'s UTC date, one day folder at a
+   * time, newest day first; the order within a day is the store's. Folders without a manifest (unfinished runs) are
+   * left out. A reader that has what it needs stops iterating, and nothing further is listed.
+   */
+  runsByDay(until: Date): AsyncIterable<readonly ArchivedRun[]>;
   /** Releases what the backend holds (an SDK client it built itself, a connection); optional. */
   close?(): Promise<void>;
 }

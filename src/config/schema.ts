@@ -240,6 +240,10 @@ export const ReportConfig = z
   .object({
     /** Result rows shown per failing check in the e-mail (others show fewer; see core/preview.ts); the CSV evidence always has every row. */
     preview_rows: z.number().int().min(0).max(500).default(10),
+    /** Runs in each check's trend (its observed value over the last runs of the job), this one included. */
+    trend_runs: z.number().int().min(1).max(52).default(8),
+    /** New and gone rows named per check in "changes since the previous run" (the counts are always complete). */
+    change_examples: z.number().int().min(0).max(100).default(5),
   })
   .strict();
 
@@ -379,7 +383,8 @@ export const TrailwardenConfig = z
     archive: ArchiveConfig,
     mail: MailConfig,
     checks: ChecksConfig.default({ path: 'checks', overrides: {} }),
-    report: ReportConfig.default({ preview_rows: 10 }),
+    // prefault: {} is parsed, so the defaults stay written once, in ReportConfig.
+    report: ReportConfig.prefault({}),
     state: StateConfig.default({ kind: 'local', path: '../out/state/state.json' }),
     jobs: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'expected a job name: a-z, 0-9, _ and -'), JobConfig).default({}),
     // prefault: {} is parsed, so the defaults stay written once, in DaemonConfig.

@@ -87,6 +87,15 @@ export const CheckDefinition = z
      * hold each value of the second (granted / used / unused / unknown per role).
      */
     summary: z.tuple([z.string().regex(COLUMN_NAME), z.string().regex(COLUMN_NAME)]).optional(),
+    /**
+     * The columns that identify a row from one run to the next (e.g. `[role_arn]`, `[event_id]`): the report's
+     * "new" and "gone" rows compare these. Absent: the whole row is its key.
+     */
+    key_columns: z
+      .array(z.string().regex(COLUMN_NAME, 'expected a column name: lower-case letters, digits and _'))
+      .min(1)
+      .refine((names) => new Set(names).size === names.length, 'expected each column once')
+      .optional(),
     evaluation: Evaluation,
     /** Threshold checks only: the status of a would-be pass on incomplete input (see OnIncomplete). */
     on_incomplete: OnIncomplete.default('incomplete'),
@@ -179,6 +188,10 @@ export function parseCheck(
         problems.push(`${files.yamlPath}: summary.${index}: "${column}" is not one of columns (${definition.columns.join(', ')})`);
     });
   }
+  definition.key_columns?.forEach((column, index) => {
+    if (!definition.columns.includes(column))
+      problems.push(`${files.yamlPath}: key_columns.${index}: "${column}" is not one of columns (${definition.columns.join(', ')})`);
+  });
   problems.push(...queryFileProblems(files, definition.parameters, definition.requires ?? []));
   if (problems.length > 0 || files.sqlText === undefined) return { definition, problems };
 

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { Severity, type Check } from './catalog.js';
+import { checkDigest, suiteDigest, type ReportChanges } from './changes.js';
 import type { Finding } from './evaluate.js';
 import { ManifestError } from './errors.js';
 import type { WindowStats } from './model.js';
@@ -61,7 +62,11 @@ const ManifestCheckV1 = z
   })
   .strict();
 
-export const ManifestCheck = ManifestCheckV1.extend({ status: z.enum(['pass', 'fail', 'incomplete', 'not_run', 'info', 'error']) }).strict();
+export const ManifestCheck = ManifestCheckV1.extend({
+  status: z.enum(['pass', 'fail', 'incomplete', 'not_run', 'info', 'error']),
+  /** What defines the check's result and judgement (core/changes.ts checkDigest); absent in runs before it existed. */
+  check_sha256: Sha256.optional(),
+}).strict();
 export type ManifestCheck = z.infer<typeof ManifestCheck>;
 
 const StatsV1 = z
@@ -119,8 +124,33 @@ export const ManifestInventory = z
   .strict();
 export type ManifestInventory = z.infer<typeof ManifestInventory>;
 
+const Status = z.enum(['pass', 'fail', 'incomplete', 'not_run', 'info', 'error']);
+
+/** What the run was compared with and what changed (the report's "changes since the previous run"), compact. */
+export const ManifestComparison = z
+  .object({
+    outcome: z.enum(['compared', 'no_previous_run', 'other_suite', 'baseline_unverified']),
+    /** The run compared with; null when there was no baseline (see `outcome` and `summary`). */
+    compared_with: z.string().nullable(),
+    /** The previous run of the job that was looked at, even when it could not serve as the baseline. */
+    previous_run: z.string().nullable(),
+    summary: z.string(),
+    status_changes: z.array(z.object({ id: z.string(), from: Status, to: Status }).strict()),
+    /** Rows new and gone by the check's key columns, for the checks with any. */
+    row_deltas: z.array(z.object({ id: z.string(), added: z.number().int().min(0), removed: z.number().int().min(0) }).strict()),
+    /** The earlier runs the trend shows, oldest first (this run follows them). */
+    trend_runs: z.array(z.string()),
+  })
+  .strict();
+export type ManifestComparison = z.infer<typeof ManifestComparison>;
+
 export const Manifest = ManifestV1.extend({
   schema: z.literal(MANIFEST_SCHEMA),
+  /** The configured job (`jobs.<name>`) the run was, null for a plain `trailwarden run`; absent before it was recorded. */
+  job: z.string().nullable().optional(),
+  /** The suite's digest (core/changes.ts suiteDigest): runs of one suite are comparable. Absent before it was recorded. */
+  suite_sha256: Sha256.optional(),
+  comparison: ManifestComparison.optional(),
   verdict: z.enum(['fail', 'error', 'incomplete', 'pass']),
   stats: Stats,
   checks: z.array(ManifestCheck),
@@ -157,12 +187,30 @@ export interface ManifestInput {
   readonly sha256: (text: string) => string;
   /** The IAM inventory of the run, when it had one. */
   readonly inventory?: ManifestInventory;
+  /** The configured job the run was; null or absent for a plain run. */
+  readonly job?: string | null;
+  /** What the run was compared with, when it was. */
+  readonly changes?: ReportChanges;
+}
+
+/** The compact form of a comparison, for the manifest. */
+export function manifestComparison(changes: ReportChanges): ManifestComparison {
+  return {
+    outcome: changes.outcome,
+    compared_with: changes.comparedWith?.runId ?? null,
+    previous_run: changes.previousRunId,
+    summary: changes.summary,
+    status_changes: changes.statusChanges.map((c) => ({ id: c.id, from: c.from, to: c.to })),
+    row_deltas: changes.rowDeltas.filter((d) => d.added > 0 || d.removed > 0).map((d) => ({ id: d.id, added: d.added, removed: d.removed })),
+    trend_runs: changes.trend[0]?.points.filter((p) => !p.current).map((p) => p.runId) ?? [],
+  };
 }
 
 /** The manifest of a finished run. Key order is the file's order: auditors diff manifests. */
 export function buildManifest(input: ManifestInput): Manifest {
   const findingsById = new Map(input.findings.map((f) => [f.checkId, f]));
   const { stats, report } = input;
+  const digests = input.checks.map((check) => ({ id: check.id, digest: checkDigest(check, input.sha256) }));
   return {
     schema: MANIFEST_SCHEMA,
     run_id: input.runId,
@@ -171,11 +219,14 @@ export function buildManifest(input: ManifestInput): Manifest {
     generated_at: toCloudTrailTime(input.generatedAt),
     window: { start: toCloudTrailTime(input.window.start), end: toCloudTrailTime(input.window.end) },
     config_digest: `sha256:${input.configDigest}`,
+    job: input.job ?? null,
+    suite_sha256: suiteDigest(digests, input.sha256),
     source: input.source,
     engine: input.engine,
     scanned_bytes: report.cost?.scannedBytes ?? null,
     estimated_cost_usd: report.cost ? Number(report.cost.costUsd.toFixed(6)) : null,
     verdict: report.verdict,
+    ...(input.changes ? { comparison: manifestComparison(input.changes) } : {}),
     stats: {
       events: stats.events,
       duplicates_removed: stats.duplicates,
@@ -188,7 +239,7 @@ export function buildManifest(input: ManifestInput): Manifest {
       accounts: [...stats.accounts],
       regions: [...stats.regions],
     },
-    checks: input.checks.map((check) => {
+    checks: input.checks.map((check, index) => {
       const finding = findingsById.get(check.id);
       const window = checkWindow(check, input.asOf);
       const csv = input.files.find((file) => file.name === `${check.id}.csv`);
@@ -203,6 +254,7 @@ export function buildManifest(input: ManifestInput): Manifest {
         rows: finding?.result?.rows.length ?? null,
         window: { start: toCloudTrailTime(window.start), end: toCloudTrailTime(window.end) },
         query_sha256: input.sha256(check.sql),
+        check_sha256: digests[index]!.digest,
         scanned_bytes: finding?.result?.scannedBytes ?? finding?.scannedBytes ?? null,
         options: { ...check.optionValues },
         file: csv ? { name: csv.name, bytes: csv.bytes, sha256: csv.sha256 } : null,

@@ -1,4 +1,5 @@
 import { severityRank, type Check } from './catalog.js';
+import type { ReportChanges } from './changes.js';
 import { incompleteInput, STATUSES, type Finding, type Status } from './evaluate.js';
 import type { DroppedRecords, EventIdConflict, SkippedFile, WindowStats } from './model.js';
 import { formatBytes, formatUsd, summariseCost } from './cost.js';
@@ -25,6 +26,8 @@ export interface ReportInput {
   readonly previewRows: number;
   /** What the IAM inventory held, when the run had one. */
   readonly inventory?: ReportInventory;
+  /** What changed since the previous run of the job (core/changes.ts), when it was looked up. */
+  readonly changes?: ReportChanges;
 }
 
 /** The IAM inventory of a run, for the report's summary. */
@@ -125,6 +128,8 @@ export interface Report {
   readonly cost?: ReportCost;
   /** The IAM inventory the run judged roles and users on; null when it had none. */
   readonly inventory: ReportInventory | null;
+  /** What changed since the previous run of the job; null for runs archived before comparisons existed. */
+  readonly changes: ReportChanges | null;
 }
 
 /** Tallies `rows` per value of column `by`, counting the values of column `of`. Pure. */
@@ -366,6 +371,7 @@ export function buildReport(input: ReportInput): Report {
     sections,
     cost: costOf(input.stats, input.findings, input.inventory?.scannedBytes),
     inventory: input.inventory ?? null,
+    changes: input.changes ?? null,
   };
 }
 
@@ -426,7 +432,7 @@ export function withEvidenceLinks(report: Report, links: Readonly<Record<string,
  * Nothing is judged again: what the run said stays what it said. Pure.
  */
 export function reportFromJson(raw: unknown): Report {
-  type Added = 'recordsDropped' | 'recordsDroppedTotal' | 'recordsWithoutTime' | 'conflicts' | 'incompleteInput' | 'inventory';
+  type Added = 'recordsDropped' | 'recordsDroppedTotal' | 'recordsWithoutTime' | 'conflicts' | 'incompleteInput' | 'inventory' | 'changes';
   const stored = raw as Omit<Report, Added | 'counts'> &
     Partial<Pick<Report, Added>> & { counts: Omit<Report['counts'], 'incomplete' | 'not_run'> & { incomplete?: number; not_run?: number } };
   return {
@@ -438,6 +444,7 @@ export function reportFromJson(raw: unknown): Report {
     conflicts: stored.conflicts ?? [],
     incompleteInput: stored.incompleteInput ?? null,
     inventory: stored.inventory ?? null,
+    changes: stored.changes ?? null,
     sections: stored.sections.map(
       (section: Omit<ReportSection, 'summary' | 'previewColumns'> & Partial<Pick<ReportSection, 'summary' | 'previewColumns'>>) => ({
         ...section,

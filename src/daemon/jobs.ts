@@ -37,7 +37,10 @@ export async function buildJob(name: string, config: JobConfig, deps: JobDepende
       async run(context) {
         await testGate();
         // As of the slot, not of the moment the timer fired: a caught-up report covers exactly the missed week.
-        const outcome = await runOnce({ configFile: deps.configFile, setup, renderer, asOf: context.scheduledFor, now: context.now }, log.child({ job: name }));
+        const outcome = await runOnce(
+          { configFile: deps.configFile, setup, renderer, asOf: context.scheduledFor, now: context.now, job: name },
+          log.child({ job: name }),
+        );
         return { summary: `${outcome.report.subject} (evidence: ${outcome.evidenceLocation}; mail: ${outcome.mail.location})` };
       },
     };

@@ -8,11 +8,13 @@ import type { EvidenceArchive, StoredFile } from '../archive/types.js';
 import type { Check } from '../core/catalog.js';
 import { columnsUsedBy } from '../core/cloudtrail-table.js';
 import { describeError, MailError } from '../core/errors.js';
-import { checkError, evaluate, notRun, unjudgeableReason, type Finding, type InputFacts } from '../core/evaluate.js';
+import { checkError, evaluate, incompleteInput, notRun, unjudgeableReason, type Finding, type InputFacts } from '../core/evaluate.js';
 import type { WindowStats } from '../core/model.js';
 import { checkWindow, resolveParameters, runWindow } from '../core/params.js';
 import { buildManifest, MANIFEST_FILE, serializeManifest, type ManifestInventory } from '../core/manifest.js';
 import { buildReport, type Report, type ReportInventory } from '../core/report.js';
+import { buildChanges, buildRowKeys, checkDigest, ROW_KEYS_FILE, suiteDigest } from '../core/changes.js';
+import { readHistory } from './history.js';
 import { floorToSecond, toCloudTrailTime } from '../core/time.js';
 import type { QueryEngine } from '../engines/types.js';
 import { buildReportMail, type EvidenceCsv } from '../mail/report-mail.js';
@@ -61,6 +63,12 @@ export interface RunRequest {
   readonly attachMaxBytes: number;
   /** The command that re-sends this run's e-mail, for the log when mail fails (default: `trailwarden resend <run-id>`). */
   readonly resendCommand?: string;
+  /** The configured job this run is (`jobs.<name>`), or null/absent for a plain run: runs compare with their own job's. */
+  readonly job?: string | null;
+  /** Runs in each check's trend, this one included (`report.trend_runs`). */
+  readonly trendRuns: number;
+  /** New and gone row keys shown per check (`report.change_examples`). */
+  readonly changeExamples: number;
 }
 
 export interface RunOutcome {
@@ -211,6 +219,32 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     }),
   );
 
+  // Before this run's folder exists: the archive holds only earlier runs.
+  const checkDigests = request.checks.map((check) => ({ id: check.id, digest: checkDigest(check, sha256) }));
+  const suiteSha256 = suiteDigest(checkDigests, sha256);
+  const history = await phase(
+    log,
+    'find previous run',
+    () =>
+      readHistory(
+        archive,
+        { job: request.job ?? null, configDigest: request.configDigest, suiteSha256, asOf: request.asOf, trendRuns: request.trendRuns },
+        log,
+      ),
+    (h) => ({ outcome: h.kind, previous: h.kind === 'none' ? null : h.previous.runId, trendRuns: h.trend.length }),
+  );
+  const changes = buildChanges({
+    runId: request.runId,
+    asOf: toCloudTrailTime(request.asOf),
+    checks: request.checks,
+    findings,
+    inputComplete: incompleteInput(stats) === undefined,
+    history,
+    examples: request.changeExamples,
+    trendRuns: request.trendRuns,
+    checkDigests: Object.fromEntries(checkDigests.map((c) => [c.id, c.digest])),
+  });
+
   const folder = await archive.openRun(request.runId, request.asOf);
   const stored: StoredFile[] = [];
   const csvLocations: Record<string, string> = {};
@@ -229,6 +263,8 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
         csvs.push(csv);
         csvLocations[finding.checkId] = folder.locationOf(`${finding.checkId}.csv`);
       }
+      // Each check's row keys: what the next run's "new" and "gone" rows are counted against.
+      stored.push(await folder.write(ROW_KEYS_FILE, `${JSON.stringify(buildRowKeys(request.runId, request.checks, findings))}\n`));
       // The inventory is evidence too: the very documents the roles and users were judged on.
       for (const account of iam?.snapshot.accounts ?? []) {
         const file = await folder.write(`iam-inventory-${account.account}.json`, account.text);
@@ -254,6 +290,7 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     archiveLocation: folder.location,
     previewRows: request.previewRows,
     inventory: iam && inventory ? reportInventory(backends.inventory!, iam.built, inventory) : undefined,
+    changes,
   });
   const rendered = renderer.render(report);
   stored.push(await folder.write('report.html', rendered.html));
@@ -280,6 +317,8 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     inventory: iam
       ? { kind: backends.inventory!.kind, source: backends.inventory!.describe(), action_catalogue: iam.catalogue.version, accounts: inventoryFiles }
       : undefined,
+    job: request.job ?? null,
+    changes,
   });
   await folder.write(MANIFEST_FILE, serializeManifest(manifest));
   log.info({ phase: 'write report', ms: Math.round(performance.now() - reportStarted), files: stored.length + 1, location: folder.location }, 'write report');
@@ -365,6 +404,8 @@ export interface RunOptions extends CliPaths {
   readonly setup?: Setup;
   /** The report templates, already compiled (the daemon compiles them once, at start). */
   readonly renderer?: ReportRenderer;
+  /** The configured job this run is (the daemon, `run --job`); absent for a plain run. */
+  readonly job?: string;
 }
 
 /** Config → backends → one report run. Every backend is closed whatever happens. */
@@ -393,6 +434,9 @@ export async function runOnce(options: RunOptions, log: Logger): Promise<RunOutc
         mailTo: config.mail.to,
         attachMaxBytes: config.mail.attach_max_bytes,
         resendCommand: resendCommand(runId, options),
+        job: options.job ?? null,
+        trendRuns: config.report.trend_runs,
+        changeExamples: config.report.change_examples,
       },
     );
   });

@@ -19,6 +19,9 @@ const STATUS_COLOURS: Readonly<Record<string, string>> = {
 };
 
 const PREVIEW_CELL_CHARS = 80;
+/** The tallest trend bar, in pixels; a bar of 0 (or no value) is a 1-pixel line. */
+const TREND_BAR_PX = 22;
+const NO_VALUE_COLOUR = '#d0d5dd';
 
 /**
  * Control characters could forge lines in the text mail or confuse a terminal, and bidirectional
@@ -117,8 +120,22 @@ export class ReportRenderer {
     hbs.registerHelper('words', (s: unknown) => asText(s).split('_'));
     hbs.registerPartial('header', HEADER_PARTIAL);
     hbs.registerHelper('join', (list: unknown, sep: unknown) => (Array.isArray(list) ? list.join(String(sep)) : ''));
+    hbs.registerHelper('gt', (a: unknown, b: unknown) => Number(a) > Number(b));
+    hbs.registerHelper('minus', (a: unknown, b: unknown) => Number(a) - Number(b));
+    hbs.registerHelper('barHeight', (percent: unknown) => Math.max(1, Math.round((Math.min(100, Math.max(0, Number(percent) || 0)) * TREND_BAR_PX) / 100)));
+    hbs.registerHelper('barColour', (status: unknown, observed: unknown) =>
+      observed === null || observed === undefined ? NO_VALUE_COLOUR : (STATUS_COLOURS[String(status)] ?? '#475467'),
+    );
     const read = (name: string) => readFile(path.join(templatesDir, name), 'utf8');
-    const [html, text] = await Promise.all([read('report.html.hbs'), read('report.txt.hbs')]);
+    const [html, text, changesHtml, changesText] = await Promise.all([
+      read('report.html.hbs'),
+      read('report.txt.hbs'),
+      read(path.join('partials', 'changes.html.hbs')),
+      read(path.join('partials', 'changes.txt.hbs')),
+    ]);
+    // Compiled here with their report's options (the text one escapes nothing), then included with {{> name}}.
+    hbs.registerPartial('changesHtml', hbs.compile(changesHtml, { strict: true }));
+    hbs.registerPartial('changesText', hbs.compile(changesText, { strict: true, noEscape: true }));
     return new ReportRenderer(
       hbs.compile<Report>(html, { strict: true }),
       // The text template escapes nothing (there is no markup), but `cell` still strips control characters.

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runDaemon } from '../../src/daemon/run-daemon.js';
@@ -145,7 +145,13 @@ describe('trailwarden run --job', () => {
     expect(run.stdout).toMatch(/^trailwarden: job weekly: \[trailwarden\] 1 failed, 3 not run · 111111111111 · 2026-08-25 → 2026-11-23 \(evidence: /);
     const state = await readStateFile(path.join(dir, 'out', 'state', 'state.json'));
     expect(state.jobs.weekly?.last_success).toMatchObject({ scheduled_for: '2026-11-23T11:00:00.000Z', result: 'success' });
-    expect(await readdir(path.join(dir, 'out', 'archive', '2026', '11', '23'))).toHaveLength(1);
+    const runFolders = await readdir(path.join(dir, 'out', 'archive', '2026', '11', '23'));
+    expect(runFolders).toHaveLength(1);
+    // The job's runs are compared with the job's own earlier runs: its manifest names it.
+    const manifest = JSON.parse(await readFile(path.join(dir, 'out', 'archive', '2026', '11', '23', runFolders[0]!, 'manifest.json'), 'utf8')) as {
+      job: string | null;
+    };
+    expect(manifest.job).toBe('weekly');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no job "monthly"');
     expect(unknown.stderr).toContain('configured: weekly, root');

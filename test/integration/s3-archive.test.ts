@@ -1,11 +1,15 @@
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LocalArchive } from '../../src/archive/local.js';
 import { S3Archive, S3ArchivedRun, type S3ArchiveOptions } from '../../src/archive/s3.js';
-import { serializeManifest } from '../../src/core/manifest.js';
+import { buildManifest, serializeManifest } from '../../src/core/manifest.js';
+import { CheckDefinition, withDefaults } from '../../src/core/catalog.js';
+import { buildRowKeys, checkDigest, ROW_KEYS_FILE, suiteDigest } from '../../src/core/changes.js';
+import type { EvidenceArchive } from '../../src/archive/types.js';
+import { readHistory } from '../../src/flows/history.js';
 import { verifyRun } from '../../src/flows/verify.js';
 import { manifestOf } from '../support/manifest.js';
 import { ArchiveError } from '../../src/core/errors.js';
@@ -270,5 +274,151 @@ describe('local evidence archive, new members', () => {
     expect(missing).toBeUndefined();
     expect(incomplete).toBeInstanceOf(ArchiveError);
     expect((incomplete as Error).message).toContain('is incomplete: it has no manifest.json');
+  });
+});
+
+describe('the previous runs of a job, from the archive', () => {
+  const hash = (text: string) => createHash('sha256').update(text).digest('hex');
+  const check = withDefaults(
+    CheckDefinition.parse({
+      id: 'roles_active_7d',
+      title: 'Roles',
+      description: 'd',
+      severity: 'info',
+      lookback_days: 7,
+      columns: ['role_arn', 'calls'],
+      key_columns: ['role_arn'],
+      evaluation: { kind: 'info' },
+    }),
+    'SELECT 1 FROM cloudtrail_window',
+  );
+  const SUITE = suiteDigest([{ id: check.id, digest: checkDigest(check, hash) }], hash);
+  const CONFIG = 'c'.repeat(64);
+
+  /** A finished run as `trailwarden run` leaves it: row keys and a manifest of job `job` with `roles` active. */
+  async function archiveRun(archive: EvidenceArchive, runId: string, asOf: string, roles: string[], job: string | null = 'weekly', sql = check.sql) {
+    const asOfDate = new Date(asOf);
+    const ran = { ...check, sql };
+    const finding = {
+      checkId: check.id,
+      title: check.title,
+      severity: check.severity,
+      status: 'info' as const,
+      observed: roles.length,
+      threshold: null,
+      reason: '',
+      result: { columns: check.columns, rows: roles.map((role) => [role, '1']) },
+    };
+    const folder = await archive.openRun(runId, asOfDate);
+    const keys = await folder.write(ROW_KEYS_FILE, JSON.stringify(buildRowKeys(runId, [ran], [finding])));
+    const stats = {
+      filesRead: 1,
+      filesSkipped: [],
+      events: 1,
+      duplicates: 0,
+      recordsWithoutTime: 0,
+      recordsDropped: [],
+      conflicts: [],
+      dataEvents: 0,
+      accounts: [],
+      regions: [],
+    };
+    const manifest = buildManifest({
+      runId,
+      toolVersion: '0.0.0-test',
+      asOf: asOfDate,
+      generatedAt: asOfDate,
+      window: { start: new Date(asOfDate.getTime() - 7 * 86_400_000), end: asOfDate },
+      configDigest: CONFIG,
+      source: 'test',
+      engine: 'test',
+      report: { verdict: 'pass' },
+      stats,
+      checks: [ran],
+      findings: [finding],
+      files: [keys],
+      sha256: hash,
+      job,
+    });
+    await folder.write('manifest.json', serializeManifest(manifest));
+    return folder;
+  }
+
+  /** Runs around 2026-11-23T08:00:00Z: three of the job before it, and others that must not count. */
+  async function history(archive: EvidenceArchive) {
+    await archiveRun(archive, '20261109T080000Z-00000001', '2026-11-09T08:00:00Z', ['a', 'b']);
+    await archiveRun(archive, '20261116T080000Z-00000002', '2026-11-16T08:00:00Z', ['a', 'b', 'c']);
+    await archiveRun(archive, '20261122T080000Z-00000003', '2026-11-22T08:00:00Z', ['z'], 'another-job');
+    const unfinished = await archive.openRun('20261123T050000Z-00000004', new Date('2026-11-23T05:00:00Z'));
+    await unfinished.write(ROW_KEYS_FILE, '{}');
+    const baseline = await archiveRun(archive, '20261123T060000Z-00000005', '2026-11-23T06:00:00Z', ['b', 'c', 'd']);
+    await archiveRun(archive, '20261123T090000Z-00000006', '2026-11-23T08:00:00Z', ['x']);
+    await archiveRun(archive, '20261124T080000Z-00000007', '2026-11-24T08:00:00Z', ['y']);
+    return baseline;
+  }
+
+  const request = { job: 'weekly', configDigest: CONFIG, suiteSha256: SUITE, asOf: AS_OF, trendRuns: 8 };
+
+  it('lists finished runs newest day first up to a date, and finds the baseline and trend of a job in S3 (s3rver)', async () => {
+    // Prepare
+    const { archive, bucket } = await newArchive();
+    const baseline = await history(archive);
+
+    // Act
+    const days: string[][] = [];
+    for await (const runs of archive.runsByDay(AS_OF)) days.push(runs.map((run) => run.location));
+    const found = await readHistory(archive, request, silentLog);
+    const otherSuite = await readHistory(archive, { ...request, suiteSha256: hash('another suite') }, silentLog);
+    const noneBefore = await readHistory(archive, { ...request, asOf: new Date('2026-11-09T08:00:00Z') }, silentLog);
+
+    // Assess: the unfinished run and the later day are left out; only earlier runs of the job, same suite, count
+    const at = (day: string, runId: string) => `s3://${bucket}/trailwarden/${day}/${runId}/`;
+    expect(days).toEqual([
+      [at('2026/11/23', '20261123T060000Z-00000005'), at('2026/11/23', '20261123T090000Z-00000006')],
+      [at('2026/11/22', '20261122T080000Z-00000003')],
+      [at('2026/11/16', '20261116T080000Z-00000002')],
+      [at('2026/11/09', '20261109T080000Z-00000001')],
+    ]);
+    expect(found.kind).toBe('baseline');
+    if (found.kind !== 'baseline') return;
+    expect(found.previous.runId).toBe('20261123T060000Z-00000005');
+    expect(found.rowKeys.checks.roles_active_7d?.keys).toEqual([['b'], ['c'], ['d']]);
+    expect(found.trend.map((run) => [run.runId, run.checks[0]?.observed])).toEqual([
+      ['20261123T060000Z-00000005', 3],
+      ['20261116T080000Z-00000002', 3],
+      ['20261109T080000Z-00000001', 2],
+    ]);
+    expect(otherSuite).toMatchObject({ kind: 'other_suite', previous: { runId: '20261123T060000Z-00000005' }, recordedSuite: true });
+    expect(noneBefore).toEqual({ kind: 'none', trend: [] });
+
+    // Act: the baseline's row keys altered after the run
+    await client.send(
+      new PutObjectCommand({ Bucket: bucket, Key: `trailwarden/2026/11/23/20261123T060000Z-00000005/${ROW_KEYS_FILE}`, Body: '{"changed":true}' }),
+    );
+    const altered = await readHistory(archive, request, silentLog);
+
+    // Assess: said so, and no older run taken instead
+    expect(baseline.location).toBe(at('2026/11/23', '20261123T060000Z-00000005'));
+    expect(altered).toMatchObject({ kind: 'unverified', previous: { runId: '20261123T060000Z-00000005' }, trend: [] });
+    expect(altered.kind === 'unverified' && altered.problem).toBe(
+      `${at('2026/11/23', '20261123T060000Z-00000005')}${ROW_KEYS_FILE} no longer matches its SHA-256 in the manifest`,
+    );
+  });
+
+  it('finds the same in a local archive, and stops the trend at a change of suite', async () => {
+    // Prepare: the same runs, and between the first two an earlier run of the job with another query
+    const root = await tempDir();
+    const archive = new LocalArchive({ path: root });
+    await history(archive);
+    await archiveRun(archive, '20261112T080000Z-00000008', '2026-11-12T08:00:00Z', ['a'], 'weekly', 'SELECT 2 FROM cloudtrail_window');
+
+    // Act
+    const found = await readHistory(archive, request, silentLog);
+    const plainRuns = await readHistory(archive, { ...request, job: null }, silentLog);
+
+    // Assess
+    expect(found.kind).toBe('baseline');
+    expect(found.trend.map((run) => run.runId)).toEqual(['20261123T060000Z-00000005', '20261116T080000Z-00000002']);
+    expect(plainRuns).toEqual({ kind: 'none', trend: [] });
   });
 });

@@ -211,6 +211,27 @@ describe('a query against its declared columns, as the parser sees it when the c
     expect(problems[0]).toMatch(expected);
   });
 
+  it('takes key_columns among the declared columns, and refuses one that is not, naming it', () => {
+    const keyed = parse(
+      VALID_YAML.replace('columns: [eventname]', 'columns: [eventname, eventid]\nkey_columns: [eventid]'),
+      'SELECT eventname, eventid FROM cloudtrail_window WHERE eventtime >= ? AND eventtime < ?',
+    );
+    expect(keyed.problems).toEqual([]);
+    expect(keyed.check?.key_columns).toEqual(['eventid']);
+    expect(parse(VALID_YAML).check?.key_columns).toBeUndefined();
+
+    const wrong = parse(VALID_YAML.replace('columns: [eventname]', 'columns: [eventname]\nkey_columns: [eventname, role_arn]'));
+    expect(wrong.problems).toEqual(['my_check/check.yaml: key_columns.1: "role_arn" is not one of columns (eventname)']);
+  });
+
+  it('declares key columns for every built-in check, each one of its columns', async () => {
+    const checks = await loadCatalog(CHECKS_DIR);
+    for (const check of checks) {
+      expect(check.key_columns, check.id).toBeDefined();
+      for (const column of check.key_columns!) expect(check.columns, check.id).toContain(column);
+    }
+  });
+
   it('refuses a summed column that the check does not declare', () => {
     const yaml = VALID_YAML.replace('metric: row_count', 'metric: sum:calls');
     expect(parse(yaml).problems).toEqual(['my_check/check.yaml: evaluation.metric: sums column "calls", which is not one of columns (eventname)']);
@@ -223,7 +244,7 @@ describe('a query against its declared columns, as the parser sees it when the c
       await mkdir(path.join(dir, 'checks', id), { recursive: true });
       const yaml = await readFile(path.join(CHECKS_DIR, id, 'check.yaml'), 'utf8');
       const sql = await readFile(path.join(CHECKS_DIR, id, 'query.sql'), 'utf8');
-      await writeFile(path.join(dir, 'checks', id, 'check.yaml'), yaml.replace(', event_id]', ']'));
+      await writeFile(path.join(dir, 'checks', id, 'check.yaml'), yaml.replace(', event_id]', ']').replace(/^key_columns:.*\n/m, ''));
       await writeFile(
         path.join(dir, 'checks', id, 'query.sql'),
         sql.replace(/,\s*eventid\s+AS event_id/, '').replace('ORDER BY event_time, event_id', 'ORDER BY event_time'),

@@ -5,6 +5,7 @@ import type { WindowStats } from '../../src/core/model.js';
 import type { Check } from '../../src/core/catalog.js';
 import { HTML_BUDGET_BYTES, LIST_PREVIEW_ROWS, PREVIEW_STEPS, QUIET_PREVIEW_ROWS } from '../../src/core/preview.js';
 import { buildReport, reportFromJson, withPreviewLimits } from '../../src/core/report.js';
+import { buildChanges, buildRowKeys } from '../../src/core/changes.js';
 import { neutraliseCell, toCsv } from '../../src/render/csv.js';
 import { ReportRenderer } from '../../src/render/report.js';
 import { rootCheck, windowStats } from '../support/checks.js';
@@ -337,5 +338,79 @@ describe('CSV evidence', () => {
 
     // Assess
     expect(csv).toBe(`a,b,c,d\r\n"'=HYPERLINK(""http://evil.example"",""x"")","x, y","say ""hi""",\r\n`);
+  });
+});
+
+describe('changes since the previous run, in the report', () => {
+  /** Week 1 saw one user agent, week 2 (this report) another, hostile one: one row new, one gone, a new failure. */
+  async function rendered() {
+    const asOf = new Date('2026-11-23T08:00:00Z');
+    const previousRows = [['2026-11-14T10:00:00Z', 'aws-cli/2']];
+    const rows = [['2026-11-20T10:00:00Z', XSS]];
+    const finding = evaluate(root, { columns: ['event_time', 'user_agent'], rows }, windowStats());
+    const previous = {
+      runId: 'run-0',
+      asOf: '2026-11-16T08:00:00Z',
+      location: '/archive/run-0',
+      inputComplete: true,
+      checks: [{ id: root.id, status: 'pass' as const, observed: 0 }],
+    };
+    const changes = buildChanges({
+      runId: 'run-1',
+      asOf: '2026-11-23T08:00:00Z',
+      checks: [root],
+      findings: [finding],
+      inputComplete: true,
+      history: {
+        kind: 'baseline',
+        previous,
+        rowKeys: buildRowKeys('run-0', [root], [{ ...finding, result: { columns: root.columns, rows: previousRows } }]),
+        trend: [previous],
+      },
+      examples: 5,
+      trendRuns: 8,
+    });
+    const report = buildReport({
+      runId: 'run-1',
+      asOf,
+      window: { start: new Date('2026-11-16T08:00:00Z'), end: asOf },
+      generatedAt: asOf,
+      toolVersion: '0.1.0',
+      source: 'local folder /logs',
+      checks: [root],
+      findings: [finding],
+      stats: windowStats(),
+      evidence: {},
+      archiveLocation: '/archive/run-1',
+      previewRows: 10,
+      changes,
+    });
+    return (await ReportRenderer.load()).render(report);
+  }
+
+  it('comes first, names the run compared with, the new failure and the rows new and gone, hostile values escaped', async () => {
+    const { html, text } = await rendered();
+
+    expect(text.indexOf('Changes since the previous run:')).toBeLessThan(text.indexOf('Window:'));
+    expect(html.indexOf('Changes since the previous run')).toBeLessThan(html.indexOf('Window'));
+    for (const out of [html, text]) {
+      expect(out).toContain('Compared with the previous run of this job, run-0 (as of 2026-11-16T08:00:00Z).');
+      expect(out).toContain('newly failing');
+    }
+    expect(text).toContain('  - root_activity_7d (event_time, user_agent): 1 new, 1 gone');
+    expect(text).toContain(`      + 2026-11-20T10:00:00Z · ${XSS}`);
+    expect(text).toContain('      - 2026-11-14T10:00:00Z · aws-cli/2');
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('+ 2026-11-20T10:00:00Z · &lt;script&gt;alert(&quot;root&quot;)&lt;/script&gt;');
+  });
+
+  it('draws the trend as table-cell bars (no scripts, no images) and as numbers in the text', async () => {
+    const { html, text } = await rendered();
+
+    expect(text).toContain('  - root_activity_7d: 0 → 1');
+    // The last run's bar is the tallest (22 px), the earlier run's 0 a 1-pixel line; both are table cells.
+    expect(html).toMatch(/<td width="8" height="1" bgcolor="#067647"/);
+    expect(html).toMatch(/<td width="8" height="22" bgcolor="#b42318"/);
+    expect(html).not.toMatch(/<img|<script|<svg/i);
   });
 });
