@@ -240,6 +240,13 @@ export const ReportConfig = z
   .object({
     /** Result rows shown per check in the e-mail; the CSV evidence always has every row. */
     preview_rows: z.number().int().min(0).max(500).default(10),
+    /**
+     * `framework`: the report groups the check sections under the controls of `framework` they are tagged with
+     * (`checks --framework` lists them), checks without one under "Other checks". `none` (the default): no groups.
+     */
+    group_by: z.enum(['none', 'framework']).default('none'),
+    /** The framework `group_by: framework` groups by: one a check is tagged with, or one trailwarden knows. */
+    framework: z.string().min(1).default('cis_aws_foundations_v1.4'),
   })
   .strict();
 
@@ -379,7 +386,7 @@ export const TrailwardenConfig = z
     archive: ArchiveConfig,
     mail: MailConfig,
     checks: ChecksConfig.default({ path: 'checks', overrides: {} }),
-    report: ReportConfig.default({ preview_rows: 10 }),
+    report: ReportConfig.prefault({}),
     state: StateConfig.default({ kind: 'local', path: '../out/state/state.json' }),
     jobs: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'expected a job name: a-z, 0-9, _ and -'), JobConfig).default({}),
     // prefault: {} is parsed, so the defaults stay written once, in DaemonConfig.

@@ -3,7 +3,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import juice from 'juice';
-import type { Report } from '../core/report.js';
+import { sectionGroups, type Report } from '../core/report.js';
+
+/** What the templates see: the report, and its sections under their group headings. */
+type ReportView = Report & { readonly sectionGroups: ReturnType<typeof sectionGroups> };
 
 /** templates/ at the package root, from both src/render (tests) and dist/render (built). */
 export const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'templates');
@@ -52,10 +55,10 @@ export interface RenderedReport {
 
 /** Renders the report model with Handlebars. HTML escaping stays on: every CloudTrail value is escaped. */
 export class ReportRenderer {
-  readonly #html: Handlebars.TemplateDelegate<Report>;
-  readonly #text: Handlebars.TemplateDelegate<Report>;
+  readonly #html: Handlebars.TemplateDelegate<ReportView>;
+  readonly #text: Handlebars.TemplateDelegate<ReportView>;
 
-  private constructor(html: Handlebars.TemplateDelegate<Report>, text: Handlebars.TemplateDelegate<Report>) {
+  private constructor(html: Handlebars.TemplateDelegate<ReportView>, text: Handlebars.TemplateDelegate<ReportView>) {
     this.#html = html;
     this.#text = text;
   }
@@ -72,15 +75,16 @@ export class ReportRenderer {
     const read = (name: string) => readFile(path.join(templatesDir, name), 'utf8');
     const [html, text] = await Promise.all([read('report.html.hbs'), read('report.txt.hbs')]);
     return new ReportRenderer(
-      hbs.compile<Report>(html, { strict: true }),
+      hbs.compile<ReportView>(html, { strict: true }),
       // The text template escapes nothing (there is no markup), but `cell` still strips control characters.
-      hbs.compile<Report>(text, { strict: true, noEscape: true }),
+      hbs.compile<ReportView>(text, { strict: true, noEscape: true }),
     );
   }
 
   render(report: Report): RenderedReport {
     // Mail clients drop <style> blocks: inline every rule into style attributes.
-    const html = juice(this.#html(report), { removeStyleTags: true, preserveMediaQueries: false });
-    return { html, text: this.#text(report) };
+    const view: ReportView = { ...report, sectionGroups: sectionGroups(report) };
+    const html = juice(this.#html(view), { removeStyleTags: true, preserveMediaQueries: false });
+    return { html, text: this.#text(view) };
   }
 }

@@ -302,7 +302,7 @@ describe('trailwarden with a broken check or a bad config', () => {
     const manifest = await readManifest(runDir!);
     const broken = manifest.checks.find((c) => c.id === 'broken_sql');
     expect(broken).toMatchObject({ status: 'error', rows: null, file: null });
-    expect(manifest.checks.filter((c) => c.status !== 'error')).toHaveLength(11);
+    expect(manifest.checks.filter((c) => c.status !== 'error')).toHaveLength(22);
     const csv = await readCsv(path.join(runDir!, 'root_activity_7d.csv'));
     expect(csv.slice(1)).toEqual(demo.truth.checks.root_activity_7d!.rows.map((r) => r.map(neutraliseCell)));
     const report = await readFile(path.join(runDir!, 'report.txt'), 'utf8');
@@ -363,9 +363,53 @@ describe('trailwarden with a broken check or a bad config', () => {
     const list = await runCli(['checks']);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/^root_activity_7d\s+critical\s+Root user activity in the last 7 days$/m);
-    expect(list.stdout.trim().split('\n')).toHaveLength(11);
+    expect(list.stdout.trim().split('\n')).toHaveLength(22);
     const valid = await runCli(['validate']);
     expect(valid.code).toBe(0);
-    expect(valid.stdout).toContain('valid; 11 checks (11 enabled)');
+    expect(valid.stdout).toContain('valid; 22 checks (22 enabled)');
+  });
+
+  it('lists the controls of a framework the suite covers, in control order, and what a disabled check leaves uncovered', async () => {
+    // Prepare: the embedded default, and a config that disables the 4.10 check
+    const dir = await tempDir('trailwarden-e2e-cfg-');
+    const file = path.join(dir, 'trailwarden.yaml');
+    await writeFile(
+      file,
+      `source: { kind: local, path: logs }\narchive: { kind: local, path: a }\nmail: { kind: outbox, path: o, from: a@example.com, to: [b@example.com] }\nchecks: { path: ${JSON.stringify(path.resolve('config/checks'))}, overrides: { security_group_changes_7d: { enabled: false } } }\n`,
+    );
+
+    // Act
+    const all = await runCli(['checks', '--framework', 'cis_aws_foundations_v1.4']);
+    const without = await runCli(['checks', '--config', file, '--framework', 'cis_aws_foundations_v1.4']);
+    const unknown = await runCli(['checks', '--framework', 'cis_v9']);
+
+    // Assess
+    expect(all.code).toBe(0);
+    expect(all.stdout.split('\n')[0]).toBe(
+      'CIS AWS Foundations v1.4 (cis_aws_foundations_v1.4): 15 of the 15 controls of section 4 (Monitoring) covered by the enabled checks',
+    );
+    const controls = [...all.stdout.matchAll(/^ {2}(\d+\.\d+) +(\S+)/gm)].map((m) => [m[1], m[2]]);
+    expect(controls.map(([control]) => control)).toEqual(['1.12', ...Array.from({ length: 15 }, (_, i) => `4.${i + 1}`)]);
+    expect(controls).toContainEqual(['4.4', 'iam_policy_changes_7d']);
+    expect(controls).toContainEqual(['4.15', 'organizations_changes_7d']);
+    expect(all.stdout).toMatch(/^ {2}1\.12 +unused_roles_90d, unused_users_90d$/m);
+    expect(all.stdout).not.toContain('Not covered');
+    expect(without.code).toBe(0);
+    expect(without.stdout).toContain('14 of the 15 controls');
+    expect(without.stdout).toMatch(/Not covered:\n {2}4\.10 +Security group changes\n/);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('unknown framework "cis_v9" (known: cis_aws_foundations_v1.4, security_hub)');
+  });
+
+  it('refuses to group a report by a framework nobody knows, naming the known ones', async () => {
+    const dir = await tempDir('trailwarden-e2e-cfg-');
+    const file = path.join(dir, 'trailwarden.yaml');
+    await writeFile(
+      file,
+      `source: { kind: local, path: logs }\narchive: { kind: local, path: a }\nmail: { kind: outbox, path: o, from: a@example.com, to: [b@example.com] }\nchecks: { path: ${JSON.stringify(path.resolve('config/checks'))} }\nreport: { group_by: framework, framework: cis_v9 }\n`,
+    );
+    const result = await runCli(['validate', '--config', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('report.framework: unknown framework "cis_v9" (known: cis_aws_foundations_v1.4, security_hub)');
   });
 });
