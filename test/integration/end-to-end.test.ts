@@ -216,7 +216,7 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     // Act + Assess: intact
     const intact = await runCli(['verify', runDir!]);
     expect(intact.code, intact.stderr).toBe(0);
-    expect(intact.stdout).toMatch(/^OK: run .* \(as of 2026-11-23T08:00:00Z\): all 11 files match the manifest$/m);
+    expect(intact.stdout).toMatch(/^OK: run .* \(as of 2026-11-23T08:00:00Z\): all 22 files match the manifest$/m);
 
     // Act + Assess: tampered
     const csv = path.join(runDir!, 'root_activity_7d.csv');
@@ -228,7 +228,7 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     expect(tampered.stdout).toContain('root_activity_7d.csv: changed');
     expect(tampered.stdout).toContain('report.txt: missing');
     expect(tampered.stdout).toContain('extra.csv: not in the manifest');
-    expect(tampered.stderr).toContain('3 problem(s); 9 file(s) match the manifest');
+    expect(tampered.stderr).toContain('3 problem(s); 20 file(s) match the manifest');
   });
 
   it('re-reports a past as-of exactly, in a new evidence folder that leaves the earlier one untouched', async () => {
