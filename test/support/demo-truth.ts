@@ -373,14 +373,13 @@ const CIS_EVENT_CHECKS: Readonly<Record<string, { source: string; names: readonl
       'EnableVpcClassicLink',
     ],
   },
+  // The CIS v1.4 filter's 18 names (CancelHandshake, CreateOrganization and EnableAllFeatures are not among them).
   organizations_changes_7d: {
     source: 'organizations.amazonaws.com',
     names: [
       'AcceptHandshake',
       'AttachPolicy',
-      'CancelHandshake',
       'CreateAccount',
-      'CreateOrganization',
       'CreateOrganizationalUnit',
       'CreatePolicy',
       'DeclineHandshake',
@@ -389,14 +388,13 @@ const CIS_EVENT_CHECKS: Readonly<Record<string, { source: string; names: readonl
       'DeletePolicy',
       'DetachPolicy',
       'DisablePolicyType',
-      'EnableAllFeatures',
       'EnablePolicyType',
       'InviteAccountToOrganization',
       'LeaveOrganization',
       'MoveAccount',
       'RemoveAccountFromOrganization',
-      'UpdateOrganizationalUnit',
       'UpdatePolicy',
+      'UpdateOrganizationalUnit',
     ],
   },
 };

@@ -1,7 +1,8 @@
 -- CIS 4.15: AWS Organizations changes, one row per event, refused attempts included.
 -- The event names are the CIS metric filter's.
 -- Kept to Organizations' eventSource, as the CIS filter itself is: CreatePolicy/DeletePolicy also exist in IAM
--- (4.4) and DeletePolicy in Auto Scaling.
+-- (4.4) and DeletePolicy in Auto Scaling. Security Hub has no control for 4.15: these are the 18 names of the
+-- CIS v1.4 filter (CancelHandshake, CreateOrganization and EnableAllFeatures are not among them).
 SELECT
   eventtime                                                                      AS event_time,
   account,
@@ -17,11 +18,10 @@ FROM cloudtrail_window
 WHERE eventtime >= ? AND eventtime < ?
   AND eventsource = 'organizations.amazonaws.com'
   AND eventname IN (
-    'AcceptHandshake', 'AttachPolicy', 'CancelHandshake', 'CreateAccount',
-    'CreateOrganization', 'CreateOrganizationalUnit', 'CreatePolicy', 'DeclineHandshake',
-    'DeleteOrganization', 'DeleteOrganizationalUnit', 'DeletePolicy', 'DetachPolicy',
-    'DisablePolicyType', 'EnableAllFeatures', 'EnablePolicyType', 'InviteAccountToOrganization',
-    'LeaveOrganization', 'MoveAccount', 'RemoveAccountFromOrganization', 'UpdateOrganizationalUnit',
-    'UpdatePolicy'
+    'AcceptHandshake', 'AttachPolicy', 'CreateAccount', 'CreateOrganizationalUnit',
+    'CreatePolicy', 'DeclineHandshake', 'DeleteOrganization', 'DeleteOrganizationalUnit',
+    'DeletePolicy', 'DetachPolicy', 'DisablePolicyType', 'EnablePolicyType',
+    'InviteAccountToOrganization', 'LeaveOrganization', 'MoveAccount', 'RemoveAccountFromOrganization',
+    'UpdatePolicy', 'UpdateOrganizationalUnit'
   )
 ORDER BY event_time, event_id
