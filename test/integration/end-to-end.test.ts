@@ -159,6 +159,13 @@ describe('trailwarden run on generated CloudTrail logs', () => {
       'unused_users_90d',
     ]);
     const errors = truth.checks.unauthorized_api_calls_7d!.rows.reduce((sum, row) => sum + Number(row[5]), 0);
+    const rows = (id: string) => truth.checks[id]!.rows.length;
+    const sum = (id: string, column: string) => {
+      const at = truth.checks[id]!.columns.indexOf(column);
+      return truth.checks[id]!.rows.reduce((total, row) => total + Number(row[at]), 0);
+    };
+    const inputComplete = truth.unreadableFiles.length === 0 && truth.partialFiles.every((f) => f.cut === 0);
+    const judged = (above: boolean) => (above ? 'fail' : inputComplete ? 'pass' : 'incomplete');
     expect(status).toEqual({
       roles_active_7d: 'info',
       users_active_30d: 'info',
@@ -168,8 +175,21 @@ describe('trailwarden run on generated CloudTrail logs', () => {
       console_login_without_mfa_30d: truth.checks.console_login_without_mfa_30d!.rows.length > 0 ? 'fail' : 'pass',
       console_login_failures_30d: truth.checks.console_login_failures_30d!.rows.length > 10 ? 'fail' : 'pass',
       unauthorized_api_calls_7d: errors > 50 ? 'fail' : 'pass',
+      // CIS 4.4–4.15. The demo's truncated file makes the input incomplete: a result within its limit is not a pass.
+      iam_policy_changes_7d: judged(rows('iam_policy_changes_7d') > 20),
+      cloudtrail_config_changes_7d: judged(sum('cloudtrail_config_changes_7d', 'logging_stopped') > 0),
+      kms_key_disabled_or_deleted_7d: judged(rows('kms_key_disabled_or_deleted_7d') > 0),
+      s3_bucket_policy_changes_7d: judged(rows('s3_bucket_policy_changes_7d') > 10),
+      config_recorder_changes_7d: judged(sum('config_recorder_changes_7d', 'recording_stopped') > 0),
+      security_group_changes_7d: 'info',
+      nacl_changes_7d: judged(rows('nacl_changes_7d') > 10),
+      network_gateway_changes_7d: judged(rows('network_gateway_changes_7d') > 5),
+      route_table_changes_7d: 'info',
+      vpc_changes_7d: judged(rows('vpc_changes_7d') > 10),
+      organizations_changes_7d: judged(rows('organizations_changes_7d') > 0),
     });
     const failed = Object.values(status).filter((s) => s === 'fail').length;
+    const incomplete = Object.values(status).filter((s) => s === 'incomplete').length;
 
     // Every file of the run is in the manifest with its true digest, and every check's CSV is there.
     const names = (await readdir(runDir!)).filter((n) => n !== 'manifest.json').sort();
@@ -185,7 +205,8 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     // truncated file is read up to its cut: no file is skipped, and the report says none was).
     const eml = await readFile(path.join(out, 'outbox', `${manifest.run_id}.eml`));
     const mail = await simpleParser(eml);
-    expect(mail.subject).toBe(`[trailwarden] ${failed} failed, 3 not run · 111111111111, 222222222222 · 2026-08-25 → 2026-11-23`);
+    const verdict = [`${failed} failed`, ...(incomplete > 0 ? [`${incomplete} incomplete`] : []), '3 not run'].join(', ');
+    expect(mail.subject).toBe(`[trailwarden] ${verdict} · 111111111111, 222222222222 · 2026-08-25 → 2026-11-23`);
     expect(mail.to && !Array.isArray(mail.to) ? mail.to.text : '').toBe('security-team@example.com');
     expect(mail.headers.get('x-trailwarden-run-id')).toBe(manifest.run_id);
     const html = String(mail.html);
