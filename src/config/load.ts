@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { applyOverrides, parseCheck, withDefaults, zodProblems, type Check } from '../core/catalog.js';
 import { CheckDefinitionError, ConfigError } from '../core/errors.js';
+import { knownFrameworks } from '../core/frameworks.js';
 import { rootAlertProblems } from '../core/root-alert-contract.js';
 import { CheckSqlParser, checkSqlProblems, type ParsedCheckSql } from './check-sql.js';
 import { INVENTORY_TABLES } from '../inventory/tables.js';
@@ -116,6 +117,11 @@ export async function loadSetup(file: string, options: LoadOptions = {}): Promis
   const document: SetupDocument = { file: absolute, raw, config };
   for (const [name, job] of Object.entries(configuredJobs(document))) {
     if (job?.type === 'root_alert') problems.push(...rootAlertProblems(catalog, `jobs.${name}`));
+  }
+  // The framework a report groups by must be one a check names or trailwarden knows: a typo would group nothing.
+  const framework = config?.report.framework;
+  if (framework !== undefined && ids.length > 0 && !knownFrameworks(definitions).includes(framework)) {
+    problems.push(`report.framework: unknown framework "${framework}" (known: ${knownFrameworks(definitions).join(', ')})`);
   }
   if (options.check) problems.push(...options.check(document));
   if (problems.length > 0 || !config) throw new ConfigError(absolute, problems);

@@ -244,6 +244,13 @@ export const ReportConfig = z
     trend_runs: z.number().int().min(1).max(52).default(8),
     /** New and gone rows named per check in "changes since the previous run" (the counts are always complete). */
     change_examples: z.number().int().min(0).max(100).default(5),
+    /**
+     * `framework`: the report groups the check sections under the controls of `framework` they are tagged with
+     * (`checks --framework` lists them), checks without one under "Other checks". `none` (the default): no groups.
+     */
+    group_by: z.enum(['none', 'framework']).default('none'),
+    /** The framework `group_by: framework` groups by: one a check is tagged with, or one trailwarden knows. */
+    framework: z.string().min(1).default('cis_aws_foundations_v1.4'),
   })
   .strict();
 

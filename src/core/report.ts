@@ -3,6 +3,7 @@ import type { ReportChanges } from './changes.js';
 import { incompleteInput, STATUSES, type Finding, type Status } from './evaluate.js';
 import type { DroppedRecords, EventIdConflict, SkippedFile, WindowStats } from './model.js';
 import { formatBytes, formatUsd, summariseCost } from './cost.js';
+import { compareControls, controlHeading, frameworkLabel } from './frameworks.js';
 import { checkWindow } from './params.js';
 import { configuredLimits, planColumns, previewRowLimit, type PreviewColumn, type PreviewLimits } from './preview.js';
 import { isoDate, toCloudTrailTime, type TimeWindow } from './time.js';
@@ -28,6 +29,21 @@ export interface ReportInput {
   readonly inventory?: ReportInventory;
   /** What changed since the previous run of the job (core/changes.ts), when it was looked up. */
   readonly changes?: ReportChanges;
+  /** Group the check sections under this framework's controls (config `report.group_by: framework`); absent: no groups. */
+  readonly groupBy?: { readonly framework: string };
+}
+
+/**
+ * A heading of the report and the sections under it, by check id, in the report's order. Ungrouped reports have
+ * one group without a heading. With `report.group_by: framework`, one group per control of the framework that a
+ * check is tagged with (naturally sorted: 4.2 before 4.10), then "Other checks" for the checks without one; a check
+ * tagged with two controls shows under both.
+ */
+export interface ReportGroup {
+  readonly heading: string | null;
+  readonly framework: string | null;
+  readonly control: string | null;
+  readonly sectionIds: readonly string[];
 }
 
 /** The IAM inventory of a run, for the report's summary. */
@@ -124,6 +140,8 @@ export interface Report {
   readonly incompleteInput: string | null;
   readonly warnings: readonly string[];
   readonly sections: readonly ReportSection[];
+  /** How the check sections are grouped for reading (see ReportGroup); every section is in at least one group. */
+  readonly groups: readonly ReportGroup[];
   /** Data scanned and its estimated price, when the engine bills by scan (Athena); absent otherwise. */
   readonly cost?: ReportCost;
   /** The IAM inventory the run judged roles and users on; null when it had none. */
@@ -198,11 +216,6 @@ function costOf(stats: WindowStats, findings: readonly Finding[], inventoryScan?
 
 const STATUS_ORDER = Object.fromEntries(STATUSES.map((status, index) => [status, index])) as Readonly<Record<Status, number>>;
 
-const FRAMEWORK_LABELS: Readonly<Record<string, string>> = {
-  'cis_aws_foundations_v1.4': 'CIS AWS Foundations v1.4',
-  security_hub: 'Security Hub',
-};
-
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
@@ -276,9 +289,44 @@ function warningsFor(stats: WindowStats): string[] {
 }
 
 function frameworkTags(check: Check): string[] {
-  return Object.entries(check.frameworks).flatMap(([framework, controls]) =>
-    controls.map((control) => `${FRAMEWORK_LABELS[framework] ?? framework} ${control}`),
-  );
+  return Object.entries(check.frameworks).flatMap(([framework, controls]) => controls.map((control) => `${frameworkLabel(framework)} ${control}`));
+}
+
+/** The heading of the checks a framework grouping leaves over. */
+export const OTHER_CHECKS = 'Other checks';
+
+/** The sections grouped as ReportGroup says; without `groupBy`, one group without a heading. Pure. */
+export function groupSections(
+  sections: readonly Pick<ReportSection, 'id'>[],
+  checks: readonly Pick<Check, 'id' | 'frameworks'>[],
+  groupBy?: { readonly framework: string },
+): ReportGroup[] {
+  const ids = sections.map((section) => section.id);
+  if (!groupBy) return [{ heading: null, framework: null, control: null, sectionIds: ids }];
+  const { framework } = groupBy;
+  const controlsOf = new Map(checks.map((check) => [check.id, check.frameworks[framework] ?? []]));
+  const controls = [...new Set(ids.flatMap((id) => controlsOf.get(id) ?? []))].sort(compareControls);
+  const groups: ReportGroup[] = controls.map((control) => ({
+    heading: controlHeading(framework, control),
+    framework,
+    control,
+    sectionIds: ids.filter((id) => controlsOf.get(id)?.includes(control)),
+  }));
+  const others = ids.filter((id) => (controlsOf.get(id) ?? []).length === 0);
+  if (others.length > 0) groups.push({ heading: OTHER_CHECKS, framework: null, control: null, sectionIds: others });
+  return groups;
+}
+
+/** The groups with their sections, for the templates: a group's `sections` in the report's order. Pure. */
+export function sectionGroups(report: Pick<Report, 'sections' | 'groups'>): { heading: string | null; sections: ReportSection[] }[] {
+  const byId = new Map(report.sections.map((section) => [section.id, section]));
+  return report.groups.map((group) => ({
+    heading: group.heading,
+    sections: group.sectionIds.flatMap((id) => {
+      const section = byId.get(id);
+      return section ? [section] : [];
+    }),
+  }));
 }
 
 /** What to do about a check judged on incomplete input that did not find enough to fail on its own. */
@@ -369,6 +417,7 @@ export function buildReport(input: ReportInput): Report {
     incompleteInput: missing ?? null,
     warnings: warningsFor(input.stats),
     sections,
+    groups: groupSections(sections, input.checks, input.groupBy),
     cost: costOf(input.stats, input.findings, input.inventory?.scannedBytes),
     inventory: input.inventory ?? null,
     changes: input.changes ?? null,
@@ -432,7 +481,7 @@ export function withEvidenceLinks(report: Report, links: Readonly<Record<string,
  * Nothing is judged again: what the run said stays what it said. Pure.
  */
 export function reportFromJson(raw: unknown): Report {
-  type Added = 'recordsDropped' | 'recordsDroppedTotal' | 'recordsWithoutTime' | 'conflicts' | 'incompleteInput' | 'inventory' | 'changes';
+  type Added = 'recordsDropped' | 'recordsDroppedTotal' | 'recordsWithoutTime' | 'conflicts' | 'incompleteInput' | 'inventory' | 'changes' | 'groups';
   const stored = raw as Omit<Report, Added | 'counts'> &
     Partial<Pick<Report, Added>> & { counts: Omit<Report['counts'], 'incomplete' | 'not_run'> & { incomplete?: number; not_run?: number } };
   return {
@@ -452,5 +501,7 @@ export function reportFromJson(raw: unknown): Report {
         previewColumns: section.previewColumns ?? planColumns(section.columns, section.previewRows),
       }),
     ),
+    // Reports archived before grouping existed were not grouped.
+    groups: stored.groups ?? groupSections(stored.sections, []),
   };
 }

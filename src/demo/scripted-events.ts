@@ -457,5 +457,84 @@ export function scriptedEvents(clock: Clock, [a, b]: [AccountActors, AccountActo
   call(a, 'monitoring-collector', 'monitoringGetMetricData', GLOBAL_REGION, day(2, '05:20:00'), {}, 'digest');
   call(b, 'harry.data', 'glueGetTable', 'eu-west-1', day(9, '23:57:30'));
   call(a, 'eks-node-group', 'ec2DescribeInstances', 'ap-southeast-2', day(13, '23:56:50'));
+
+  // --- Changes the CIS 4.4–4.15 monitoring checks list: each list in both accounts and (but for the global IAM and
+  // Organizations, logged in us-east-1 only) in more than one region, refused attempts included, with look-alikes
+  // from other services that must not match. The prober's refused StopLogging above is one of them.
+  const E = 'eu-west-1';
+  const P = 'ap-southeast-2';
+  const changes: [AccountActors, string, ActionKey, string, number, boolean?][] = [
+    // 4.4 IAM policy changes; an Organizations CreatePolicy/DeletePolicy and Auto Scaling's DeletePolicy are not.
+    [a, 'alice.admin', 'iamCreatePolicy', GLOBAL_REGION, day(5, '10:00:00')],
+    [a, 'alice.admin', 'iamCreatePolicyVersion', GLOBAL_REGION, day(5, '10:04:12')],
+    [a, 'alice.admin', 'iamAttachRolePolicy', GLOBAL_REGION, day(5, '10:06:40')],
+    [a, 'bob.dev', 'iamPutUserPolicy', GLOBAL_REGION, day(2, '16:45:00'), true],
+    [a, 'alice.admin', 'iamDeletePolicy', GLOBAL_REGION, day(9, '09:30:00')], // outside 7 days
+    [b, 'ivan.sre', 'iamPutRolePolicy', GLOBAL_REGION, day(4, '11:20:00')],
+    [b, 'ivan.sre', 'iamDetachGroupPolicy', GLOBAL_REGION, day(3, '14:02:33')],
+    [b, 'ken.contractor', 'iamAttachUserPolicy', GLOBAL_REGION, day(1, '19:05:00'), true],
+    [b, 'ivan.sre', 'autoscalingDeletePolicy', E, day(2, '13:13:13')],
+    // 4.5 CloudTrail: a trail stopped and restarted in ap-southeast-2, a refused stop in eu-west-1.
+    [a, 'alice.admin', 'cloudtrailUpdateTrail', GLOBAL_REGION, day(4, '09:40:00')],
+    [a, 'alice.admin', 'cloudtrailCreateTrail', E, day(6, '15:00:00')],
+    [b, 'ken.contractor', 'cloudtrailStopLoggingRegional', E, day(2, '22:10:00'), true],
+    [b, 'ivan.sre', 'cloudtrailStopLoggingRegional', P, day(3, '01:02:03')],
+    [b, 'ivan.sre', 'cloudtrailStartLogging', P, day(3, '01:24:10')],
+    // 4.7 KMS; EnableKey is not in the list.
+    [a, 'bob.dev', 'kmsDisableKey', E, day(2, '10:30:00')],
+    [a, 'bob.dev', 'kmsEnableKey', E, day(2, '10:41:00')],
+    [b, 'ivan.sre', 'kmsScheduleKeyDeletion', P, day(5, '17:00:00')],
+    [b, 'ken.contractor', 'kmsScheduleKeyDeletion', E, day(1, '19:07:30'), true],
+    // 4.8 S3 (with root's PutBucketPolicy above); PutBucketTagging is not in the list.
+    [a, 'carol.ops', 's3PutBucketLifecycle', E, day(3, '12:00:00')],
+    [a, 'bob.dev', 's3PutBucketAcl', GLOBAL_REGION, day(4, '08:08:08'), true],
+    [b, 'harry.data', 's3DeleteBucketReplication', P, day(2, '07:15:00')],
+    [b, 'ivan.sre', 's3PutBucketCors', E, day(6, '16:30:00')],
+    [b, 'harry.data', 's3PutBucketTagging', P, day(2, '07:16:00')],
+    // 4.9 AWS Config: set up in eu-west-1, the recorder stopped in ap-southeast-2.
+    [a, 'alice.admin', 'configPutConfigurationRecorder', E, day(6, '11:00:00')],
+    [a, 'alice.admin', 'configPutDeliveryChannel', E, day(6, '11:01:30')],
+    [b, 'ivan.sre', 'configStopConfigurationRecorder', P, day(1, '02:00:00')],
+    [b, 'ken.contractor', 'configDeleteDeliveryChannel', GLOBAL_REGION, day(2, '22:12:00'), true],
+    // 4.10 security groups, one exactly on the 7-day edge (in) and one a second before it (out).
+    [a, 'bob.dev', 'ec2CreateSecurityGroup', E, day(1, '14:00:00')],
+    [a, 'bob.dev', 'ec2AuthorizeSecurityGroupIngress', E, day(1, '14:00:45')],
+    [a, 'carol.ops', 'ec2DeleteSecurityGroup', P, day(5, '09:09:09')],
+    [a, 'bob.dev', 'ec2AuthorizeSecurityGroupIngress', P, ago(clock, 7)],
+    [a, 'bob.dev', 'ec2AuthorizeSecurityGroupIngress', P, ago(clock, 7, 1)],
+    [b, 'ivan.sre', 'ec2RevokeSecurityGroupEgress', P, day(3, '10:10:10')],
+    [b, 'ken.contractor', 'ec2AuthorizeSecurityGroupIngress', GLOBAL_REGION, day(2, '22:15:00'), true],
+    // 4.11 network ACLs
+    [a, 'carol.ops', 'ec2CreateNetworkAclEntry', E, day(4, '13:00:00')],
+    [a, 'carol.ops', 'ec2ReplaceNetworkAclAssociation', E, day(4, '13:02:00')],
+    [b, 'ivan.sre', 'ec2DeleteNetworkAclEntry', P, day(2, '09:00:00')],
+    [b, 'ken.contractor', 'ec2CreateNetworkAcl', GLOBAL_REGION, day(5, '18:00:00'), true],
+    // 4.12 network gateways
+    [a, 'alice.admin', 'ec2CreateInternetGateway', P, day(3, '15:00:00')],
+    [a, 'alice.admin', 'ec2AttachInternetGateway', P, day(3, '15:00:30')],
+    [b, 'ivan.sre', 'ec2CreateCustomerGateway', E, day(6, '10:00:00')],
+    [b, 'ken.contractor', 'ec2DetachInternetGateway', E, day(1, '19:10:00'), true],
+    // 4.13 route tables; API Gateway's CreateRoute is not a network route.
+    [a, 'bob.dev', 'ec2CreateRoute', E, day(2, '11:00:00')],
+    [a, 'bob.dev', 'ec2ReplaceRouteTableAssociation', E, day(2, '11:01:00')],
+    [b, 'ivan.sre', 'ec2CreateRouteTable', P, day(4, '16:00:00')],
+    [b, 'ivan.sre', 'ec2DeleteRoute', P, day(4, '16:02:00')],
+    [b, 'ken.contractor', 'ec2CreateRoute', GLOBAL_REGION, day(2, '22:25:00'), true],
+    [b, 'ivan.sre', 'apigatewayCreateRoute', E, day(3, '09:30:00')],
+    // 4.14 VPCs
+    [a, 'alice.admin', 'ec2CreateVpc', P, day(3, '14:50:00')],
+    [a, 'alice.admin', 'ec2CreateVpcPeeringConnection', E, day(3, '15:30:00')],
+    [b, 'ivan.sre', 'ec2AcceptVpcPeeringConnection', E, day(3, '15:45:00')],
+    [b, 'ivan.sre', 'ec2ModifyVpcAttribute', P, day(5, '12:00:00')],
+    [b, 'ken.contractor', 'ec2DeleteVpc', GLOBAL_REGION, day(2, '22:20:00'), true],
+    // 4.15 Organizations: the management account's changes, a member's refused attempt to leave.
+    [a, 'alice.admin', 'orgCreatePolicy', GLOBAL_REGION, day(4, '10:00:00')],
+    [a, 'alice.admin', 'orgAttachPolicy', GLOBAL_REGION, day(4, '10:02:00')],
+    [a, 'alice.admin', 'orgDeletePolicy', GLOBAL_REGION, day(2, '09:00:00')],
+    [a, 'alice.admin', 'orgInviteAccount', GLOBAL_REGION, day(6, '08:30:00')],
+    [b, 'ivan.sre', 'orgAcceptHandshake', GLOBAL_REGION, day(6, '09:15:00')],
+    [b, 'ken.contractor', 'orgLeaveOrganization', GLOBAL_REGION, day(1, '19:12:00'), true],
+  ];
+  for (const [acct, actor, action, region, ms, denied] of changes) call(acct, actor, action, region, ms, denied ? { denied: true } : {});
   return out;
 }

@@ -57,6 +57,8 @@ export interface RunRequest {
   readonly configDigest: string;
   readonly toolVersion: string;
   readonly previewRows: number;
+  /** Group the report's check sections under this framework's controls (config `report.group_by: framework`). */
+  readonly groupBy?: { readonly framework: string };
   readonly mailFrom: string;
   readonly mailTo: readonly string[];
   /** CSVs are attached while their total stays at or under this many bytes; above it the e-mail links to them. */
@@ -289,6 +291,7 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     evidence: csvLocations,
     archiveLocation: folder.location,
     previewRows: request.previewRows,
+    ...(request.groupBy ? { groupBy: request.groupBy } : {}),
     inventory: iam && inventory ? reportInventory(backends.inventory!, iam.built, inventory) : undefined,
     changes,
   });
@@ -430,6 +433,7 @@ export async function runOnce(options: RunOptions, log: Logger): Promise<RunOutc
         configDigest: digest,
         toolVersion: VERSION,
         previewRows: config.report.preview_rows,
+        ...(config.report.group_by === 'framework' ? { groupBy: { framework: config.report.framework } } : {}),
         mailFrom: config.mail.from,
         mailTo: config.mail.to,
         attachMaxBytes: config.mail.attach_max_bytes,

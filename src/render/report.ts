@@ -4,7 +4,15 @@ import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import juice from 'juice';
 import { formatCount, fullTitle, HTML_BUDGET_BYTES, LIST_PREVIEW_ROWS, PREVIEW_STEPS, shorten, type PreviewColumn } from '../core/preview.js';
-import { withPreviewLimits, type Report } from '../core/report.js';
+import type { ReportChanges, TrendSeries } from '../core/changes.js';
+import { sectionGroups, withPreviewLimits, type Report } from '../core/report.js';
+
+/** What the templates see: the report, and its sections under their group headings. */
+type ReportView = Report & { readonly sectionGroups: ReturnType<typeof sectionGroups> };
+
+function view(report: Report): ReportView {
+  return { ...report, sectionGroups: sectionGroups(report) };
+}
 
 /** templates/ at the package root, from both src/render (tests) and dist/render (built). */
 export const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'templates');
@@ -89,10 +97,10 @@ export interface RenderedReport {
 
 /** Renders the report model with Handlebars. HTML escaping stays on: every CloudTrail value is escaped. */
 export class ReportRenderer {
-  readonly #html: Handlebars.TemplateDelegate<Report>;
-  readonly #text: Handlebars.TemplateDelegate<Report>;
+  readonly #html: Handlebars.TemplateDelegate<ReportView>;
+  readonly #text: Handlebars.TemplateDelegate<ReportView>;
 
-  private constructor(html: Handlebars.TemplateDelegate<Report>, text: Handlebars.TemplateDelegate<Report>) {
+  private constructor(html: Handlebars.TemplateDelegate<ReportView>, text: Handlebars.TemplateDelegate<ReportView>) {
     this.#html = html;
     this.#text = text;
   }
@@ -123,6 +131,11 @@ export class ReportRenderer {
     hbs.registerHelper('gt', (a: unknown, b: unknown) => Number(a) > Number(b));
     hbs.registerHelper('minus', (a: unknown, b: unknown) => Number(a) - Number(b));
     hbs.registerHelper('barHeight', (percent: unknown) => Math.max(1, Math.round((Math.min(100, Math.max(0, Number(percent) || 0)) * TREND_BAR_PX) / 100)));
+    // The trend column of the table of checks: shown once there is an earlier run to draw.
+    const seriesOf = (changes: unknown, id: unknown): TrendSeries | undefined => (changes as ReportChanges | null | undefined)?.trend.find((s) => s.id === id);
+    hbs.registerHelper('trendShown', (changes: unknown) => ((changes as ReportChanges | null | undefined)?.trendShown ?? 0) > 1);
+    hbs.registerHelper('trendPoints', (changes: unknown, id: unknown) => seriesOf(changes, id)?.points ?? []);
+    hbs.registerHelper('trendText', (changes: unknown, id: unknown) => seriesOf(changes, id)?.text ?? '');
     hbs.registerHelper('barColour', (status: unknown, observed: unknown) =>
       observed === null || observed === undefined ? NO_VALUE_COLOUR : (STATUS_COLOURS[String(status)] ?? '#475467'),
     );
@@ -137,9 +150,9 @@ export class ReportRenderer {
     hbs.registerPartial('changesHtml', hbs.compile(changesHtml, { strict: true }));
     hbs.registerPartial('changesText', hbs.compile(changesText, { strict: true, noEscape: true }));
     return new ReportRenderer(
-      hbs.compile<Report>(html, { strict: true }),
+      hbs.compile<ReportView>(html, { strict: true }),
       // The text template escapes nothing (there is no markup), but `cell` still strips control characters.
-      hbs.compile<Report>(text, { strict: true, noEscape: true }),
+      hbs.compile<ReportView>(text, { strict: true, noEscape: true }),
     );
   }
 
@@ -156,13 +169,13 @@ export class ReportRenderer {
       html = this.#inline(shown);
       if (Buffer.byteLength(html) <= HTML_BUDGET_BYTES) break;
     }
-    return { html, text: this.#text(shown) };
+    return { html, text: this.#text(view(shown)) };
   }
 
   #inline(report: Report): string {
     // The classes' stylesheet (`<style data-embed>`) stays in the head, once: inlining it into every cell made the
     // demo's HTML 277 KB. Only the second, small block is inlined (page width, padding, headings, callouts), for
     // clients that drop <style>; short cells keep their `nowrap` attribute there.
-    return juice(this.#html(report), { removeStyleTags: true, preserveMediaQueries: true });
+    return juice(this.#html(view(report)), { removeStyleTags: true, preserveMediaQueries: true });
   }
 }

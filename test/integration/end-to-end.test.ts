@@ -160,6 +160,13 @@ describe('trailwarden run on generated CloudTrail logs', () => {
       'unused_users_90d',
     ]);
     const errors = truth.checks.unauthorized_api_calls_7d!.rows.reduce((sum, row) => sum + Number(row[5]), 0);
+    const rows = (id: string) => truth.checks[id]!.rows.length;
+    const sum = (id: string, column: string) => {
+      const at = truth.checks[id]!.columns.indexOf(column);
+      return truth.checks[id]!.rows.reduce((total, row) => total + Number(row[at]), 0);
+    };
+    const inputComplete = truth.unreadableFiles.length === 0 && truth.partialFiles.every((f) => f.cut === 0);
+    const judged = (above: boolean) => (above ? 'fail' : inputComplete ? 'pass' : 'incomplete');
     expect(status).toEqual({
       roles_active_7d: 'info',
       users_active_30d: 'info',
@@ -169,8 +176,21 @@ describe('trailwarden run on generated CloudTrail logs', () => {
       console_login_without_mfa_30d: truth.checks.console_login_without_mfa_30d!.rows.length > 0 ? 'fail' : 'pass',
       console_login_failures_30d: truth.checks.console_login_failures_30d!.rows.length > 10 ? 'fail' : 'pass',
       unauthorized_api_calls_7d: errors > 50 ? 'fail' : 'pass',
+      // CIS 4.4–4.15. The demo's truncated file makes the input incomplete: a result within its limit is not a pass.
+      iam_policy_changes_7d: judged(rows('iam_policy_changes_7d') > 20),
+      cloudtrail_config_changes_7d: judged(sum('cloudtrail_config_changes_7d', 'logging_stopped') > 0),
+      kms_key_disabled_or_deleted_7d: judged(rows('kms_key_disabled_or_deleted_7d') > 0),
+      s3_bucket_policy_changes_7d: judged(rows('s3_bucket_policy_changes_7d') > 10),
+      config_recorder_changes_7d: judged(sum('config_recorder_changes_7d', 'recording_stopped') > 0),
+      security_group_changes_7d: 'info',
+      nacl_changes_7d: judged(rows('nacl_changes_7d') > 10),
+      network_gateway_changes_7d: judged(rows('network_gateway_changes_7d') > 5),
+      route_table_changes_7d: 'info',
+      vpc_changes_7d: judged(rows('vpc_changes_7d') > 10),
+      organizations_changes_7d: judged(rows('organizations_changes_7d') > 0),
     });
     const failed = Object.values(status).filter((s) => s === 'fail').length;
+    const incomplete = Object.values(status).filter((s) => s === 'incomplete').length;
 
     // Every file of the run is in the manifest with its true digest, and every check's CSV is there.
     const names = (await readdir(runDir!)).filter((n) => n !== 'manifest.json').sort();
@@ -186,7 +206,8 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     // truncated file is read up to its cut: no file is skipped, and the report says none was).
     const eml = await readFile(path.join(out, 'outbox', `${manifest.run_id}.eml`));
     const mail = await simpleParser(eml);
-    expect(mail.subject).toBe(`[trailwarden] ${failed} failed, 3 not run · 111111111111, 222222222222 · 2026-08-25 → 2026-11-23`);
+    const verdict = [`${failed} failed`, ...(incomplete > 0 ? [`${incomplete} incomplete`] : []), '3 not run'].join(', ');
+    expect(mail.subject).toBe(`[trailwarden] ${verdict} · 111111111111, 222222222222 · 2026-08-25 → 2026-11-23`);
     expect(mail.to && !Array.isArray(mail.to) ? mail.to.text : '').toBe('security-team@example.com');
     expect(mail.headers.get('x-trailwarden-run-id')).toBe(manifest.run_id);
     const html = String(mail.html);
@@ -217,7 +238,7 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     // Act + Assess: intact
     const intact = await runCli(['verify', runDir!]);
     expect(intact.code, intact.stderr).toBe(0);
-    expect(intact.stdout).toMatch(/^OK: run .* \(as of 2026-11-23T08:00:00Z\): all 12 files match the manifest$/m);
+    expect(intact.stdout).toMatch(/^OK: run .* \(as of 2026-11-23T08:00:00Z\): all 23 files match the manifest$/m);
 
     // Act + Assess: tampered
     const csv = path.join(runDir!, 'root_activity_7d.csv');
@@ -229,7 +250,7 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     expect(tampered.stdout).toContain('root_activity_7d.csv: changed');
     expect(tampered.stdout).toContain('report.txt: missing');
     expect(tampered.stdout).toContain('extra.csv: not in the manifest');
-    expect(tampered.stderr).toContain('3 problem(s); 10 file(s) match the manifest');
+    expect(tampered.stderr).toContain('3 problem(s); 21 file(s) match the manifest');
   });
 
   it('re-reports a past as-of exactly, in a new evidence folder that leaves the earlier one untouched', async () => {
@@ -303,7 +324,7 @@ describe('trailwarden with a broken check or a bad config', () => {
     const manifest = await readManifest(runDir!);
     const broken = manifest.checks.find((c) => c.id === 'broken_sql');
     expect(broken).toMatchObject({ status: 'error', rows: null, file: null });
-    expect(manifest.checks.filter((c) => c.status !== 'error')).toHaveLength(11);
+    expect(manifest.checks.filter((c) => c.status !== 'error')).toHaveLength(22);
     const csv = await readCsv(path.join(runDir!, 'root_activity_7d.csv'));
     expect(csv.slice(1)).toEqual(demo.truth.checks.root_activity_7d!.rows.map((r) => r.map(neutraliseCell)));
     const report = await readFile(path.join(runDir!, 'report.txt'), 'utf8');
@@ -364,9 +385,53 @@ describe('trailwarden with a broken check or a bad config', () => {
     const list = await runCli(['checks']);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/^root_activity_7d\s+critical\s+Root user activity in the last 7 days$/m);
-    expect(list.stdout.trim().split('\n')).toHaveLength(11);
+    expect(list.stdout.trim().split('\n')).toHaveLength(22);
     const valid = await runCli(['validate']);
     expect(valid.code).toBe(0);
-    expect(valid.stdout).toContain('valid; 11 checks (11 enabled)');
+    expect(valid.stdout).toContain('valid; 22 checks (22 enabled)');
+  });
+
+  it('lists the controls of a framework the suite covers, in control order, and what a disabled check leaves uncovered', async () => {
+    // Prepare: the embedded default, and a config that disables the 4.10 check
+    const dir = await tempDir('trailwarden-e2e-cfg-');
+    const file = path.join(dir, 'trailwarden.yaml');
+    await writeFile(
+      file,
+      `source: { kind: local, path: logs }\narchive: { kind: local, path: a }\nmail: { kind: outbox, path: o, from: a@example.com, to: [b@example.com] }\nchecks: { path: ${JSON.stringify(path.resolve('config/checks'))}, overrides: { security_group_changes_7d: { enabled: false } } }\n`,
+    );
+
+    // Act
+    const all = await runCli(['checks', '--framework', 'cis_aws_foundations_v1.4']);
+    const without = await runCli(['checks', '--config', file, '--framework', 'cis_aws_foundations_v1.4']);
+    const unknown = await runCli(['checks', '--framework', 'cis_v9']);
+
+    // Assess
+    expect(all.code).toBe(0);
+    expect(all.stdout.split('\n')[0]).toBe(
+      'CIS AWS Foundations v1.4 (cis_aws_foundations_v1.4): 15 of the 15 controls of section 4 (Monitoring) covered by the enabled checks',
+    );
+    const controls = [...all.stdout.matchAll(/^ {2}(\d+\.\d+) +(\S+)/gm)].map((m) => [m[1], m[2]]);
+    expect(controls.map(([control]) => control)).toEqual(['1.12', ...Array.from({ length: 15 }, (_, i) => `4.${i + 1}`)]);
+    expect(controls).toContainEqual(['4.4', 'iam_policy_changes_7d']);
+    expect(controls).toContainEqual(['4.15', 'organizations_changes_7d']);
+    expect(all.stdout).toMatch(/^ {2}1\.12 +unused_roles_90d, unused_users_90d$/m);
+    expect(all.stdout).not.toContain('Not covered');
+    expect(without.code).toBe(0);
+    expect(without.stdout).toContain('14 of the 15 controls');
+    expect(without.stdout).toMatch(/Not covered:\n {2}4\.10 +Security group changes\n/);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('unknown framework "cis_v9" (known: cis_aws_foundations_v1.4, security_hub)');
+  });
+
+  it('refuses to group a report by a framework nobody knows, naming the known ones', async () => {
+    const dir = await tempDir('trailwarden-e2e-cfg-');
+    const file = path.join(dir, 'trailwarden.yaml');
+    await writeFile(
+      file,
+      `source: { kind: local, path: logs }\narchive: { kind: local, path: a }\nmail: { kind: outbox, path: o, from: a@example.com, to: [b@example.com] }\nchecks: { path: ${JSON.stringify(path.resolve('config/checks'))} }\nreport: { group_by: framework, framework: cis_v9 }\n`,
+    );
+    const result = await runCli(['validate', '--config', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('report.framework: unknown framework "cis_v9" (known: cis_aws_foundations_v1.4, security_hub)');
   });
 });

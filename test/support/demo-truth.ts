@@ -55,6 +55,17 @@ export const CHECK_LOOKBACK_DAYS: Readonly<Record<string, number>> = {
   root_activity_7d: 7,
   unauthorized_api_calls_7d: 7,
   users_active_30d: 30,
+  iam_policy_changes_7d: 7,
+  cloudtrail_config_changes_7d: 7,
+  kms_key_disabled_or_deleted_7d: 7,
+  s3_bucket_policy_changes_7d: 7,
+  config_recorder_changes_7d: 7,
+  security_group_changes_7d: 7,
+  nacl_changes_7d: 7,
+  network_gateway_changes_7d: 7,
+  route_table_changes_7d: 7,
+  vpc_changes_7d: 7,
+  organizations_changes_7d: 7,
   unused_roles_90d: 90,
   unused_users_90d: 90,
   role_permission_usage_90d: 90,
@@ -264,6 +275,176 @@ function usersActive(events: readonly TruthEvent[]): CheckTruth {
   };
 }
 
+/**
+ * The CIS AWS Foundations v1.4 monitoring controls 4.4–4.15 (Security Hub CloudWatch.4–14), as the events their
+ * metric filters match, each kept to its service's eventSource. Written out here again on purpose (not read from
+ * the query files), so a name missing from a query shows up as a difference.
+ */
+const CIS_EVENT_CHECKS: Readonly<Record<string, { source: string; names: readonly string[]; flagged?: readonly string[] }>> = {
+  iam_policy_changes_7d: {
+    source: 'iam.amazonaws.com',
+    names: [
+      'DeleteGroupPolicy',
+      'DeleteRolePolicy',
+      'DeleteUserPolicy',
+      'PutGroupPolicy',
+      'PutRolePolicy',
+      'PutUserPolicy',
+      'CreatePolicy',
+      'DeletePolicy',
+      'CreatePolicyVersion',
+      'DeletePolicyVersion',
+      'AttachRolePolicy',
+      'DetachRolePolicy',
+      'AttachUserPolicy',
+      'DetachUserPolicy',
+      'AttachGroupPolicy',
+      'DetachGroupPolicy',
+    ],
+  },
+  cloudtrail_config_changes_7d: {
+    source: 'cloudtrail.amazonaws.com',
+    names: ['CreateTrail', 'UpdateTrail', 'DeleteTrail', 'StartLogging', 'StopLogging'],
+    flagged: ['StopLogging', 'DeleteTrail'],
+  },
+  kms_key_disabled_or_deleted_7d: { source: 'kms.amazonaws.com', names: ['DisableKey', 'ScheduleKeyDeletion'] },
+  s3_bucket_policy_changes_7d: {
+    source: 's3.amazonaws.com',
+    names: [
+      'PutBucketAcl',
+      'PutBucketPolicy',
+      'PutBucketCors',
+      'PutBucketLifecycle',
+      'PutBucketReplication',
+      'DeleteBucketPolicy',
+      'DeleteBucketCors',
+      'DeleteBucketLifecycle',
+      'DeleteBucketReplication',
+    ],
+  },
+  config_recorder_changes_7d: {
+    source: 'config.amazonaws.com',
+    names: ['StopConfigurationRecorder', 'DeleteDeliveryChannel', 'PutDeliveryChannel', 'PutConfigurationRecorder'],
+    flagged: ['StopConfigurationRecorder', 'DeleteDeliveryChannel'],
+  },
+  security_group_changes_7d: {
+    source: 'ec2.amazonaws.com',
+    names: [
+      'AuthorizeSecurityGroupIngress',
+      'AuthorizeSecurityGroupEgress',
+      'RevokeSecurityGroupIngress',
+      'RevokeSecurityGroupEgress',
+      'CreateSecurityGroup',
+      'DeleteSecurityGroup',
+    ],
+  },
+  nacl_changes_7d: {
+    source: 'ec2.amazonaws.com',
+    names: ['CreateNetworkAcl', 'CreateNetworkAclEntry', 'DeleteNetworkAcl', 'DeleteNetworkAclEntry', 'ReplaceNetworkAclEntry', 'ReplaceNetworkAclAssociation'],
+  },
+  network_gateway_changes_7d: {
+    source: 'ec2.amazonaws.com',
+    names: [
+      'CreateCustomerGateway',
+      'DeleteCustomerGateway',
+      'AttachInternetGateway',
+      'CreateInternetGateway',
+      'DeleteInternetGateway',
+      'DetachInternetGateway',
+    ],
+  },
+  route_table_changes_7d: {
+    source: 'ec2.amazonaws.com',
+    names: ['CreateRoute', 'CreateRouteTable', 'ReplaceRoute', 'ReplaceRouteTableAssociation', 'DeleteRouteTable', 'DeleteRoute', 'DisassociateRouteTable'],
+  },
+  vpc_changes_7d: {
+    source: 'ec2.amazonaws.com',
+    names: [
+      'CreateVpc',
+      'DeleteVpc',
+      'ModifyVpcAttribute',
+      'AcceptVpcPeeringConnection',
+      'CreateVpcPeeringConnection',
+      'DeleteVpcPeeringConnection',
+      'RejectVpcPeeringConnection',
+      'AttachClassicLinkVpc',
+      'DetachClassicLinkVpc',
+      'DisableVpcClassicLink',
+      'EnableVpcClassicLink',
+    ],
+  },
+  // The CIS v1.4 filter's 18 names (CancelHandshake, CreateOrganization and EnableAllFeatures are not among them).
+  organizations_changes_7d: {
+    source: 'organizations.amazonaws.com',
+    names: [
+      'AcceptHandshake',
+      'AttachPolicy',
+      'CreateAccount',
+      'CreateOrganizationalUnit',
+      'CreatePolicy',
+      'DeclineHandshake',
+      'DeleteOrganization',
+      'DeleteOrganizationalUnit',
+      'DeletePolicy',
+      'DetachPolicy',
+      'DisablePolicyType',
+      'EnablePolicyType',
+      'InviteAccountToOrganization',
+      'LeaveOrganization',
+      'MoveAccount',
+      'RemoveAccountFromOrganization',
+      'UpdatePolicy',
+      'UpdateOrganizationalUnit',
+    ],
+  },
+};
+
+/** The column a CIS check flags its alarming events in (a succeeded stop of logging or recording). */
+const FLAG_COLUMN: Readonly<Record<string, string>> = {
+  cloudtrail_config_changes_7d: 'logging_stopped',
+  config_recorder_changes_7d: 'recording_stopped',
+};
+
+/** One row per event of the control's list from its service (refused ones included), by time then eventID. */
+function cisEvents(id: string): (events: readonly TruthEvent[]) => CheckTruth {
+  const { source, names, flagged } = CIS_EVENT_CHECKS[id]!;
+  const flag = FLAG_COLUMN[id];
+  return (events) => {
+    const rows = events
+      .filter((e) => e.eventSource === source && e.eventName !== null && names.includes(e.eventName))
+      .map((e): Cell[] => [
+        e.eventTime,
+        e.account,
+        e.awsRegion,
+        coalesce(e.arn, e.principalId, e.invokedBy),
+        e.identityType,
+        e.eventSource,
+        e.eventName,
+        e.errorCode,
+        e.sourceIPAddress,
+        // Only a call that succeeded stopped anything: a refused one has an errorCode.
+        ...(flag ? [flagged!.includes(e.eventName!) && e.errorCode === null ? '1' : '0'] : []),
+        e.eventID,
+      ]);
+    return {
+      columns: [
+        'event_time',
+        'account',
+        'region',
+        'principal',
+        'identity_type',
+        'event_source',
+        'event_name',
+        'error_code',
+        'source_ip',
+        ...(flag ? [flag] : []),
+        'event_id',
+      ],
+      rows: byTimeThenId(rows),
+    };
+  };
+}
+
 const CHECKS: Readonly<Record<string, (events: readonly TruthEvent[]) => CheckTruth>> = {
   console_login_failures_30d: consoleLoginFailures,
   console_login_without_mfa_30d: consoleLoginWithoutMfa,
@@ -273,6 +454,7 @@ const CHECKS: Readonly<Record<string, (events: readonly TruthEvent[]) => CheckTr
   root_activity_7d: rootActivity,
   unauthorized_api_calls_7d: unauthorizedCalls,
   users_active_30d: usersActive,
+  ...Object.fromEntries(Object.keys(CIS_EVENT_CHECKS).map((id) => [id, cisEvents(id)])),
 };
 
 /** Events with `from <= eventTime < to`; a NULL eventTime is in no window. */

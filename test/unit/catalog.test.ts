@@ -26,24 +26,35 @@ function parse(yamlText: string, sqlText: string | undefined = VALID_SQL, folder
 }
 
 describe('the built-in catalog', () => {
-  it('loads the eight required checks with their documented defaults', async () => {
+  it('loads the built-in checks with their documented defaults', async () => {
     // Act
     const catalog = await loadCatalog(CHECKS_DIR);
 
     // Assess
     const byId = Object.fromEntries(catalog.map((c) => [c.id, c]));
     expect(Object.keys(byId).sort()).toEqual([
+      'cloudtrail_config_changes_7d',
+      'config_recorder_changes_7d',
       'console_login_failures_30d',
       'console_login_without_mfa_30d',
       'console_logins_30d',
+      'iam_policy_changes_7d',
+      'kms_key_disabled_or_deleted_7d',
+      'nacl_changes_7d',
+      'network_gateway_changes_7d',
+      'organizations_changes_7d',
       'role_actions_30d',
       'role_permission_usage_90d',
       'roles_active_7d',
       'root_activity_7d',
+      'route_table_changes_7d',
+      's3_bucket_policy_changes_7d',
+      'security_group_changes_7d',
       'unauthorized_api_calls_7d',
       'unused_roles_90d',
       'unused_users_90d',
       'users_active_30d',
+      'vpc_changes_7d',
     ]);
     expect(byId.root_activity_7d?.severity).toBe('critical');
     expect(byId.root_activity_7d?.evaluation).toEqual({ kind: 'threshold', metric: 'row_count', fail_above: 0 });
@@ -52,6 +63,26 @@ describe('the built-in catalog', () => {
     expect(byId.unauthorized_api_calls_7d?.evaluation).toMatchObject({ metric: 'sum:errors', fail_above: 50 });
     expect(byId.roles_active_7d?.evaluation.kind).toBe('info');
     expect(byId.role_actions_30d?.optionValues).toEqual({ role_arns: [] });
+    // CIS 4.4–4.15: turning CloudTrail off is critical; a security group edit is a normal working day.
+    expect(byId.cloudtrail_config_changes_7d).toMatchObject({ severity: 'critical', evaluation: { metric: 'sum:logging_stopped', fail_above: 0 } });
+    expect(byId.config_recorder_changes_7d).toMatchObject({ severity: 'high', evaluation: { metric: 'sum:recording_stopped', fail_above: 0 } });
+    expect(byId.kms_key_disabled_or_deleted_7d).toMatchObject({ severity: 'high', evaluation: { metric: 'row_count', fail_above: 0 } });
+    expect(byId.security_group_changes_7d?.evaluation.kind).toBe('info');
+    expect(byId.route_table_changes_7d?.evaluation.kind).toBe('info');
+    for (const check of catalog.filter((c) => c.frameworks['cis_aws_foundations_v1.4']?.some((control) => /^4\.(4|5|[7-9]|1[0-5])$/.test(control)))) {
+      expect(check.columns.slice(0, 9), check.id).toEqual([
+        'event_time',
+        'account',
+        'region',
+        'principal',
+        'identity_type',
+        'event_source',
+        'event_name',
+        'error_code',
+        'source_ip',
+      ]);
+      expect(check.columns.at(-1), check.id).toBe('event_id');
+    }
     for (const id of ['unused_roles_90d', 'unused_users_90d', 'role_permission_usage_90d']) {
       expect(byId[id]?.lookback_days, id).toBe(90);
       expect(byId[id]?.requires, id).toEqual(['iam_inventory']);
@@ -156,7 +187,7 @@ describe('applyOverrides', () => {
     expect(byId.console_login_failures_30d?.severity).toBe('high');
     expect(byId.role_actions_30d?.optionValues.role_arns).toEqual(['arn:aws:iam::111111111111:role/deploy']);
     expect(byId.users_active_30d).toBeUndefined();
-    expect(checks).toHaveLength(10);
+    expect(checks).toHaveLength(21);
   });
 
   it('reports unknown ids, unknown options and thresholds on info checks together', async () => {

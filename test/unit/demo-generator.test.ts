@@ -273,7 +273,7 @@ describe('demo generator', () => {
     const checks = demo.truthWithInventory.checks;
 
     // Assess
-    expect(ids).toHaveLength(11);
+    expect(ids).toHaveLength(22);
     expect(Object.keys(checks).sort()).toEqual(ids);
     expect(Object.keys(demo.truth.checks).sort()).toEqual(ids.filter((id) => !INVENTORY_CHECKS.includes(id)));
     for (const id of ids) {
@@ -323,6 +323,53 @@ describe('demo generator', () => {
     expect(column(checks.users_active_30d, 'user_name')).toContain('=ops-bot');
     expect(column(checks.users_active_30d, 'user_name')).not.toContain('HIDDEN_DUE_TO_SECURITY_REASONS');
     expect(column(checks.role_actions_30d, 'role_arn')).toContain('arn:aws:iam::111111111111:role/service-role/lambda-orders-exec');
+  });
+
+  it('gives every CIS 4.4–4.15 check events in both accounts, in several regions but for the global services, refused ones included', () => {
+    // Prepare
+    const checks = demo.truth?.checks ?? {};
+    const cisChecks = [
+      'iam_policy_changes_7d',
+      'cloudtrail_config_changes_7d',
+      'kms_key_disabled_or_deleted_7d',
+      's3_bucket_policy_changes_7d',
+      'config_recorder_changes_7d',
+      'security_group_changes_7d',
+      'nacl_changes_7d',
+      'network_gateway_changes_7d',
+      'route_table_changes_7d',
+      'vpc_changes_7d',
+      'organizations_changes_7d',
+    ];
+    // IAM and Organizations are global services: CloudTrail logs them in us-east-1 only.
+    const global = ['iam_policy_changes_7d', 'organizations_changes_7d'];
+
+    // Assess
+    for (const id of cisChecks) {
+      const check = checks[id];
+      expect(new Set(column(check, 'account')), id).toEqual(new Set(['111111111111', '222222222222']));
+      expect(new Set(column(check, 'region')).size, id).toBeGreaterThanOrEqual(global.includes(id) ? 1 : 2);
+      expect(column(check, 'error_code').filter((code) => code !== '').length, id).toBeGreaterThan(0);
+      expect(new Set(column(check, 'event_source')).size, id).toBe(1);
+    }
+    // A refused StopLogging is listed with its error code, and does not count as logging stopped; a successful one does.
+    const trail = checks.cloudtrail_config_changes_7d;
+    const stops = trail!.rows.filter((row) => row[trail!.columns.indexOf('event_name')] === 'StopLogging');
+    const cell = (row: string[], name: string): string => row[trail!.columns.indexOf(name)] ?? '';
+    expect(stops.filter((row) => cell(row, 'error_code').startsWith('AccessDenied')).map((row) => cell(row, 'logging_stopped'))).toEqual(['0', '0']);
+    expect(stops.filter((row) => cell(row, 'error_code') === '').map((row) => cell(row, 'logging_stopped'))).toEqual(['1']);
+    expect(column(checks.config_recorder_changes_7d, 'recording_stopped')).toContain('1');
+    // Look-alikes from other services: Auto Scaling's DeletePolicy is no IAM change, Organizations' DeletePolicy is 4.15's.
+    expect(column(checks.iam_policy_changes_7d, 'event_source')).toEqual(column(checks.iam_policy_changes_7d, 'event_source').map(() => 'iam.amazonaws.com'));
+    expect(column(checks.iam_policy_changes_7d, 'event_name')).not.toContain('DeletePolicy'); // IAM's own is 9 days old
+    expect(column(checks.organizations_changes_7d, 'event_name')).toContain('DeletePolicy');
+    expect(column(checks.route_table_changes_7d, 'event_source')).not.toContain('apigateway.amazonaws.com');
+    expect(demo.truthEvents?.some((e) => e.eventSource === 'autoscaling.amazonaws.com' && e.eventName === 'DeletePolicy')).toBe(true);
+    expect(demo.truthEvents?.some((e) => e.eventSource === 'apigateway.amazonaws.com' && e.eventName === 'CreateRoute')).toBe(true);
+    // The 7-day edge: a security group change exactly at asOf - 7d is in, one a second earlier is out.
+    const sevenDays = at(AS_OF_MS - 7 * DAY);
+    expect(column(checks.security_group_changes_7d, 'event_time')).toContain(sevenDays);
+    expect(column(checks.security_group_changes_7d, 'event_time')).not.toContain(at(AS_OF_MS - 7 * DAY - 1000));
   });
 
   it('puts events exactly on the window edges on the right side', () => {

@@ -408,9 +408,10 @@ describe('changes since the previous run, in the report', () => {
     const { html, text } = await rendered();
 
     expect(text).toContain('  - root_activity_7d: 0 → 1');
-    // The last run's bar is the tallest (22 px), the earlier run's 0 a 1-pixel line; both are table cells.
-    expect(html).toMatch(/<td width="8" height="1" bgcolor="#067647"/);
-    expect(html).toMatch(/<td width="8" height="22" bgcolor="#b42318"/);
+    // In the table of checks: the last run's bar is the tallest (22 px), the earlier run's 0 a 1-pixel line; both in table cells.
+    expect(html).toContain('<th>Last 2 runs</th>');
+    expect(html).toMatch(/<td valign="bottom" class="tb"[^>]*><div style="width:\s*8px;\s*height:\s*1px;\s*background:\s*#067647/);
+    expect(html).toMatch(/<td valign="bottom" class="tb"[^>]*><div style="width:\s*8px;\s*height:\s*22px;\s*background:\s*#b42318/);
     expect(html).not.toMatch(/<img|<script|<svg/i);
   });
 });
