@@ -48,21 +48,24 @@ export interface PreviewLimits {
   readonly loud: number;
   readonly quiet: number;
   readonly summaryRows: number;
+  /** New and gone rows named per check in "changes since the previous run" (the counts stay complete). */
+  readonly changeExamples: number;
 }
 
 /**
  * The previews to try, most generous first, until the HTML fits HTML_BUDGET_BYTES: the first keeps what the report
  * model holds (report.preview_rows for failing checks, QUIET_PREVIEW_ROWS for the others); each next one takes rows
- * from the informational checks before the failing ones. The last shows no rows at all: every check still says how
+ * from the informational checks before the failing ones, and names fewer of the new and gone rows since the previous
+ * run (their counts stay). The last shows no rows at all: every check still says how
  * many rows it has and where the CSV is.
  */
 export const PREVIEW_STEPS: readonly PreviewLimits[] = [
-  { loud: Infinity, quiet: Infinity, summaryRows: SUMMARY_PREVIEW_ROWS },
-  { loud: 5, quiet: 1, summaryRows: 20 },
-  { loud: 3, quiet: 0, summaryRows: 10 },
-  { loud: 2, quiet: 0, summaryRows: 5 },
-  { loud: 1, quiet: 0, summaryRows: 5 },
-  { loud: 0, quiet: 0, summaryRows: 0 },
+  { loud: Infinity, quiet: Infinity, summaryRows: SUMMARY_PREVIEW_ROWS, changeExamples: Infinity },
+  { loud: 5, quiet: 1, summaryRows: 20, changeExamples: 3 },
+  { loud: 3, quiet: 0, summaryRows: 10, changeExamples: 2 },
+  { loud: 2, quiet: 0, summaryRows: 5, changeExamples: 1 },
+  { loud: 1, quiet: 0, summaryRows: 5, changeExamples: 1 },
+  { loud: 0, quiet: 0, summaryRows: 0, changeExamples: 0 },
 ];
 
 const LOUD: ReadonlySet<Status> = new Set<Status>(['fail', 'error', 'incomplete']);

@@ -429,8 +429,17 @@ export function buildReport(input: ReportInput): Report {
  * section still counting every row. The columns are planned again for the rows left. Pure.
  */
 export function withPreviewLimits(report: Report, limits: PreviewLimits): Report {
+  const changes = report.changes && {
+    ...report.changes,
+    rowDeltas: report.changes.rowDeltas.map((delta) => ({
+      ...delta,
+      addedExamples: delta.addedExamples.slice(0, limits.changeExamples),
+      removedExamples: delta.removedExamples.slice(0, limits.changeExamples),
+    })),
+  };
   return {
     ...report,
+    ...(changes ? { changes } : {}),
     sections: report.sections.map((section) => {
       const shown = Math.min(section.previewRows.length, previewRowLimit(section.status, limits));
       const previewRows = section.previewRows.slice(0, shown);

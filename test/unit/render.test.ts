@@ -244,6 +244,52 @@ describe('tables readable in the 600–800 px of a mail client', () => {
     expect(shown(usual.text, 'fail_0_7d')).toBeGreaterThanOrEqual(PREVIEW_STEPS[1]!.loud);
   });
 
+  it('keeps 25 checks under 100 KB with 8 runs of trend and every check changing rows since the last run', async () => {
+    // Prepare: the heavy suite, each check with 7 earlier runs and all of its previous rows gone, all of its rows new
+    const renderer = await ReportRenderer.load();
+    const base = suite(25, 0, 200);
+    const checks = base.sections.map((section) =>
+      rootCheck({ id: section.id, title: section.title, columns: COLUMNS, key_columns: ['event_id', 'user_agent'] }),
+    );
+    const stats = windowStats();
+    const findings = checks.map((c) => evaluate(c, result(200), stats));
+    const earlier = Array.from({ length: 7 }, (_, i) => ({
+      runId: `run-0${i}`,
+      asOf: `2026-10-${String(10 + i).padStart(2, '0')}T08:00:00Z`,
+      location: `/archive/run-0${i}`,
+      inputComplete: true,
+      checks: checks.map((c, j) => ({ id: c.id, status: 'fail' as const, observed: 10 * i + j })),
+    }));
+    const changes = buildChanges({
+      runId: 'run-1',
+      asOf: '2026-11-23T08:00:00Z',
+      checks,
+      findings,
+      inputComplete: true,
+      history: {
+        kind: 'baseline',
+        previous: earlier[0]!,
+        rowKeys: buildRowKeys(
+          'run-00',
+          checks,
+          findings.map((f) => ({ ...f, result: { columns: COLUMNS, rows: f.result!.rows.map((r) => r.map((v) => `${v}-before`)) } })),
+        ),
+        trend: earlier,
+      },
+      examples: 5,
+      trendRuns: 8,
+    });
+
+    // Act
+    const { html, text } = renderer.render({ ...base, changes });
+
+    // Assess
+    expect(changes.trendShown).toBe(8);
+    expect(Buffer.byteLength(html)).toBeLessThan(100 * 1024);
+    expect(html.match(/class="tb"/g)).toHaveLength(25 * 8);
+    expect(text).toContain('200 new, 200 gone');
+  });
+
   it('lists the first unreadable files in the HTML and every one in the text part', async () => {
     // Prepare: a day of corrupt files in three regions
     const renderer = await ReportRenderer.load();
