@@ -275,6 +275,21 @@ export const InventoryConfig = z.discriminatedUnion('kind', [FileInventoryConfig
 export type InventoryConfig = z.infer<typeof InventoryConfig>;
 export type IamInventoryConfig = z.infer<typeof IamInventoryConfig>;
 
+/**
+ * CloudTrail log file validation (the `log_integrity_30d` check). Digest signatures are verified with CloudTrail's
+ * public keys: from `public_keys_file` (the output of `aws cloudtrail list-public-keys`) when given, otherwise, with
+ * the S3 source, from CloudTrail's ListPublicKeys (the client settings below). A local tree keeps no signatures.
+ */
+export const IntegrityConfig = z
+  .object({
+    /** `aws cloudtrail list-public-keys --start-time … > keys.json`. Relative to the config file. */
+    public_keys_file: z.string().min(1).optional(),
+    /** CloudTrail's region and endpoint for ListPublicKeys (S3 source only); default: the environment's region. */
+    ...AwsClientSettings,
+  })
+  .strict();
+export type IntegrityConfig = z.infer<typeof IntegrityConfig>;
+
 /** Where the daemon keeps each job's last run and the root alert's watermark. */
 export const LocalStateConfig = z
   .object({
@@ -376,6 +391,8 @@ export const TrailwardenConfig = z
     store: StoreConfig.optional(),
     /** The IAM inventory the unused-roles/users and least-privilege checks need; without it they are "not run". */
     inventory: InventoryConfig.optional(),
+    /** Log file validation: where digest signatures' public keys come from. */
+    integrity: IntegrityConfig.optional(),
     archive: ArchiveConfig,
     mail: MailConfig,
     checks: ChecksConfig.default({ path: 'checks', overrides: {} }),

@@ -24,6 +24,8 @@ export interface ReportInput {
   readonly previewRows: number;
   /** What the IAM inventory held, when the run had one. */
   readonly inventory?: ReportInventory;
+  /** CloudTrail log file validation in one line ("2,331 of 2,332 log files verified against 744 digests; 1 modified"). */
+  readonly integrity?: string;
 }
 
 /** The IAM inventory of a run, for the report's summary. */
@@ -119,6 +121,8 @@ export interface Report {
   readonly cost?: ReportCost;
   /** The IAM inventory the run judged roles and users on; null when it had none. */
   readonly inventory: ReportInventory | null;
+  /** CloudTrail log file validation in one line; null when the run did not validate (no log_integrity check). */
+  readonly integrity: string | null;
 }
 
 /** Tallies `rows` per value of column `by`, counting the values of column `of`. Pure. */
@@ -355,6 +359,7 @@ export function buildReport(input: ReportInput): Report {
     sections,
     cost: costOf(input.stats, input.findings, input.inventory?.scannedBytes),
     inventory: input.inventory ?? null,
+    integrity: input.integrity ?? null,
   };
 }
 
@@ -389,7 +394,7 @@ export function withEvidenceLinks(report: Report, links: Readonly<Record<string,
  * Nothing is judged again: what the run said stays what it said. Pure.
  */
 export function reportFromJson(raw: unknown): Report {
-  type Added = 'recordsDropped' | 'recordsDroppedTotal' | 'recordsWithoutTime' | 'conflicts' | 'incompleteInput' | 'inventory';
+  type Added = 'recordsDropped' | 'recordsDroppedTotal' | 'recordsWithoutTime' | 'conflicts' | 'incompleteInput' | 'inventory' | 'integrity';
   const stored = raw as Omit<Report, Added | 'counts'> &
     Partial<Pick<Report, Added>> & { counts: Omit<Report['counts'], 'incomplete' | 'not_run'> & { incomplete?: number; not_run?: number } };
   return {
@@ -401,6 +406,7 @@ export function reportFromJson(raw: unknown): Report {
     conflicts: stored.conflicts ?? [],
     incompleteInput: stored.incompleteInput ?? null,
     inventory: stored.inventory ?? null,
+    integrity: stored.integrity ?? null,
     sections: stored.sections.map((section) => ({ ...section, summary: section.summary ?? null })),
   };
 }

@@ -13,13 +13,17 @@ import type { WindowStats } from '../core/model.js';
 import { checkWindow, resolveParameters, runWindow } from '../core/params.js';
 import { buildManifest, MANIFEST_FILE, serializeManifest, type ManifestInventory } from '../core/manifest.js';
 import { buildReport, type Report, type ReportInventory } from '../core/report.js';
-import { floorToSecond, toCloudTrailTime } from '../core/time.js';
+import { floorToSecond, toCloudTrailTime, type TimeWindow } from '../core/time.js';
 import type { QueryEngine } from '../engines/types.js';
 import { buildReportMail, type EvidenceCsv } from '../mail/report-mail.js';
 import type { MailTransport, SentMail } from '../mail/types.js';
 import { toCsv } from '../render/csv.js';
 import { ReportRenderer } from '../render/report.js';
-import type { LogSource } from '../source/types.js';
+import type { LogFile, LogSource } from '../source/types.js';
+import { formatBytes } from '../core/cost.js';
+import { queryProblems } from '../integrity/problems-table.js';
+import type { PublicKeys } from '../integrity/public-keys.js';
+import { checkLogIntegrity, type IntegrityRun } from '../integrity/validate.js';
 import { InventoryError } from '../core/errors.js';
 import { loadActionCatalogue, type ActionCatalogue } from '../inventory/action-catalogue.js';
 import { activitySql } from '../inventory/activity.js';
@@ -33,6 +37,12 @@ export const NEEDS_INVENTORY = 'needs an IAM inventory: set `inventory:` in the 
 /** A check that reads the IAM inventory (check.yaml `requires: [iam_inventory]`). */
 export const needsInventory = (check: Check): boolean => check.requires?.includes('iam_inventory') ?? false;
 
+/** A check computed from CloudTrail log file validation (check.yaml `requires: [log_integrity]`). */
+export const needsIntegrity = (check: Check): boolean => check.requires?.includes('log_integrity') ?? false;
+
+/** Input facts for a check whose input is not the window's events: its own completeness is judged apart. */
+const NO_MISSING_INPUT: InputFacts = { filesSkipped: [], recordsDropped: [], recordsWithoutTime: 0 };
+
 /** The backends a run uses, built by the composition root (app.ts). */
 export interface RunBackends {
   readonly source: LogSource;
@@ -43,6 +53,8 @@ export interface RunBackends {
   readonly log: Logger;
   /** The IAM inventory; without one, the checks that need it are "not run". */
   readonly inventory?: IamInventorySource;
+  /** The public keys to verify digest signatures with, for a window; absent or undefined: signatures not verifiable. */
+  readonly publicKeys?: (window: TimeWindow) => Promise<PublicKeys | undefined>;
 }
 
 export interface RunRequest {
@@ -99,7 +111,9 @@ async function judge(
   log: Logger,
   runId: string,
   inventory: InventoryQueries | undefined,
+  integrity: IntegrityRuns | undefined,
 ): Promise<Finding> {
+  if (needsIntegrity(check)) return judgeIntegrity(check, asOf, integrity, log);
   // An inventory check on a window without events would call every role unused: nothing to judge either.
   if (blind && (check.evaluation.kind === 'threshold' || needsInventory(check))) return checkError(check, blind);
   if (needsInventory(check) && !inventory) return notRun(check, NEEDS_INVENTORY);
@@ -114,6 +128,63 @@ async function judge(
     const scanned = typeof error === 'object' && error !== null ? (error as { scannedBytes?: unknown }).scannedBytes : undefined;
     return typeof scanned === 'number' ? { ...failed, scannedBytes: scanned } : failed;
   }
+}
+
+/** Log file validation per check window (by its start): its outcome, or why it failed. */
+type IntegrityRuns = ReadonlyMap<string, IntegrityRun | { readonly failed: string }>;
+
+/**
+ * Judges a `log_integrity` check: its SQL over the validation's problems. Its input is the digests and log files, not
+ * the window's events, so the window's gaps don't make it incomplete; no digests do (nothing was proven).
+ */
+async function judgeIntegrity(check: Check, asOf: Date, runs: IntegrityRuns | undefined, log: Logger): Promise<Finding> {
+  if (!runs) return notRun(check, 'the log source cannot list CloudTrail digest files');
+  const run = runs.get(toCloudTrailTime(checkWindow(check, asOf).start));
+  if (!run) return checkError(check, 'log file validation did not run');
+  if ('failed' in run) return checkError(check, `log file validation failed: ${run.failed}`);
+  try {
+    const finding = evaluate(check, await queryProblems(check.sql, resolveParameters(check, asOf), run.result.problems, log), NO_MISSING_INPUT);
+    if (finding.status !== 'pass' || !run.result.incomplete) return finding;
+    const consequence = check.on_incomplete === 'fail' ? 'this check fails on incomplete input (on_incomplete: fail)' : 'a pass needs digests';
+    return { ...finding, status: check.on_incomplete, reason: `${finding.reason}, but ${run.result.incomplete}: ${consequence}` };
+  } catch (error) {
+    log.warn({ check: check.id, err: error }, 'check query failed');
+    return checkError(check, `the query failed: ${describeError(error).split('\n')[0]?.trim()}`);
+  }
+}
+
+/** Validates the log files of each integrity check's window against the digests (once per distinct window). */
+async function validateLogs(
+  backends: RunBackends,
+  checks: readonly Check[],
+  files: readonly LogFile[],
+  asOf: Date,
+  log: Logger,
+): Promise<Map<string, IntegrityRun | { failed: string }>> {
+  const runs = new Map<string, IntegrityRun | { failed: string }>();
+  for (const check of checks) {
+    const window = checkWindow(check, asOf);
+    const id = toCloudTrailTime(window.start);
+    if (runs.has(id)) continue;
+    try {
+      const keys = await backends.publicKeys?.(window);
+      runs.set(id, await checkLogIntegrity({ source: backends.source, files, window, ...(keys ? { keys } : {}) }));
+    } catch (error) {
+      log.warn({ check: check.id, err: error }, 'log file validation failed');
+      runs.set(id, { failed: describeError(error).split('\n')[0] ?? 'unknown error' });
+    }
+  }
+  return runs;
+}
+
+/** The report's one integrity line: the first validation's summary, and what reading the objects cost on S3. */
+function integrityLine(runs: IntegrityRuns | undefined, source: LogSource): string | undefined {
+  const first = runs?.values().next().value;
+  if (!first) return undefined;
+  if ('failed' in first) return `log file validation failed: ${first.failed}`;
+  const read =
+    source.kind === 's3' ? `; read ${formatBytes(first.bytesRead)} of log files and digests from S3 to hash them (billed as S3 GET requests and transfer)` : '';
+  return `${first.result.summary}${read}`;
 }
 
 /**
@@ -183,6 +254,18 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
       )
     : undefined;
 
+  // Log file validation: hashes the window's log files and reads the digests, in-process (no engine can hash objects).
+  const integrityChecks = request.checks.filter(needsIntegrity);
+  const integrity =
+    integrityChecks.length > 0 && source.digests
+      ? await phase(
+          log,
+          'validate logs',
+          () => validateLogs(backends, integrityChecks, listing.files, request.asOf, log),
+          (runs) => Object.fromEntries([...runs].map(([start, run]) => [start, 'failed' in run ? run.failed : run.result.summary])),
+        )
+      : undefined;
+
   const findings = await phase(
     log,
     'run checks',
@@ -195,7 +278,7 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
         for (let i = next++; i < request.checks.length; i = next++) {
           const check = request.checks[i]!;
           const started = performance.now();
-          const finding = await judge(engine, check, request.asOf, stats, blind, log, request.runId, inventory);
+          const finding = await judge(engine, check, request.asOf, stats, blind, log, request.runId, inventory, integrity);
           log.info({ check: check.id, status: finding.status, observed: finding.observed, ms: Math.round(performance.now() - started) }, 'check done');
           results[i] = finding;
         }
@@ -254,6 +337,7 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     archiveLocation: folder.location,
     previewRows: request.previewRows,
     inventory: iam && inventory ? reportInventory(backends.inventory!, iam.built, inventory) : undefined,
+    integrity: integrityLine(integrity, source),
   });
   const rendered = renderer.render(report);
   stored.push(await folder.write('report.html', rendered.html));
@@ -380,7 +464,16 @@ export async function runOnce(options: RunOptions, log: Logger): Promise<RunOutc
     const mail = backends.mail();
     const engine = await backends.engine();
     return runReport(
-      { source: backends.source(), engine, archive: backends.archive(), mail, renderer, log, inventory: backends.inventory() },
+      {
+        source: backends.source(),
+        engine,
+        archive: backends.archive(),
+        mail,
+        renderer,
+        log,
+        inventory: backends.inventory(),
+        publicKeys: (window) => backends.publicKeys(window),
+      },
       {
         runId,
         asOf,
