@@ -168,6 +168,7 @@ describe('trailwarden run on generated CloudTrail logs', () => {
       console_login_without_mfa_30d: truth.checks.console_login_without_mfa_30d!.rows.length > 0 ? 'fail' : 'pass',
       console_login_failures_30d: truth.checks.console_login_failures_30d!.rows.length > 10 ? 'fail' : 'pass',
       unauthorized_api_calls_7d: errors > 50 ? 'fail' : 'pass',
+      log_integrity_30d: truth.checks.log_integrity_30d!.rows.length > 0 ? 'fail' : 'pass',
     });
     const failed = Object.values(status).filter((s) => s === 'fail').length;
 
