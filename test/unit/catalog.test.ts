@@ -36,6 +36,7 @@ describe('the built-in catalog', () => {
       'console_login_failures_30d',
       'console_login_without_mfa_30d',
       'console_logins_30d',
+      'log_integrity_30d',
       'role_actions_30d',
       'role_permission_usage_90d',
       'roles_active_7d',
@@ -52,6 +53,8 @@ describe('the built-in catalog', () => {
     expect(byId.unauthorized_api_calls_7d?.evaluation).toMatchObject({ metric: 'sum:errors', fail_above: 50 });
     expect(byId.roles_active_7d?.evaluation.kind).toBe('info');
     expect(byId.role_actions_30d?.optionValues).toEqual({ role_arns: [] });
+    expect(byId.log_integrity_30d?.severity).toBe('critical');
+    expect(byId.log_integrity_30d?.requires).toEqual(['log_integrity']);
     for (const id of ['unused_roles_90d', 'unused_users_90d', 'role_permission_usage_90d']) {
       expect(byId[id]?.lookback_days, id).toBe(90);
       expect(byId[id]?.requires, id).toEqual(['iam_inventory']);
@@ -65,7 +68,12 @@ describe('the built-in catalog', () => {
       expect(sql, check.id).not.toMatch(/'\d{4}-\d{2}-\d{2}/);
       expect(sql, check.id).not.toMatch(/'arn:/);
       // An inventory check reads the activity aggregate, whose periods end at the as-of: it binds the lookback's start only.
-      const bounds = check.requires?.includes('iam_inventory') ? ['window_start', 'window_start'] : ['window_start', 'window_end'];
+      // The integrity check binds nothing: its problems are computed for its own window (core/integrity.ts).
+      const bounds = check.requires?.includes('iam_inventory')
+        ? ['window_start', 'window_start']
+        : check.requires?.includes('log_integrity')
+          ? []
+          : ['window_start', 'window_end'];
       expect(check.parameters.slice(0, 2), check.id).toEqual(bounds);
     }
   });
@@ -156,7 +164,7 @@ describe('applyOverrides', () => {
     expect(byId.console_login_failures_30d?.severity).toBe('high');
     expect(byId.role_actions_30d?.optionValues.role_arns).toEqual(['arn:aws:iam::111111111111:role/deploy']);
     expect(byId.users_active_30d).toBeUndefined();
-    expect(checks).toHaveLength(10);
+    expect(checks).toHaveLength(11);
   });
 
   it('reports unknown ids, unknown options and thresholds on info checks together', async () => {
