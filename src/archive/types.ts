@@ -50,6 +50,11 @@ export interface EvidenceArchive {
    * without a manifest is an unfinished run: an error, never returned as a finished one.
    */
   findRun(runId: string): Promise<ArchivedRun | undefined>;
+  /**
+   * Every finished run (with a manifest), oldest first by run id (ids start with their generation time): the order
+   * the manifest chain links them in.
+   */
+  listRuns(): Promise<{ readonly runId: string; readonly run: ArchivedRun }[]>;
   /** Releases what the backend holds (an SDK client it built itself, a connection); optional. */
   close?(): Promise<void>;
 }

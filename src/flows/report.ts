@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { newRunId, withBackends, withCliPaths, type CliPaths } from '../app.js';
 import { loadSetup, type Setup } from '../config/load.js';
 import { VERSION } from '../version.js';
+import { previousLink } from './chain.js';
 import { resendCommand } from './resend.js';
 import type { EvidenceArchive, StoredFile } from '../archive/types.js';
 import type { Check } from '../core/catalog.js';
@@ -294,6 +295,8 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     }),
   );
 
+  // The link to the archive's previous run, read before this run's folder exists (see flows/chain.ts).
+  const previous = await previousLink(archive);
   const folder = await archive.openRun(request.runId, request.asOf);
   const stored: StoredFile[] = [];
   const csvLocations: Record<string, string> = {};
@@ -361,6 +364,7 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     findings,
     files: stored,
     sha256,
+    previous,
     inventory: iam
       ? { kind: backends.inventory!.kind, source: backends.inventory!.describe(), action_catalogue: iam.catalogue.version, accounts: inventoryFiles }
       : undefined,

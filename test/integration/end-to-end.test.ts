@@ -82,6 +82,7 @@ describe('trailwarden run on generated CloudTrail logs', () => {
       'list logs',
       'load window',
       'load inventory',
+      'validate logs',
       'run checks',
       'write evidence',
       'write report',
@@ -217,7 +218,7 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     // Act + Assess: intact
     const intact = await runCli(['verify', runDir!]);
     expect(intact.code, intact.stderr).toBe(0);
-    expect(intact.stdout).toMatch(/^OK: run .* \(as of 2026-11-23T08:00:00Z\): all 11 files match the manifest$/m);
+    expect(intact.stdout).toMatch(/^OK: run .* \(as of 2026-11-23T08:00:00Z\): all 12 files match the manifest$/m);
 
     // Act + Assess: tampered
     const csv = path.join(runDir!, 'root_activity_7d.csv');
@@ -229,7 +230,7 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     expect(tampered.stdout).toContain('root_activity_7d.csv: changed');
     expect(tampered.stdout).toContain('report.txt: missing');
     expect(tampered.stdout).toContain('extra.csv: not in the manifest');
-    expect(tampered.stderr).toContain('3 problem(s); 9 file(s) match the manifest');
+    expect(tampered.stderr).toContain('3 problem(s); 10 file(s) match the manifest');
   });
 
   it('re-reports a past as-of exactly, in a new evidence folder that leaves the earlier one untouched', async () => {
@@ -252,7 +253,8 @@ describe('trailwarden run on generated CloudTrail logs', () => {
       expect(await readCsv(path.join(second!, `${id}.csv`)), id).toEqual(asCsvRows(truth));
     }
     expect(await readFile(path.join(first!, 'manifest.json'))).toEqual(firstManifest);
-  });
+    // Two runs on the demo tree, each hashing its log files for the integrity check.
+  }, 240_000);
 
   it('exits 2 with --fail-on when a check at or above that severity fails, 0 otherwise', async () => {
     const out = await tempDir('trailwarden-e2e-out-');
@@ -303,7 +305,7 @@ describe('trailwarden with a broken check or a bad config', () => {
     const manifest = await readManifest(runDir!);
     const broken = manifest.checks.find((c) => c.id === 'broken_sql');
     expect(broken).toMatchObject({ status: 'error', rows: null, file: null });
-    expect(manifest.checks.filter((c) => c.status !== 'error')).toHaveLength(11);
+    expect(manifest.checks.filter((c) => c.status !== 'error')).toHaveLength(12);
     const csv = await readCsv(path.join(runDir!, 'root_activity_7d.csv'));
     expect(csv.slice(1)).toEqual(demo.truth.checks.root_activity_7d!.rows.map((r) => r.map(neutraliseCell)));
     const report = await readFile(path.join(runDir!, 'report.txt'), 'utf8');
@@ -364,7 +366,7 @@ describe('trailwarden with a broken check or a bad config', () => {
     const list = await runCli(['checks']);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/^root_activity_7d\s+critical\s+Root user activity in the last 7 days$/m);
-    expect(list.stdout.trim().split('\n')).toHaveLength(11);
+    expect(list.stdout.trim().split('\n')).toHaveLength(12);
     const valid = await runCli(['validate']);
     expect(valid.code).toBe(0);
     expect(valid.stdout).toContain('valid; 11 checks (11 enabled)');
