@@ -140,7 +140,8 @@ export async function checkLogIntegrity(input: {
   const inScope = (key: string): boolean => {
     const parts = parseLogKey(fromAwsLogs(key));
     const delivered = logDeliveryTime(key);
-    return parts !== undefined && daySet.has(parts.day) && delivered !== undefined && delivered <= last;
+    // A file without CloudTrail's name stamp is in scope all the same: the engine reads it, so it must be vouched for.
+    return parts !== undefined && daySet.has(parts.day) && (delivered === undefined || delivered <= last);
   };
   // The digest of a file delivered late on the last day ends the next day.
   const lastDay = new Date(Date.parse(`${days[days.length - 1]!.replaceAll('/', '-')}T00:00:00Z`) + DAY_MS);

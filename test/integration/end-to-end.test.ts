@@ -121,7 +121,7 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     expect(usage.find((r) => r[0]!.endsWith(':role/eks-node-group') && r[3] === 'used')?.[6]).toMatch(/^i-0[0-9a-f]{16}(; i-0[0-9a-f]{16})*$/);
     const manifestInventory = (manifest as unknown as { inventory: { accounts: { account: string }[] } }).inventory;
     expect(manifestInventory.accounts.map((a) => a.account)).toEqual(['111111111111', '222222222222']);
-  });
+  }, 300_000);
 
   it('reports the inventory checks as not run, with the reason, when no inventory is given, and --fail-on ignores them', async () => {
     // Prepare
@@ -231,7 +231,7 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     expect(tampered.stdout).toContain('report.txt: missing');
     expect(tampered.stdout).toContain('extra.csv: not in the manifest');
     expect(tampered.stderr).toContain('3 problem(s); 10 file(s) match the manifest');
-  });
+  }, 300_000);
 
   it('re-reports a past as-of exactly, in a new evidence folder that leaves the earlier one untouched', async () => {
     // Prepare
@@ -369,6 +369,6 @@ describe('trailwarden with a broken check or a bad config', () => {
     expect(list.stdout.trim().split('\n')).toHaveLength(12);
     const valid = await runCli(['validate']);
     expect(valid.code).toBe(0);
-    expect(valid.stdout).toContain('valid; 11 checks (11 enabled)');
+    expect(valid.stdout).toContain('valid; 12 checks (12 enabled)');
   });
 });
