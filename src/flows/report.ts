@@ -168,8 +168,8 @@ async function validateLogs(
     const id = toCloudTrailTime(window.start);
     if (runs.has(id)) continue;
     try {
-      const keys = await backends.publicKeys?.(window);
-      runs.set(id, await checkLogIntegrity({ source: backends.source, files, window, ...(keys ? { keys } : {}) }));
+      const publicKeys = backends.publicKeys;
+      runs.set(id, await checkLogIntegrity({ source: backends.source, files, window, ...(publicKeys ? { keys: () => publicKeys(window) } : {}) }));
     } catch (error) {
       log.warn({ check: check.id, err: error }, 'log file validation failed');
       runs.set(id, { failed: describeError(error).split('\n')[0] ?? 'unknown error' });

@@ -41,7 +41,7 @@ export function digestStringToSign(
   return `${doc.digestEndTime}\n${doc.digestS3Bucket}/${doc.digestS3Object}\n${inflatedSha256}\n${doc.previousDigestSignature ?? 'null'}`;
 }
 
-function checkSignature(object: DigestObject, json: unknown, inflatedSha256: string, keys: PublicKeys | undefined): SignatureCheck {
+function checkSignature(object: DigestObject, json: unknown, inflatedSha256: string, keys: PublicKeys | string | undefined): SignatureCheck {
   const value = object.signature?.value;
   if (!value) return { status: 'unverifiable', reason: NO_SIGNATURE_METADATA };
   const algorithm = object.signature?.algorithm;
@@ -55,6 +55,7 @@ function checkSignature(object: DigestObject, json: unknown, inflatedSha256: str
   };
   const fingerprint = typeof doc.digestPublicKeyFingerprint === 'string' ? doc.digestPublicKeyFingerprint : '';
   if (!keys) return { status: 'unverifiable', reason: 'no public keys configured (integrity.public_keys_file) or available from CloudTrail' };
+  if (typeof keys === 'string') return { status: 'unverifiable', reason: keys };
   const key: KeyObject | undefined = keys.get(fingerprint);
   if (!key) return { status: 'invalid', reason: `no public key with fingerprint ${fingerprint} in ${keys.origin}` };
   if (typeof doc.digestEndTime !== 'string' || typeof doc.digestS3Bucket !== 'string' || typeof doc.digestS3Object !== 'string') {
@@ -74,8 +75,8 @@ function checkSignature(object: DigestObject, json: unknown, inflatedSha256: str
   return ok ? { status: 'valid', fingerprint } : { status: 'invalid', reason: 'the signature does not match the digest' };
 }
 
-/** Reads one digest object: gunzip, hash, parse, signature. */
-export function readDigest(object: DigestObject, keys: PublicKeys | undefined): FoundDigest {
+/** Reads one digest object: gunzip, hash, parse, signature. `keys` as a string: why there are none. */
+export function readDigest(object: DigestObject, keys: PublicKeys | string | undefined): FoundDigest {
   const base = { key: object.key, account: object.account, region: object.region, ...(object.bucket !== undefined ? { bucket: object.bucket } : {}) };
   let inflated: Buffer;
   let json: unknown;
@@ -130,7 +131,8 @@ export async function checkLogIntegrity(input: {
   readonly source: LogSource;
   readonly files: readonly LogFile[];
   readonly window: TimeWindow;
-  readonly keys?: PublicKeys;
+  /** The public keys; asked for only when a digest carries a signature (a local tree has none to check). */
+  readonly keys?: PublicKeys | (() => Promise<PublicKeys | undefined>);
 }): Promise<IntegrityRun> {
   const { source, window } = input;
   const days = deliveryDaysFor(window);
@@ -147,7 +149,16 @@ export async function checkLogIntegrity(input: {
   const lastDay = new Date(Date.parse(`${days[days.length - 1]!.replaceAll('/', '-')}T00:00:00Z`) + DAY_MS);
   const digestDays = [...days, lastDay.toISOString().slice(0, 10).replaceAll('-', '/')];
   const objects = source.digests ? await source.digests(digestDays) : [];
-  const digests = objects.map((object) => readDigest(object, input.keys));
+  let keys: PublicKeys | string | undefined;
+  if (objects.some((object) => object.signature?.value)) {
+    try {
+      keys = typeof input.keys === 'function' ? await input.keys() : input.keys;
+    } catch (error) {
+      // Without keys the hashes still count; the signatures are said to be unverifiable, and why.
+      keys = `CloudTrail's public keys could not be read (${describeError(error).split('\n')[0]})`;
+    }
+  }
+  const digests = objects.map((object) => readDigest(object, keys));
 
   let files = input.files.filter((file) => inScope(file.key));
   const remote = files.filter((file) => !file.path.startsWith('/') && /^[a-z0-9]+:\/\//.test(file.path));
@@ -170,5 +181,5 @@ export async function checkLogIntegrity(input: {
     digestsFrom: toCloudTrailTime(new Date(Date.parse(`${days[0]!.replaceAll('/', '-')}T00:00:00Z`))),
   });
   const bytesRead = files.reduce((sum, file) => sum + file.bytes, 0) + objects.reduce((sum, object) => sum + object.body.length, 0);
-  return { result, bytesRead, ...(input.keys ? { keysOrigin: input.keys.origin } : {}) };
+  return { result, bytesRead, ...(keys && typeof keys !== 'string' ? { keysOrigin: keys.origin } : {}) };
 }
