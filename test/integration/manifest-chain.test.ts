@@ -68,7 +68,8 @@ describe('the manifest chain (verify --chain)', () => {
     // Prepare: edit the middle run's CSV, and its hash in the manifest, as someone with write access could.
     const middle = runs[1]!;
     const csvFile = path.join(middle, 'root_activity_7d.csv');
-    const edited = `${(await readFile(csvFile, 'utf8')).split('\r\n')[0]}\r\n`;
+    const originalCsv = await readFile(csvFile);
+    const edited = `${await readFile(csvFile, 'utf8')}2026-11-20T10:00:00Z,111111111111,us-east-1,forged\r\n`;
     const manifestFile = path.join(middle, 'manifest.json');
     const original = await readFile(manifestFile, 'utf8');
     const manifest = JSON.parse(original) as {
@@ -95,6 +96,7 @@ describe('the manifest chain (verify --chain)', () => {
     );
     expect(fromToday.code).toBe(1);
     await writeFile(manifestFile, original);
+    await writeFile(csvFile, originalCsv);
   });
 
   it('names the run whose predecessor was removed', async () => {
