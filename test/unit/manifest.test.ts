@@ -63,6 +63,7 @@ function asV1(manifest: Manifest): unknown {
   delete v1.stats.records_dropped;
   delete v1.stats.conflicts;
   delete v1.inventory;
+  delete v1.previous;
   for (const check of v1.checks) if (check.status === 'incomplete') check.status = 'pass';
   if (v1.verdict === 'incomplete') v1.verdict = 'pass';
   return { ...v1, schema: MANIFEST_SCHEMA_V1 };
