@@ -161,6 +161,8 @@ describe('digest signatures (SHA256withRSA, as validate-logs checks them)', () =
     expect(readDigest(edited, keys).signature.status).toBe('invalid');
     expect(readDigest({ ...object, signature: undefined }, keys).signature.status).toBe('unverifiable');
     expect(readDigest(object, undefined).signature.status).toBe('unverifiable');
+    // Keys that could not be listed: the signature is not judged either way, and the reason says why.
+    expect(readDigest(object, 'keys could not be read').signature).toEqual({ status: 'unverifiable', reason: 'keys could not be read' });
   });
 
   it('reports a malformed keys file by file and key', async () => {
