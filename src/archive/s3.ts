@@ -29,6 +29,8 @@ export interface S3ArchiveOptions {
   readonly tags?: Readonly<Record<string, string>>;
   /** Expiry of presigned links, at most 168 (7 days, SigV4's limit). */
   readonly linkExpiryHours?: number;
+  /** S3 Object Lock retention for every object written: mode, and days from the write. */
+  readonly objectLock?: { readonly mode: 'GOVERNANCE' | 'COMPLIANCE'; readonly days: number };
   readonly log?: Logger;
 }
 
@@ -194,6 +196,11 @@ export class S3Archive implements EvidenceArchive {
       IfNoneMatch: '*',
       Tagging: encodeTags(this.#options.tags ?? {}),
     };
+    if (this.#options.objectLock) {
+      // Retained from the write on: not even the job's own credentials can delete or overwrite it before then.
+      input.ObjectLockMode = this.#options.objectLock.mode;
+      input.ObjectLockRetainUntilDate = new Date(Date.now() + this.#options.objectLock.days * DAY_MS);
+    }
     if (this.#options.kmsKeyId) {
       input.ServerSideEncryption = 'aws:kms';
       input.SSEKMSKeyId = this.#options.kmsKeyId;

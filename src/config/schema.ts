@@ -167,6 +167,14 @@ export const S3ArchiveConfig = z
     tags: TAGS.default({}),
     /** Expiry of the presigned links to each CSV in the e-mail; at most 7 days (168 hours). */
     link_expiry_hours: z.number().int().min(1).max(168).default(168),
+    /**
+     * S3 Object Lock retention set on every object written (the bucket must have Object Lock enabled: see README).
+     * COMPLIANCE: no one can shorten it; GOVERNANCE: holders of s3:BypassGovernanceRetention can.
+     */
+    object_lock: z
+      .object({ mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), days: z.number().int().min(1).max(36_500) })
+      .strict()
+      .optional(),
     ...S3ClientSettings,
   })
   .strict();
