@@ -12,7 +12,8 @@ import { AwsClients, type AwsClientOverrides } from './aws/clients.js';
 import type { LoadedConfig } from './config/load.js';
 import type { TrailwardenConfig } from './config/schema.js';
 import { ArchiveError, ConfigError } from './core/errors.js';
-import { compactTime } from './core/time.js';
+import { compactTime, type TimeWindow } from './core/time.js';
+import { listCloudTrailPublicKeys, loadPublicKeysFile, type PublicKeys } from './integrity/public-keys.js';
 import type { QueryEngine } from './engines/types.js';
 import type { MailTransport } from './mail/types.js';
 import type { IamInventorySource } from './inventory/types.js';
@@ -160,6 +161,19 @@ export class Backends {
   /** The IAM inventory, or undefined when none is configured (the checks needing it are then "not run"). */
   inventory(): IamInventorySource | undefined {
     return this.config.inventory && build(INVENTORIES, this.config.inventory, this.#context);
+  }
+
+  /**
+   * The public keys digest signatures are verified with, for a window: the configured file, else CloudTrail's
+   * ListPublicKeys when the logs come from S3 (a local tree keeps no signatures: nothing to verify).
+   */
+  async publicKeys(window: TimeWindow): Promise<PublicKeys | undefined> {
+    const integrity = this.config.integrity;
+    if (integrity?.public_keys_file) return loadPublicKeysFile(integrity.public_keys_file);
+    if (this.config.source.kind !== 's3') return undefined;
+    const client = this.#clients.cloudtrail({ region: integrity?.region ?? this.config.source.region, endpoint: integrity?.endpoint });
+    // A digest is signed with the key valid at its end: the window's start to an hour after its end.
+    return listCloudTrailPublicKeys(client, window.start, new Date(window.end.getTime() + 3_600_000));
   }
 
   state(): StateStore {

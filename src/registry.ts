@@ -117,6 +117,7 @@ export const ARCHIVES: Registry<ArchiveConfig, EvidenceArchive> = {
       kmsKeyId: config.kms_key_id,
       tags: config.tags,
       linkExpiryHours: config.link_expiry_hours,
+      ...(config.object_lock ? { objectLock: config.object_lock } : {}),
       client: clients.s3(s3ClientConfigFrom(config)),
       log,
     }),

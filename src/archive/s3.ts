@@ -29,6 +29,8 @@ export interface S3ArchiveOptions {
   readonly tags?: Readonly<Record<string, string>>;
   /** Expiry of presigned links, at most 168 (7 days, SigV4's limit). */
   readonly linkExpiryHours?: number;
+  /** S3 Object Lock retention for every object written: mode, and days from the write. */
+  readonly objectLock?: { readonly mode: 'GOVERNANCE' | 'COMPLIANCE'; readonly days: number };
   readonly log?: Logger;
 }
 
@@ -194,6 +196,11 @@ export class S3Archive implements EvidenceArchive {
       IfNoneMatch: '*',
       Tagging: encodeTags(this.#options.tags ?? {}),
     };
+    if (this.#options.objectLock) {
+      // Retained from the write on: not even the job's own credentials can delete or overwrite it before then.
+      input.ObjectLockMode = this.#options.objectLock.mode;
+      input.ObjectLockRetainUntilDate = new Date(Date.now() + this.#options.objectLock.days * DAY_MS);
+    }
     if (this.#options.kmsKeyId) {
       input.ServerSideEncryption = 'aws:kms';
       input.SSEKMSKeyId = this.#options.kmsKeyId;
@@ -304,5 +311,21 @@ export class S3Archive implements EvidenceArchive {
       if (error instanceof ArchiveError) throw error;
       throw new ArchiveError(`cannot search ${this.#url(prefix)} for run ${runId}: ${describeError(error)}`, { cause: error });
     }
+  }
+
+  async listRuns(): Promise<{ runId: string; run: ArchivedRun }[]> {
+    const { bucket, prefix } = this.#options;
+    let keys: string[];
+    try {
+      keys = (await listAll(this.#client, bucket, prefix)).keys;
+    } catch (error) {
+      throw new ArchiveError(`cannot list ${this.#url(prefix)}: ${describeError(error)}`, { cause: error });
+    }
+    const runs: { runId: string; run: ArchivedRun }[] = [];
+    for (const key of keys) {
+      const match = /^(\d{4}\/\d{2}\/\d{2})\/([A-Za-z0-9_-][A-Za-z0-9_.-]*)\/manifest\.json$/.exec(key.slice(prefix.length));
+      if (match) runs.push({ runId: match[2]!, run: new S3ArchivedRun(this.#client, bucket, `${prefix}${match[1]}/${match[2]}/`, this.#linkSeconds) });
+    }
+    return runs.sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
   }
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { applyOverrides, parseCheck, withDefaults, zodProblems, type Check } from '../core/catalog.js';
+import { applyOverrides, LOG_INTEGRITY_TABLE, parseCheck, withDefaults, zodProblems, type Check } from '../core/catalog.js';
 import { CheckDefinitionError, ConfigError } from '../core/errors.js';
 import { knownFrameworks } from '../core/frameworks.js';
 import { rootAlertProblems } from '../core/root-alert-contract.js';
@@ -31,6 +31,9 @@ function resolvePaths(config: TrailwardenConfig, baseDir: string): TrailwardenCo
     checks: { ...config.checks, path: abs(config.checks.path) },
     state: state.kind === 'local' ? { ...state, path: abs(state.path) } : state,
     inventory: config.inventory?.kind === 'file' ? { ...config.inventory, path: abs(config.inventory.path) } : config.inventory,
+    ...(config.integrity?.public_keys_file === undefined
+      ? {}
+      : { integrity: { ...config.integrity, public_keys_file: abs(config.integrity.public_keys_file) } }),
   };
 }
 
@@ -175,7 +178,9 @@ export async function readCatalog(dir: string): Promise<{ checks: Check[]; defin
       if (result.definition) definitions.push(withDefaults(result.definition, sqlText ?? ''));
       if (sqlText === undefined) continue;
       // The query is parsed whatever check.yaml says, so that one pass shows both files' problems.
-      const parsed = await parser.parse(sqlText, result.definition?.requires?.includes('iam_inventory') ? INVENTORY_TABLES : undefined);
+      const requires = result.definition?.requires ?? [];
+      const tables = requires.includes('iam_inventory') ? INVENTORY_TABLES : requires.includes('log_integrity') ? [LOG_INTEGRITY_TABLE] : undefined;
+      const parsed = await parser.parse(sqlText, tables);
       const sqlProblems = checkSqlProblems(sqlPath, parsed, result.definition?.columns ?? namedColumns(parsed));
       problems.push(...sqlProblems);
       if (result.check && sqlProblems.length === 0) checks.push(result.check);

@@ -167,6 +167,14 @@ export const S3ArchiveConfig = z
     tags: TAGS.default({}),
     /** Expiry of the presigned links to each CSV in the e-mail; at most 7 days (168 hours). */
     link_expiry_hours: z.number().int().min(1).max(168).default(168),
+    /**
+     * S3 Object Lock retention set on every object written (the bucket must have Object Lock enabled: see README).
+     * COMPLIANCE: no one can shorten it; GOVERNANCE: holders of s3:BypassGovernanceRetention can.
+     */
+    object_lock: z
+      .object({ mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), days: z.number().int().min(1).max(36_500) })
+      .strict()
+      .optional(),
     ...S3ClientSettings,
   })
   .strict();
@@ -286,6 +294,21 @@ export const InventoryConfig = z.discriminatedUnion('kind', [FileInventoryConfig
 export type InventoryConfig = z.infer<typeof InventoryConfig>;
 export type IamInventoryConfig = z.infer<typeof IamInventoryConfig>;
 
+/**
+ * CloudTrail log file validation (the `log_integrity_30d` check). Digest signatures are verified with CloudTrail's
+ * public keys: from `public_keys_file` (the output of `aws cloudtrail list-public-keys`) when given, otherwise, with
+ * the S3 source, from CloudTrail's ListPublicKeys (the client settings below). A local tree keeps no signatures.
+ */
+export const IntegrityConfig = z
+  .object({
+    /** `aws cloudtrail list-public-keys --start-time … > keys.json`. Relative to the config file. */
+    public_keys_file: z.string().min(1).optional(),
+    /** CloudTrail's region and endpoint for ListPublicKeys (S3 source only); default: the environment's region. */
+    ...AwsClientSettings,
+  })
+  .strict();
+export type IntegrityConfig = z.infer<typeof IntegrityConfig>;
+
 /** Where the daemon keeps each job's last run and the root alert's watermark. */
 export const LocalStateConfig = z
   .object({
@@ -387,6 +410,8 @@ export const TrailwardenConfig = z
     store: StoreConfig.optional(),
     /** The IAM inventory the unused-roles/users and least-privilege checks need; without it they are "not run". */
     inventory: InventoryConfig.optional(),
+    /** Log file validation: where digest signatures' public keys come from. */
+    integrity: IntegrityConfig.optional(),
     archive: ArchiveConfig,
     mail: MailConfig,
     checks: ChecksConfig.default({ path: 'checks', overrides: {} }),

@@ -54,8 +54,13 @@ export type OptionValue = string | readonly string[];
 /**
  * What a check needs besides the logs. `iam_inventory`: it reads the IAM inventory's tables and the window's activity
  * aggregate (not `cloudtrail_window` itself); without an inventory it is reported as not run, with the reason.
+ * `log_integrity`: it reads `log_integrity_problems`, the rows of CloudTrail log file validation (digests against
+ * the window's log files), computed in-process, not by SQL over the logs.
  */
-export const CheckRequirement = z.enum(['iam_inventory']);
+export const CheckRequirement = z.enum(['iam_inventory', 'log_integrity']);
+
+/** The table a `log_integrity` check reads: one row per problem (see core/integrity.ts). */
+export const LOG_INTEGRITY_TABLE = 'log_integrity_problems';
 export type CheckRequirement = z.infer<typeof CheckRequirement>;
 
 /** Parameters every check can bind, besides its own options. */
@@ -134,6 +139,10 @@ function queryFileProblems(
   }
   if (requires.includes('iam_inventory')) {
     if (!/\biam_[a-z_]+\b/i.test(files.sqlText)) problems.push(`${files.sqlPath}: expected a query over the IAM inventory tables (requires: [iam_inventory])`);
+  } else if (requires.includes('log_integrity')) {
+    if (!new RegExp(`\\b${LOG_INTEGRITY_TABLE}\\b`, 'i').test(files.sqlText)) {
+      problems.push(`${files.sqlPath}: expected a query over the table ${LOG_INTEGRITY_TABLE} (requires: [log_integrity])`);
+    }
   } else if (!/\bcloudtrail_window\b/i.test(files.sqlText)) problems.push(`${files.sqlPath}: expected a query over the table cloudtrail_window`);
   return problems;
 }

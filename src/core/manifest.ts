@@ -143,6 +143,9 @@ export const ManifestComparison = z
   })
   .strict();
 export type ManifestComparison = z.infer<typeof ManifestComparison>;
+/** The link to the archive's run before this one. */
+export const ManifestPrevious = z.object({ run_id: z.string().min(1), manifest_sha256: Sha256 }).strict();
+export type ManifestPrevious = z.infer<typeof ManifestPrevious>;
 
 export const Manifest = ManifestV1.extend({
   schema: z.literal(MANIFEST_SCHEMA),
@@ -156,6 +159,11 @@ export const Manifest = ManifestV1.extend({
   checks: z.array(ManifestCheck),
   /** Absent in runs before the inventory existed; null when the run had none. */
   inventory: ManifestInventory.nullable().optional(),
+  /**
+   * The archive's previous run and the SHA-256 of its `manifest.json` bytes: removing or editing a past run breaks
+   * the chain (`trailwarden verify --chain`). Null for the archive's first run; absent in runs before the chain.
+   */
+  previous: ManifestPrevious.nullable().optional(),
 }).strict();
 export type Manifest = z.infer<typeof Manifest>;
 
@@ -187,6 +195,8 @@ export interface ManifestInput {
   readonly sha256: (text: string) => string;
   /** The IAM inventory of the run, when it had one. */
   readonly inventory?: ManifestInventory;
+  /** The archive's previous run (null: this is its first). */
+  readonly previous?: ManifestPrevious | null;
   /** The configured job the run was; null or absent for a plain run. */
   readonly job?: string | null;
   /** What the run was compared with, when it was. */
@@ -262,6 +272,7 @@ export function buildManifest(input: ManifestInput): Manifest {
     }),
     files: input.files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })),
     inventory: input.inventory ?? null,
+    previous: input.previous ?? null,
   };
 }
 

@@ -27,6 +27,8 @@ export interface ReportInput {
   readonly previewRows: number;
   /** What the IAM inventory held, when the run had one. */
   readonly inventory?: ReportInventory;
+  /** CloudTrail log file validation in one line ("2,331 of 2,332 log files verified against 744 digests; 1 modified"). */
+  readonly integrity?: string;
   /** What changed since the previous run of the job (core/changes.ts), when it was looked up. */
   readonly changes?: ReportChanges;
   /** Group the check sections under this framework's controls (config `report.group_by: framework`); absent: no groups. */
@@ -148,6 +150,8 @@ export interface Report {
   readonly inventory: ReportInventory | null;
   /** What changed since the previous run of the job; null for runs archived before comparisons existed. */
   readonly changes: ReportChanges | null;
+  /** CloudTrail log file validation in one line; null when the run did not validate (no log_integrity check). */
+  readonly integrity: string | null;
 }
 
 /** Tallies `rows` per value of column `by`, counting the values of column `of`. Pure. */
@@ -420,6 +424,7 @@ export function buildReport(input: ReportInput): Report {
     groups: groupSections(sections, input.checks, input.groupBy),
     cost: costOf(input.stats, input.findings, input.inventory?.scannedBytes),
     inventory: input.inventory ?? null,
+    integrity: input.integrity ?? null,
     changes: input.changes ?? null,
   };
 }
@@ -490,7 +495,7 @@ export function withEvidenceLinks(report: Report, links: Readonly<Record<string,
  * Nothing is judged again: what the run said stays what it said. Pure.
  */
 export function reportFromJson(raw: unknown): Report {
-  type Added = 'recordsDropped' | 'recordsDroppedTotal' | 'recordsWithoutTime' | 'conflicts' | 'incompleteInput' | 'inventory' | 'changes' | 'groups';
+  type Added = 'recordsDropped' | 'recordsDroppedTotal' | 'recordsWithoutTime' | 'conflicts' | 'incompleteInput' | 'inventory' | 'changes' | 'groups' | 'integrity';
   const stored = raw as Omit<Report, Added | 'counts'> &
     Partial<Pick<Report, Added>> & { counts: Omit<Report['counts'], 'incomplete' | 'not_run'> & { incomplete?: number; not_run?: number } };
   return {
@@ -502,6 +507,7 @@ export function reportFromJson(raw: unknown): Report {
     conflicts: stored.conflicts ?? [],
     incompleteInput: stored.incompleteInput ?? null,
     inventory: stored.inventory ?? null,
+    integrity: stored.integrity ?? null,
     changes: stored.changes ?? null,
     sections: stored.sections.map(
       (section: Omit<ReportSection, 'summary' | 'previewColumns'> & Partial<Pick<ReportSection, 'summary' | 'previewColumns'>>) => ({

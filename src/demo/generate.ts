@@ -20,12 +20,13 @@ import { buildAccount, type AccountActors } from './actors.js';
 import type { CloudTrailRecord } from './cloudtrail-record.js';
 import { DEMO_ACCOUNTS, DEMO_AS_OF, DEMO_REGIONS, DEMO_SEED } from './constants.js';
 import { planDelivery, writeDelivery } from './delivery.js';
+import { DigestPlan, digestOffsetMs, sha256Hex } from './digests.js';
 import { demoInventory } from './inventory.js';
 import { inventoryEvents } from './inventory-events.js';
 import { ACCOUNT_WEIGHT, REGION_WEIGHT, SLOT_MS, noiseActors, noiseEvent, slotPools, slotWeight } from './noise.js';
 import { Rng, subSeed } from './rng.js';
 import { scriptedEvents, type Scripted } from './scripted-events.js';
-import { DAY_MS, SECOND_MS, parseIsoSeconds, type Clock } from './time.js';
+import { DAY_MS, HOUR_MS, SECOND_MS, ctTime, parseIsoSeconds, type Clock } from './time.js';
 import { TreeWriter, prepareOutDir } from './tree-writer.js';
 
 export { DEMO_ACCOUNTS, DEMO_AS_OF, DEMO_ORGANIZATION_ID, DEMO_REGIONS, DEMO_SEED } from './constants.js';
@@ -42,8 +43,13 @@ export interface DemoDelivery {
   duplicateKey?: string | undefined;
   /** The file made unreadable on purpose (a truncated `.gz`): a reader gets none of its records. */
   corrupt: boolean;
-  /** The records in the file, oldest first. */
+  /** The records in the file, oldest first (for a modified file: those it holds now). */
   records: readonly CloudTrailRecord[];
+  /**
+   * Tampering after delivery, for the integrity check: `modified` (a record removed from the file), `deleted` (the
+   * file is gone: none of its records can be read), `injected` (a file CloudTrail never delivered).
+   */
+  fate?: 'modified' | 'deleted' | 'injected';
 }
 
 export interface DemoOptions {
@@ -78,6 +84,27 @@ export interface DemoResult {
   unreadableFiles: string[];
   /** The IAM inventory, one `get-account-authorization-details` document per account (`--inventory`). */
   inventoryDir: string;
+  /** The hour left without a digest (log file validation "off"): its stream, the missing digest and its period. */
+  digestGap: { account: string; region: string; digestKey: string; start: string; end: string };
+}
+
+/**
+ * Where the tampering the integrity check must find goes, relative to the as-of day (all inside the last 30 days,
+ * in noise-only files): a modified file, a deleted one, an injected one, and an hour without a digest.
+ */
+function tamperPlan(asOfMs: number): {
+  modified: { account: string; region: string; atMs: number };
+  deleted: { account: string; region: string; atMs: number };
+  injected: { account: string; region: string; atMs: number };
+  gap: { account: string; region: string; atMs: number };
+} {
+  const day = Math.floor(asOfMs / DAY_MS) * DAY_MS;
+  return {
+    modified: { account: DEMO_ACCOUNTS[0], region: 'eu-west-1', atMs: day - 3 * DAY_MS + 14 * HOUR_MS },
+    deleted: { account: DEMO_ACCOUNTS[1], region: 'eu-west-1', atMs: day - 5 * DAY_MS + 9 * HOUR_MS },
+    injected: { account: DEMO_ACCOUNTS[0], region: 'us-east-1', atMs: day - 4 * DAY_MS + 13 * HOUR_MS + 27 * 60 * SECOND_MS },
+    gap: { account: DEMO_ACCOUNTS[1], region: 'ap-southeast-2', atMs: day - 6 * DAY_MS + 10 * HOUR_MS + 30 * 60 * SECOND_MS },
+  };
 }
 
 /** Where the demo's IAM inventory goes, inside the demo folder. */
@@ -104,6 +131,10 @@ export async function generateDemo(o: DemoOptions): Promise<DemoResult> {
   const noiseRng = new Rng(subSeed(seed, 'noise'));
   const fileRng = new Rng(subSeed(seed, 'files'));
   const inventoryRng = new Rng(subSeed(seed, 'inventory'));
+  // Tampering draws from a stream of its own: every other file stays as it was.
+  const tamperRng = new Rng(subSeed(seed, 'tamper'));
+  const tamper = tamperPlan(asOfMs);
+  const digests = new DigestPlan();
 
   // Bucket the scripted events by (account, region, slot); those outside the generated range are dropped.
   const scripted = new Map<string, Scripted[]>();
@@ -159,15 +190,55 @@ export async function generateDemo(o: DemoOptions): Promise<DemoResult> {
           throw new Error('demo script error: the corrupt delivery file holds scripted events');
         }
         const delivery = planDelivery(account, region, records, tags, fileRng);
-        events += records.length * (delivery.duplicateKey ? 2 : 1);
+        const inSlot = (target: { account: string; region: string; atMs: number }) =>
+          target.account === account && target.region === region && slotStart <= target.atMs && target.atMs < slotEnd;
+        let fate: DemoDelivery['fate'];
+        let onDisk: readonly CloudTrailRecord[] = records;
+        if (inSlot(tamper.modified) || inSlot(tamper.deleted)) {
+          if (script.length > 0 || tags.size > 0 || records.length < 2) throw new Error('demo script error: a tampered delivery file holds scripted events');
+          if (inSlot(tamper.modified)) {
+            // Someone removed a record after delivery: the file no longer matches its digest.
+            fate = 'modified';
+            onDisk = records.slice(0, -1);
+            delivery.writtenJson = JSON.stringify({ Records: onDisk });
+          } else {
+            fate = 'deleted';
+            onDisk = [];
+            delivery.deleted = true;
+          }
+        }
+        const offset = digestOffsetMs(ai, ri);
+        const hash = sha256Hex(delivery.json);
+        const [oldest, newest] = [records[0]!.eventTime, records[records.length - 1]!.eventTime];
+        digests.add(account, region, offset, { key: delivery.key, sha256: hash, deliveryMs: delivery.deliveryMs, oldest, newest });
+        if (delivery.duplicateKey)
+          digests.add(account, region, offset, { key: delivery.duplicateKey, sha256: hash, deliveryMs: delivery.duplicateMs!, oldest, newest });
+        events += onDisk.length * (delivery.duplicateKey ? 2 : 1);
         if (delivery.corrupt) unreadableFiles.push(delivery.key);
         // Only built when asked for: without a hook no record outlives its file.
-        o.onDelivery?.({ account, region, key: delivery.key, duplicateKey: delivery.duplicateKey, corrupt: delivery.corrupt, records });
+        o.onDelivery?.({
+          account,
+          region,
+          key: delivery.key,
+          duplicateKey: delivery.duplicateKey,
+          corrupt: delivery.corrupt,
+          records: onDisk,
+          ...(fate ? { fate } : {}),
+        });
         await writer.schedule(() => writeDelivery(writer, delivery));
+        if (inSlot(tamper.injected)) {
+          // A file CloudTrail never delivered, written beside the real ones: no digest lists it.
+          const injected = [noiseEvent(acct, live, region, tamper.injected.atMs, tamperRng)];
+          const fake = planDelivery(account, region, injected, new Set(), tamperRng);
+          events += 1;
+          o.onDelivery?.({ account, region, key: fake.key, corrupt: false, records: injected, fate: 'injected' });
+          await writer.schedule(() => writeDelivery(writer, fake));
+        }
       }
     }
   }
   await writer.drain();
+  const gap = await digests.write(writer, rangeStart, tamper.gap);
 
   const inventoryDir = path.join(o.outDir, DEMO_INVENTORY_DIR);
   await mkdir(inventoryDir, { recursive: true });
@@ -181,5 +252,12 @@ export async function generateDemo(o: DemoOptions): Promise<DemoResult> {
     regions: [...DEMO_REGIONS].sort(),
     unreadableFiles,
     inventoryDir,
+    digestGap: {
+      account: tamper.gap.account,
+      region: tamper.gap.region,
+      digestKey: gap.gapKey ?? '',
+      start: gap.gapStartMs === undefined ? '' : ctTime(gap.gapStartMs),
+      end: gap.gapEndMs === undefined ? '' : ctTime(gap.gapEndMs),
+    },
   };
 }

@@ -10,7 +10,8 @@ import type { LogFile } from '../source/types.js';
 import { CLOUDTRAIL_COLUMNS, tableColumns, type CloudTrailColumn, type ColumnType } from '../core/cloudtrail-table.js';
 import { precheck, salvageRecords, type Precheck } from './duckdb-salvage.js';
 import type { EventStore, PartitionWork, StoreSnapshot } from '../store/types.js';
-import { materialiseInventory } from './duckdb-inventory.js';
+import { createTable, materialiseInventory } from './duckdb-inventory.js';
+import type { InventoryTable } from '../inventory/tables.js';
 import type { InventoryLoad, InventoryQueries } from '../inventory/engine-input.js';
 import type { ConvertProgress, QueryEngine, WindowInput, WindowSource } from './types.js';
 
@@ -1382,6 +1383,15 @@ export class DuckDbEngine implements QueryEngine {
     }
     await this.#connection.run('SET lock_configuration = true');
     this.#confined = true;
+  }
+
+  /**
+   * Creates `tables` (rows appended as values, never SQL text): what a check computed in-process reads (the log
+   * integrity problems). Only before the first query, like the inventory.
+   */
+  async loadTables(tables: readonly InventoryTable[]): Promise<void> {
+    if (this.#confined) throw new EngineError('tables must be loaded before the first check runs');
+    for (const table of tables) await createTable(this.#connection, table);
   }
 
   /**

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { newRunId, withBackends, withCliPaths, type CliPaths } from '../app.js';
 import { loadSetup, type Setup } from '../config/load.js';
 import { VERSION } from '../version.js';
+import { previousLink } from './chain.js';
 import { resendCommand } from './resend.js';
 import type { EvidenceArchive, StoredFile } from '../archive/types.js';
 import type { Check } from '../core/catalog.js';
@@ -15,13 +16,17 @@ import { buildManifest, MANIFEST_FILE, serializeManifest, type ManifestInventory
 import { buildReport, type Report, type ReportInventory } from '../core/report.js';
 import { buildChanges, buildRowKeys, checkDigest, ROW_KEYS_FILE, suiteDigest } from '../core/changes.js';
 import { readHistory } from './history.js';
-import { floorToSecond, toCloudTrailTime } from '../core/time.js';
+import { floorToSecond, toCloudTrailTime, type TimeWindow } from '../core/time.js';
 import type { QueryEngine } from '../engines/types.js';
 import { buildReportMail, type EvidenceCsv } from '../mail/report-mail.js';
 import type { MailTransport, SentMail } from '../mail/types.js';
 import { toCsv } from '../render/csv.js';
 import { ReportRenderer } from '../render/report.js';
-import type { LogSource } from '../source/types.js';
+import type { LogFile, LogSource } from '../source/types.js';
+import { formatBytes } from '../core/cost.js';
+import { queryProblems } from '../integrity/problems-table.js';
+import type { PublicKeys } from '../integrity/public-keys.js';
+import { checkLogIntegrity, type IntegrityRun } from '../integrity/validate.js';
 import { InventoryError } from '../core/errors.js';
 import { loadActionCatalogue, type ActionCatalogue } from '../inventory/action-catalogue.js';
 import { activitySql } from '../inventory/activity.js';
@@ -35,6 +40,12 @@ export const NEEDS_INVENTORY = 'needs an IAM inventory: set `inventory:` in the 
 /** A check that reads the IAM inventory (check.yaml `requires: [iam_inventory]`). */
 export const needsInventory = (check: Check): boolean => check.requires?.includes('iam_inventory') ?? false;
 
+/** A check computed from CloudTrail log file validation (check.yaml `requires: [log_integrity]`). */
+export const needsIntegrity = (check: Check): boolean => check.requires?.includes('log_integrity') ?? false;
+
+/** Input facts for a check whose input is not the window's events: its own completeness is judged apart. */
+const NO_MISSING_INPUT: InputFacts = { filesSkipped: [], recordsDropped: [], recordsWithoutTime: 0 };
+
 /** The backends a run uses, built by the composition root (app.ts). */
 export interface RunBackends {
   readonly source: LogSource;
@@ -45,6 +56,8 @@ export interface RunBackends {
   readonly log: Logger;
   /** The IAM inventory; without one, the checks that need it are "not run". */
   readonly inventory?: IamInventorySource;
+  /** The public keys to verify digest signatures with, for a window; absent or undefined: signatures not verifiable. */
+  readonly publicKeys?: (window: TimeWindow) => Promise<PublicKeys | undefined>;
 }
 
 export interface RunRequest {
@@ -109,7 +122,9 @@ async function judge(
   log: Logger,
   runId: string,
   inventory: InventoryQueries | undefined,
+  integrity: IntegrityRuns | undefined,
 ): Promise<Finding> {
+  if (needsIntegrity(check)) return judgeIntegrity(check, asOf, integrity, log);
   // An inventory check on a window without events would call every role unused: nothing to judge either.
   if (blind && (check.evaluation.kind === 'threshold' || needsInventory(check))) return checkError(check, blind);
   if (needsInventory(check) && !inventory) return notRun(check, NEEDS_INVENTORY);
@@ -124,6 +139,63 @@ async function judge(
     const scanned = typeof error === 'object' && error !== null ? (error as { scannedBytes?: unknown }).scannedBytes : undefined;
     return typeof scanned === 'number' ? { ...failed, scannedBytes: scanned } : failed;
   }
+}
+
+/** Log file validation per check window (by its start): its outcome, or why it failed. */
+type IntegrityRuns = ReadonlyMap<string, IntegrityRun | { readonly failed: string }>;
+
+/**
+ * Judges a `log_integrity` check: its SQL over the validation's problems. Its input is the digests and log files, not
+ * the window's events, so the window's gaps don't make it incomplete; no digests do (nothing was proven).
+ */
+async function judgeIntegrity(check: Check, asOf: Date, runs: IntegrityRuns | undefined, log: Logger): Promise<Finding> {
+  if (!runs) return notRun(check, 'the log source cannot list CloudTrail digest files');
+  const run = runs.get(toCloudTrailTime(checkWindow(check, asOf).start));
+  if (!run) return checkError(check, 'log file validation did not run');
+  if ('failed' in run) return checkError(check, `log file validation failed: ${run.failed}`);
+  try {
+    const finding = evaluate(check, await queryProblems(check.sql, resolveParameters(check, asOf), run.result.problems, log), NO_MISSING_INPUT);
+    if (finding.status !== 'pass' || !run.result.incomplete) return finding;
+    const consequence = check.on_incomplete === 'fail' ? 'this check fails on incomplete input (on_incomplete: fail)' : 'a pass needs digests';
+    return { ...finding, status: check.on_incomplete, reason: `${finding.reason}, but ${run.result.incomplete}: ${consequence}` };
+  } catch (error) {
+    log.warn({ check: check.id, err: error }, 'check query failed');
+    return checkError(check, `the query failed: ${describeError(error).split('\n')[0]?.trim()}`);
+  }
+}
+
+/** Validates the log files of each integrity check's window against the digests (once per distinct window). */
+async function validateLogs(
+  backends: RunBackends,
+  checks: readonly Check[],
+  files: readonly LogFile[],
+  asOf: Date,
+  log: Logger,
+): Promise<Map<string, IntegrityRun | { failed: string }>> {
+  const runs = new Map<string, IntegrityRun | { failed: string }>();
+  for (const check of checks) {
+    const window = checkWindow(check, asOf);
+    const id = toCloudTrailTime(window.start);
+    if (runs.has(id)) continue;
+    try {
+      const publicKeys = backends.publicKeys;
+      runs.set(id, await checkLogIntegrity({ source: backends.source, files, window, ...(publicKeys ? { keys: () => publicKeys(window) } : {}) }));
+    } catch (error) {
+      log.warn({ check: check.id, err: error }, 'log file validation failed');
+      runs.set(id, { failed: describeError(error).split('\n')[0] ?? 'unknown error' });
+    }
+  }
+  return runs;
+}
+
+/** The report's one integrity line: the first validation's summary, and what reading the objects cost on S3. */
+function integrityLine(runs: IntegrityRuns | undefined, source: LogSource): string | undefined {
+  const first = runs?.values().next().value;
+  if (!first) return undefined;
+  if ('failed' in first) return `log file validation failed: ${first.failed}`;
+  const read =
+    source.kind === 's3' ? `; read ${formatBytes(first.bytesRead)} of log files and digests from S3 to hash them (billed as S3 GET requests and transfer)` : '';
+  return `${first.result.summary}${read}`;
 }
 
 /**
@@ -193,6 +265,18 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
       )
     : undefined;
 
+  // Log file validation: hashes the window's log files and reads the digests, in-process (no engine can hash objects).
+  const integrityChecks = request.checks.filter(needsIntegrity);
+  const integrity =
+    integrityChecks.length > 0 && source.digests
+      ? await phase(
+          log,
+          'validate logs',
+          () => validateLogs(backends, integrityChecks, listing.files, request.asOf, log),
+          (runs) => Object.fromEntries([...runs].map(([start, run]) => [start, 'failed' in run ? run.failed : run.result.summary])),
+        )
+      : undefined;
+
   const findings = await phase(
     log,
     'run checks',
@@ -205,7 +289,7 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
         for (let i = next++; i < request.checks.length; i = next++) {
           const check = request.checks[i]!;
           const started = performance.now();
-          const finding = await judge(engine, check, request.asOf, stats, blind, log, request.runId, inventory);
+          const finding = await judge(engine, check, request.asOf, stats, blind, log, request.runId, inventory, integrity);
           log.info({ check: check.id, status: finding.status, observed: finding.observed, ms: Math.round(performance.now() - started) }, 'check done');
           results[i] = finding;
         }
@@ -247,6 +331,8 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     checkDigests: Object.fromEntries(checkDigests.map((c) => [c.id, c.digest])),
   });
 
+  // The link to the archive's previous run, read before this run's folder exists (see flows/chain.ts).
+  const previous = await previousLink(archive);
   const folder = await archive.openRun(request.runId, request.asOf);
   const stored: StoredFile[] = [];
   const csvLocations: Record<string, string> = {};
@@ -294,6 +380,7 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     ...(request.groupBy ? { groupBy: request.groupBy } : {}),
     inventory: iam && inventory ? reportInventory(backends.inventory!, iam.built, inventory) : undefined,
     changes,
+    integrity: integrityLine(integrity, source),
   });
   const rendered = renderer.render(report);
   stored.push(await folder.write('report.html', rendered.html));
@@ -317,6 +404,7 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     findings,
     files: stored,
     sha256,
+    previous,
     inventory: iam
       ? { kind: backends.inventory!.kind, source: backends.inventory!.describe(), action_catalogue: iam.catalogue.version, accounts: inventoryFiles }
       : undefined,
@@ -424,7 +512,16 @@ export async function runOnce(options: RunOptions, log: Logger): Promise<RunOutc
     const mail = backends.mail();
     const engine = await backends.engine();
     return runReport(
-      { source: backends.source(), engine, archive: backends.archive(), mail, renderer, log, inventory: backends.inventory() },
+      {
+        source: backends.source(),
+        engine,
+        archive: backends.archive(),
+        mail,
+        renderer,
+        log,
+        inventory: backends.inventory(),
+        publicKeys: (window) => backends.publicKeys(window),
+      },
       {
         runId,
         asOf,

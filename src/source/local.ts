@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SourceError } from '../core/errors.js';
 import type { SkippedFile } from '../core/model.js';
@@ -6,6 +6,7 @@ import { deliveryDaysFor, type TimeWindow } from '../core/time.js';
 import {
   ACCOUNT_ID,
   awsLogsPrefix,
+  DIGEST_FOLDER,
   GLOB_CHARACTERS,
   logFileSkipReason,
   logKey,
@@ -15,7 +16,7 @@ import {
   TRAIL_FOLDER,
   trailFolder,
 } from '../core/cloudtrail-layout.js';
-import type { LogFile, LogSource, SourceListing } from './types.js';
+import type { DigestObject, LogFile, LogSource, SourceListing } from './types.js';
 
 export interface LocalSourceOptions {
   /** A folder holding `AWSLogs/`, or the `AWSLogs` folder itself. */
@@ -188,5 +189,32 @@ export class LocalLogSource implements LogSource {
     }
     skipped.sort((a, b) => (a.path < b.path ? -1 : 1));
     return { files, skipped };
+  }
+
+  /**
+   * The digest files of the day folders: `<account>/CloudTrail-Digest/<region>/<yyyy>/<mm>/<dd>/*.json.gz`. A local
+   * copy (`aws s3 sync`) keeps no S3 metadata, so no signature comes with them.
+   */
+  async digests(days: readonly string[]): Promise<DigestObject[]> {
+    const awsLogs = await this.#awsLogsRoot();
+    const found: DigestObject[] = [];
+    for (const { dir: accountDir, account, organizationId } of await this.#accountFolders(awsLogs, [])) {
+      const digestDir = path.join(accountDir, DIGEST_FOLDER);
+      for (const region of await listDir(digestDir)) {
+        if (!REGION.test(region) || (this.#options.regions && !this.#options.regions.includes(region))) continue;
+        for (const day of days) {
+          const dayDir = path.join(digestDir, region, ...day.split('/'));
+          const names = await readdir(dayDir).catch((error: NodeJS.ErrnoException) => {
+            if (error.code === 'ENOENT') return [] as string[];
+            throw new SourceError(`cannot list ${dayDir}`, { cause: error });
+          });
+          for (const name of names.filter((n) => n.endsWith('.json.gz')).sort()) {
+            const body = await readFile(path.join(dayDir, name));
+            found.push({ key: `${awsLogsPrefix({ organizationId })}${account}/${DIGEST_FOLDER}/${region}/${day}/${name}`, account, region, body });
+          }
+        }
+      }
+    }
+    return found;
   }
 }

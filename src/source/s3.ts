@@ -13,6 +13,7 @@ import { deliveryDaysFor, type TimeWindow } from '../core/time.js';
 import {
   ACCOUNT_ID,
   awsLogsPrefix,
+  DIGEST_FOLDER,
   GLOB_CHARACTERS,
   logFileSkipReason,
   ORGANIZATION_ID,
@@ -21,7 +22,7 @@ import {
   TRAIL_FOLDER,
   trailFolder,
 } from '../core/cloudtrail-layout.js';
-import type { ListOptions, LogFile, LogSource, SourceListing } from './types.js';
+import type { DigestObject, ListOptions, LogFile, LogSource, SourceListing } from './types.js';
 
 /** Options of the CloudTrail-bucket source; the config's `source` section with `kind: s3` maps onto them. */
 export interface S3SourceOptions {
@@ -346,5 +347,41 @@ export class S3LogSource implements LogSource {
       throw new SourceError(`cannot store ${where} in the cache ${file}`, { cause: error });
     }
     return { path: file, bytes, downloaded: true };
+  }
+
+  /**
+   * The digest files of the day folders, read whole (an hour's digest is a few KB), with the `signature` and
+   * `signature-algorithm` metadata CloudTrail puts on each.
+   */
+  async digests(days: readonly string[]): Promise<DigestObject[]> {
+    const { roots } = await this.#accountRoots();
+    const folders = await mapLimit(roots, this.#concurrency, async (root) => {
+      const base = `${root.root}${root.account}/${DIGEST_FOLDER}/`;
+      const regions = this.#options.regions ?? (await this.#listFolder(base)).folders.filter((name) => REGION.test(name));
+      return regions.flatMap((region) => days.map((day) => ({ account: root.account, region, prefix: `${base}${region}/${day}/` })));
+    });
+    const listed = await mapLimit(folders.flat(), this.#concurrency, async (folder) =>
+      (await this.#listFolder(folder.prefix)).objects.filter((o) => o.key.endsWith('.json.gz')).map((o) => ({ ...folder, key: o.key })),
+    );
+    const objects = listed.flat().sort((a, b) => (a.key < b.key ? -1 : 1));
+    return mapLimit(objects, this.#concurrency, async (object): Promise<DigestObject> => {
+      const where = `s3://${this.#options.bucket}/${object.key}`;
+      try {
+        const response = await this.#client.send(new GetObjectCommand({ Bucket: this.#options.bucket, Key: object.key }));
+        if (!response.Body) throw new Error('the response has no body');
+        const body = Buffer.from(await response.Body.transformToByteArray());
+        const metadata = response.Metadata ?? {};
+        return {
+          key: object.key,
+          bucket: this.#options.bucket,
+          account: object.account,
+          region: object.region,
+          body,
+          signature: { value: metadata.signature, algorithm: metadata['signature-algorithm'] },
+        };
+      } catch (error) {
+        throw new SourceError(`cannot read the digest ${where}: ${describeError(error)}`, { cause: error });
+      }
+    });
   }
 }

@@ -23,6 +23,20 @@ export interface SourceListing {
   readonly skipped: readonly SkippedFile[];
 }
 
+/** A CloudTrail digest file (`CloudTrail-Digest/`), read whole, with the signature its S3 object carries. */
+export interface DigestObject {
+  /** Its key where it was found: in the bucket (with the trail's prefix), or from `AWSLogs/` on in a local tree. */
+  readonly key: string;
+  /** The bucket it was read from; absent for a local tree. */
+  readonly bucket?: string;
+  readonly account: string;
+  readonly region: string;
+  /** The gzip bytes as stored. */
+  readonly body: Buffer;
+  /** The object's `signature` and `signature-algorithm` metadata; absent where there is none (a local copy). */
+  readonly signature?: { readonly value?: string; readonly algorithm?: string };
+}
+
 export interface ListOptions {
   readonly fetch?: boolean;
 }
@@ -43,6 +57,11 @@ export interface LogSource {
    * Absent: they already are (a local folder).
    */
   fetch?(files: readonly LogFile[]): Promise<LogFile[]>;
+  /**
+   * The digest files of the given delivery day folders (`YYYY/MM/DD`), for log file validation. Absent: the source
+   * cannot tell, and the integrity check is not run.
+   */
+  digests?(days: readonly string[]): Promise<DigestObject[]>;
   /** Says that the local copies of `files` are no longer needed (the columnar store holds them now). */
   release?(files: readonly LogFile[]): Promise<void>;
   /** Releases what the backend holds (an SDK client it built itself, a connection); optional. */

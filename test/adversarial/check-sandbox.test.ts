@@ -4,6 +4,7 @@
  * the catalogue refuses such a query when it loads (whatever the engine), and the DuckDB engine confines
  * whatever reaches `query()` all the same.
  */
+import { LOG_INTEGRITY_TABLE } from '../../src/core/catalog.js';
 import { cp, mkdir, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -177,7 +178,11 @@ describe('what the catalogue rule still accepts', () => {
   it('accepts every built-in check and the root alert query built from root_activity_7d', async () => {
     for (const check of catalog) {
       // An inventory check reads the inventory tables instead of the window (see src/inventory/tables.ts).
-      const tables = check.requires?.includes('iam_inventory') ? INVENTORY_TABLES : undefined;
+      const tables = check.requires?.includes('iam_inventory')
+        ? INVENTORY_TABLES
+        : check.requires?.includes('log_integrity')
+          ? [LOG_INTEGRITY_TABLE]
+          : undefined;
       expect(checkSqlProblems(check.id, await parser.parse(check.sql, tables), check.columns)).toEqual([]);
     }
     // The alert's query selects r.* (its columns are the root check's): only the rule applies to it.

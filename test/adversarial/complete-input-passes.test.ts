@@ -4,7 +4,9 @@ import { runOn } from './support.js';
 
 describe('a window whose every file and record was read', () => {
   it('passes the root check, says "all passed" and lets --fail-on critical exit 0', async () => {
-    const run = await runOn(undefined, ['--fail-on', 'critical']);
+    // These logs have no digests, so log_integrity_30d is rightly incomplete (test/unit/log-integrity.test.ts):
+    // this control is about the events' input, so it leaves that check out.
+    const run = await runOn(undefined, ['--fail-on', 'critical'], '{ log_integrity_30d: { enabled: false } }');
 
     expect(run.status('root_activity_7d')).toBe('pass');
     expect(run.manifest.verdict).toBe('pass');

@@ -82,6 +82,7 @@ describe('trailwarden run on generated CloudTrail logs', () => {
       'list logs',
       'load window',
       'load inventory',
+      'validate logs',
       'run checks',
       'find previous run',
       'write evidence',
@@ -121,7 +122,7 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     expect(usage.find((r) => r[0]!.endsWith(':role/eks-node-group') && r[3] === 'used')?.[6]).toMatch(/^i-0[0-9a-f]{16}(; i-0[0-9a-f]{16})*$/);
     const manifestInventory = (manifest as unknown as { inventory: { accounts: { account: string }[] } }).inventory;
     expect(manifestInventory.accounts.map((a) => a.account)).toEqual(['111111111111', '222222222222']);
-  });
+  }, 300_000);
 
   it('reports the inventory checks as not run, with the reason, when no inventory is given, and --fail-on ignores them', async () => {
     // Prepare
@@ -188,6 +189,7 @@ describe('trailwarden run on generated CloudTrail logs', () => {
       route_table_changes_7d: 'info',
       vpc_changes_7d: judged(rows('vpc_changes_7d') > 10),
       organizations_changes_7d: judged(rows('organizations_changes_7d') > 0),
+      log_integrity_30d: truth.checks.log_integrity_30d!.rows.length > 0 ? 'fail' : 'pass',
     });
     const failed = Object.values(status).filter((s) => s === 'fail').length;
     const incomplete = Object.values(status).filter((s) => s === 'incomplete').length;
@@ -238,7 +240,7 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     // Act + Assess: intact
     const intact = await runCli(['verify', runDir!]);
     expect(intact.code, intact.stderr).toBe(0);
-    expect(intact.stdout).toMatch(/^OK: run .* \(as of 2026-11-23T08:00:00Z\): all 23 files match the manifest$/m);
+    expect(intact.stdout).toMatch(/^OK: run .* \(as of 2026-11-23T08:00:00Z\): all 24 files match the manifest$/m);
 
     // Act + Assess: tampered
     const csv = path.join(runDir!, 'root_activity_7d.csv');
@@ -250,8 +252,8 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     expect(tampered.stdout).toContain('root_activity_7d.csv: changed');
     expect(tampered.stdout).toContain('report.txt: missing');
     expect(tampered.stdout).toContain('extra.csv: not in the manifest');
-    expect(tampered.stderr).toContain('3 problem(s); 21 file(s) match the manifest');
-  });
+    expect(tampered.stderr).toContain('3 problem(s); 22 file(s) match the manifest');
+  }, 300_000);
 
   it('re-reports a past as-of exactly, in a new evidence folder that leaves the earlier one untouched', async () => {
     // Prepare
@@ -273,7 +275,8 @@ describe('trailwarden run on generated CloudTrail logs', () => {
       expect(await readCsv(path.join(second!, `${id}.csv`)), id).toEqual(asCsvRows(truth));
     }
     expect(await readFile(path.join(first!, 'manifest.json'))).toEqual(firstManifest);
-  });
+    // Two runs on the demo tree, each hashing its log files for the integrity check.
+  }, 240_000);
 
   it('exits 2 with --fail-on when a check at or above that severity fails, 0 otherwise', async () => {
     const out = await tempDir('trailwarden-e2e-out-');
@@ -324,7 +327,7 @@ describe('trailwarden with a broken check or a bad config', () => {
     const manifest = await readManifest(runDir!);
     const broken = manifest.checks.find((c) => c.id === 'broken_sql');
     expect(broken).toMatchObject({ status: 'error', rows: null, file: null });
-    expect(manifest.checks.filter((c) => c.status !== 'error')).toHaveLength(22);
+    expect(manifest.checks.filter((c) => c.status !== 'error')).toHaveLength(23);
     const csv = await readCsv(path.join(runDir!, 'root_activity_7d.csv'));
     expect(csv.slice(1)).toEqual(demo.truth.checks.root_activity_7d!.rows.map((r) => r.map(neutraliseCell)));
     const report = await readFile(path.join(runDir!, 'report.txt'), 'utf8');
@@ -385,10 +388,10 @@ describe('trailwarden with a broken check or a bad config', () => {
     const list = await runCli(['checks']);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/^root_activity_7d\s+critical\s+Root user activity in the last 7 days$/m);
-    expect(list.stdout.trim().split('\n')).toHaveLength(22);
+    expect(list.stdout.trim().split('\n')).toHaveLength(23);
     const valid = await runCli(['validate']);
     expect(valid.code).toBe(0);
-    expect(valid.stdout).toContain('valid; 22 checks (22 enabled)');
+    expect(valid.stdout).toContain('valid; 23 checks (23 enabled)');
   });
 
   it('lists the controls of a framework the suite covers, in control order, and what a disabled check leaves uncovered', async () => {
@@ -411,7 +414,7 @@ describe('trailwarden with a broken check or a bad config', () => {
       'CIS AWS Foundations v1.4 (cis_aws_foundations_v1.4): 15 of the 15 controls of section 4 (Monitoring) covered by the enabled checks',
     );
     const controls = [...all.stdout.matchAll(/^ {2}(\d+\.\d+) +(\S+)/gm)].map((m) => [m[1], m[2]]);
-    expect(controls.map(([control]) => control)).toEqual(['1.12', ...Array.from({ length: 15 }, (_, i) => `4.${i + 1}`)]);
+    expect(controls.map(([control]) => control)).toEqual(['1.12', '3.2', ...Array.from({ length: 15 }, (_, i) => `4.${i + 1}`)]);
     expect(controls).toContainEqual(['4.4', 'iam_policy_changes_7d']);
     expect(controls).toContainEqual(['4.15', 'organizations_changes_7d']);
     expect(all.stdout).toMatch(/^ {2}1\.12 +unused_roles_90d, unused_users_90d$/m);

@@ -69,6 +69,7 @@ export const CHECK_LOOKBACK_DAYS: Readonly<Record<string, number>> = {
   unused_roles_90d: 90,
   unused_users_90d: 90,
   role_permission_usage_90d: 90,
+  log_integrity_30d: 30,
 };
 
 /** The checks that need the IAM inventory: only in the truth when it is given. */

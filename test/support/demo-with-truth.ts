@@ -11,6 +11,7 @@ import { ctTime, parseIsoSeconds } from '../../src/demo/time.js';
 import { interner, toTruthEvent, type TruthEvent } from './demo-truth-event.js';
 import { computeTruth, type PartialFile, type Truth } from './demo-truth.js';
 import { readTruthInventory, type TruthInventory } from './demo-truth-iam.js';
+import { INTEGRITY_CHECK, integrityTruth } from './demo-truth-integrity.js';
 
 export interface DemoWithTruth extends DemoResult {
   /** What every check must return at the demo's as-of, for a reader that reads every complete record of the truncated file (DuckDB). Also in `<outDir>/truth.json`. */
@@ -53,9 +54,12 @@ export async function generateDemoWithTruth(options: Omit<DemoOptions, 'onDelive
   const truthEvents: TruthEvent[] = [];
   const compact = interner();
   const damaged: DemoDelivery[] = [];
+  // Without their records: what the integrity truth needs is names and fates.
+  const deliveries: DemoDelivery[] = [];
   const result = await generateDemo({
     ...options,
     onDelivery: (delivery) => {
+      deliveries.push({ ...delivery, records: [] });
       if (delivery.corrupt) {
         damaged.push(delivery);
         return;
@@ -69,9 +73,12 @@ export async function generateDemoWithTruth(options: Omit<DemoOptions, 'onDelive
     },
   });
   const asOf = ctTime(parseIsoSeconds(options.asOf ?? DEMO_AS_OF));
-  const truthSkippingDamaged = computeTruth(truthEvents, asOf, result.unreadableFiles);
+  const integrity = integrityTruth(deliveries, result.digestGap, asOf);
+  // The integrity check's rows come from the digests and files, not the events: the same for every reader.
+  const withIntegrity = (truth: Truth): Truth => ({ ...truth, checks: { ...truth.checks, [INTEGRITY_CHECK]: integrity } });
+  const truthSkippingDamaged = withIntegrity(computeTruth(truthEvents, asOf, result.unreadableFiles));
   const truthInventory = await readTruthInventory(result.inventoryDir);
-  const truthSkippingDamagedWithInventory = computeTruth(truthEvents, asOf, result.unreadableFiles, [], truthInventory);
+  const truthSkippingDamagedWithInventory = withIntegrity(computeTruth(truthEvents, asOf, result.unreadableFiles, [], truthInventory));
 
   const unreadable: string[] = [];
   const partial: PartialFile[] = [];
@@ -81,8 +88,8 @@ export async function generateDemoWithTruth(options: Omit<DemoOptions, 'onDelive
     else partial.push(file);
     for (const r of records) truthEvents.push(compact(toTruthEvent(r, delivery.account)));
   }
-  const truth = computeTruth(truthEvents, asOf, unreadable, partial);
-  const truthWithInventory = computeTruth(truthEvents, asOf, unreadable, partial, truthInventory);
+  const truth = withIntegrity(computeTruth(truthEvents, asOf, unreadable, partial));
+  const truthWithInventory = withIntegrity(computeTruth(truthEvents, asOf, unreadable, partial, truthInventory));
   await writeFile(path.join(options.outDir, 'truth.json'), `${JSON.stringify(truth, null, 2)}\n`);
   return { ...result, truth, truthSkippingDamaged, truthSkippingDamagedWithInventory, truthEvents, truthInventory, truthWithInventory };
 }

@@ -40,6 +40,7 @@ describe('the built-in catalog', () => {
       'console_logins_30d',
       'iam_policy_changes_7d',
       'kms_key_disabled_or_deleted_7d',
+      'log_integrity_30d',
       'nacl_changes_7d',
       'network_gateway_changes_7d',
       'organizations_changes_7d',
@@ -83,6 +84,8 @@ describe('the built-in catalog', () => {
       ]);
       expect(check.columns.at(-1), check.id).toBe('event_id');
     }
+    expect(byId.log_integrity_30d?.severity).toBe('critical');
+    expect(byId.log_integrity_30d?.requires).toEqual(['log_integrity']);
     for (const id of ['unused_roles_90d', 'unused_users_90d', 'role_permission_usage_90d']) {
       expect(byId[id]?.lookback_days, id).toBe(90);
       expect(byId[id]?.requires, id).toEqual(['iam_inventory']);
@@ -96,7 +99,12 @@ describe('the built-in catalog', () => {
       expect(sql, check.id).not.toMatch(/'\d{4}-\d{2}-\d{2}/);
       expect(sql, check.id).not.toMatch(/'arn:/);
       // An inventory check reads the activity aggregate, whose periods end at the as-of: it binds the lookback's start only.
-      const bounds = check.requires?.includes('iam_inventory') ? ['window_start', 'window_start'] : ['window_start', 'window_end'];
+      // The integrity check binds nothing: its problems are computed for its own window (core/integrity.ts).
+      const bounds = check.requires?.includes('iam_inventory')
+        ? ['window_start', 'window_start']
+        : check.requires?.includes('log_integrity')
+          ? []
+          : ['window_start', 'window_end'];
       expect(check.parameters.slice(0, 2), check.id).toEqual(bounds);
     }
   });
@@ -187,7 +195,7 @@ describe('applyOverrides', () => {
     expect(byId.console_login_failures_30d?.severity).toBe('high');
     expect(byId.role_actions_30d?.optionValues.role_arns).toEqual(['arn:aws:iam::111111111111:role/deploy']);
     expect(byId.users_active_30d).toBeUndefined();
-    expect(checks).toHaveLength(21);
+    expect(checks).toHaveLength(22);
   });
 
   it('reports unknown ids, unknown options and thresholds on info checks together', async () => {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { DEMO_AS_OF } from '../../src/demo/generate.js';
 import { toTruthEvent, type TruthEvent } from '../support/demo-truth-event.js';
+import { INTEGRITY_CHECK } from '../support/demo-truth-integrity.js';
 import { CHECK_LOOKBACK_DAYS, computeTruth, type CheckTruth, type PartialFile, INVENTORY_CHECKS } from '../support/demo-truth.js';
 import { generateDemoWithTruth, type DemoWithTruth } from '../support/demo-with-truth.js';
 
@@ -90,9 +91,9 @@ async function recordsBeforeCut(dir: string, file: string): Promise<{ records: u
   return { records: [], cut: 1 };
 }
 
-/** The output column names of a `SELECT … FROM cloudtrail_window` query: each item's alias, or the bare column. */
+/** The output column names of a `SELECT … FROM cloudtrail_window` (or `log_integrity_problems`) query: each item's alias, or the bare column. */
 function selectedNames(sql: string): string[] {
-  const list = sql.slice(sql.indexOf('SELECT') + 'SELECT'.length, sql.indexOf('FROM cloudtrail_window'));
+  const list = sql.slice(sql.indexOf('SELECT') + 'SELECT'.length, sql.search(/FROM (cloudtrail_window|log_integrity_problems)/));
   const items: string[] = [];
   let depth = 0;
   let current = '';
@@ -114,7 +115,7 @@ let demo: DemoWithTruth;
 beforeAll(async () => {
   dir = await tempDir();
   demo = await generateDemoWithTruth({ outDir: dir, targetEvents: 5000 });
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await Promise.all(temps.map((t) => rm(t, { recursive: true, force: true })));
@@ -135,15 +136,16 @@ describe('demo generator', () => {
     expect(first.size).toBeGreaterThan(100);
     expect(await sha256s(again)).toEqual(first);
     expect(await sha256s(other)).not.toEqual(first);
-  }, 60_000);
+  }, 240_000);
 
-  it('lays files out as CloudTrail delivers them, both layouts, with a digest that is not an event file', async () => {
+  it('lays files out as CloudTrail delivers them, both layouts, with hourly digests beside them', async () => {
     // Act
     const files = await listFiles(dir);
 
     // Assess
     const eventFiles = files.filter((f) => /\/CloudTrail\//.test(f));
-    expect(eventFiles.length).toBe(demo.files - 1);
+    const digests = files.filter((f) => f.includes('/CloudTrail-Digest/'));
+    expect(eventFiles.length + digests.length).toBe(demo.files);
     for (const file of eventFiles) {
       const m = EVENT_FILE.exec(file);
       expect(m, file).not.toBeNull();
@@ -156,23 +158,48 @@ describe('demo generator', () => {
     expect(eventFiles.some((f) => f.startsWith('AWSLogs/111111111111/CloudTrail/'))).toBe(true);
     expect(new Set(eventFiles.map((f) => EVENT_FILE.exec(f)?.[2]))).toEqual(new Set(['us-east-1', 'eu-west-1', 'ap-southeast-2']));
 
-    const digests = files.filter((f) => f.includes('/CloudTrail-Digest/'));
-    expect(digests).toHaveLength(1);
-    const digestFile = digests[0] ?? '';
-    expect(digestFile).toMatch(
-      /^AWSLogs\/111111111111\/CloudTrail-Digest\/us-east-1\/\d{4}\/\d{2}\/\d{2}\/111111111111_CloudTrail-Digest_us-east-1_[\w-]+_us-east-1_\d{8}T\d{6}Z\.json\.gz$/,
-    );
-    const digest = JSON.parse(gunzipSync(await readFile(path.join(dir, digestFile))).toString('utf8')) as {
-      Records?: unknown;
-      logFiles: { s3Object: string; hashValue: string }[];
-    };
-    expect(digest.Records).toBeUndefined();
-    expect(demo.unreadableFiles).not.toContain(digestFile);
-    // The digest vouches for a real delivery file: its hash is that file's SHA-256.
-    const listed = digest.logFiles[0];
-    expect(listed).toBeDefined();
-    const listedBytes = await readFile(path.join(dir, listed?.s3Object ?? 'missing'));
-    expect(createHash('sha256').update(listedBytes).digest('hex')).toBe(listed?.hashValue);
+    // One digest an hour per account and region (but the gap's), each where its JSON says it was delivered.
+    for (const file of digests) {
+      expect(file).toMatch(
+        /^AWSLogs\/(o-a1b2c3d4e5\/)?(\d{12})\/CloudTrail-Digest\/([a-z0-9-]+)\/\d{4}\/\d{2}\/\d{2}\/\2_CloudTrail-Digest_\3_org-management-trail_\3_\d{8}T\d{6}Z\.json\.gz$/,
+      );
+    }
+    // 37 days of hours for 6 streams, less the gap.
+    expect(digests.length).toBeGreaterThan(6 * 24 * 36);
+    expect(digests).not.toContain(demo.digestGap.digestKey);
+    // Every file a digest lists is, uncompressed, what it hashes: but for the file modified and the one truncated.
+    let listed = 0;
+    const mismatched: string[] = [];
+    const absent: string[] = [];
+    for (const file of digests.filter((_, i) => i % 7 === 0 || _.includes('/eu-west-1/'))) {
+      const digest = JSON.parse(gunzipSync(await readFile(path.join(dir, file))).toString('utf8')) as {
+        digestS3Object: string;
+        logFiles: { s3Object: string; hashValue: string }[];
+      };
+      expect(digest.digestS3Object).toBe(file);
+      for (const entry of digest.logFiles) {
+        listed++;
+        const bytes = await readFile(path.join(dir, entry.s3Object)).catch(() => undefined);
+        if (!bytes) {
+          absent.push(entry.s3Object);
+          continue;
+        }
+        const content = entry.s3Object.endsWith('.gz')
+          ? (() => {
+              try {
+                return gunzipSync(bytes);
+              } catch {
+                return undefined;
+              }
+            })()
+          : bytes;
+        if (!content || createHash('sha256').update(content).digest('hex') !== entry.hashValue) mismatched.push(entry.s3Object);
+      }
+    }
+    expect(listed).toBeGreaterThan(500);
+    // The deleted file is in eu-west-1 of the organization account, the modified one in eu-west-1 of the other.
+    expect(absent).toHaveLength(1);
+    expect(mismatched.filter((f) => f.includes('/eu-west-1/'))).toHaveLength(1);
   });
 
   it('includes the awkward deliveries a reader must cope with, inside the 30-day window', async () => {
@@ -252,7 +279,10 @@ describe('demo generator', () => {
 
     // Assess
     expect([...unreadable, ...partial.map((p) => p.path)]).toEqual(demo.unreadableFiles);
-    expect(recomputed).toEqual(demo.truth);
+    // The integrity check's truth comes from the files' fates, not their records (demo-truth-integrity.ts).
+    const { [INTEGRITY_CHECK]: integrity, ...eventChecks } = demo.truth.checks;
+    expect(integrity?.rows.length).toBeGreaterThan(0);
+    expect(recomputed).toEqual({ ...demo.truth, checks: eventChecks });
     expect(onDisk).toEqual(demo.truth);
     expect(records).toBeLessThan(demo.events); // the events after the cut are lost
     // The run's window is the longest lookback: the inventory checks' 90 days.
@@ -273,7 +303,7 @@ describe('demo generator', () => {
     const checks = demo.truthWithInventory.checks;
 
     // Assess
-    expect(ids).toHaveLength(22);
+    expect(ids).toHaveLength(23);
     expect(Object.keys(checks).sort()).toEqual(ids);
     expect(Object.keys(demo.truth.checks).sort()).toEqual(ids.filter((id) => !INVENTORY_CHECKS.includes(id)));
     for (const id of ids) {

@@ -68,6 +68,7 @@ function asV1(manifest: Manifest): unknown {
   delete v1.suite_sha256;
   delete v1.comparison;
   for (const check of v1.checks as unknown as Record<string, unknown>[]) delete check.check_sha256;
+  delete v1.previous;
   for (const check of v1.checks) if (check.status === 'incomplete') check.status = 'pass';
   if (v1.verdict === 'incomplete') v1.verdict = 'pass';
   return { ...v1, schema: MANIFEST_SCHEMA_V1 };

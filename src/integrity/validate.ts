@@ -1,0 +1,185 @@
+/**
+ * CloudTrail log file validation, the reading part: reads the window's digest files from the log source, hashes
+ * every log file of the window (SHA-256 of its uncompressed content, as the AWS CLI's `validate-logs` does), checks
+ * each digest's SHA256withRSA signature where the source keeps it (S3 object metadata) and a public key is known,
+ * and hands all of it to the pure judge (`core/integrity.ts`).
+ */
+import { createHash, verify, type KeyObject } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, gunzipSync } from 'node:zlib';
+import { describeError } from '../core/errors.js';
+import {
+  fromAwsLogs,
+  logDeliveryTime,
+  validateLogIntegrity,
+  type FoundDigest,
+  type HashedLogFile,
+  type IntegrityResult,
+  type SignatureCheck,
+} from '../core/integrity.js';
+import { parseLogKey } from '../core/cloudtrail-layout.js';
+import { deliveryDaysFor, toCloudTrailTime, type TimeWindow } from '../core/time.js';
+import type { DigestObject, LogFile, LogSource } from '../source/types.js';
+import type { PublicKeys } from './public-keys.js';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+/** Why a digest's signature cannot be checked when the source keeps no metadata. */
+export const NO_SIGNATURE_METADATA = 'no signature metadata: a local copy made with aws s3 sync keeps none';
+
+/**
+ * The string CloudTrail signs (validation.py's `_create_string_to_sign`): end time, `bucket/key`, the SHA-256 of the
+ * uncompressed digest, and the previous digest's signature (`null` for the first of a chain).
+ */
+export function digestStringToSign(
+  doc: { digestEndTime: string; digestS3Bucket: string; digestS3Object: string; previousDigestSignature: string | null },
+  inflatedSha256: string,
+): string {
+  return `${doc.digestEndTime}\n${doc.digestS3Bucket}/${doc.digestS3Object}\n${inflatedSha256}\n${doc.previousDigestSignature ?? 'null'}`;
+}
+
+function checkSignature(object: DigestObject, json: unknown, inflatedSha256: string, keys: PublicKeys | string | undefined): SignatureCheck {
+  const value = object.signature?.value;
+  if (!value) return { status: 'unverifiable', reason: NO_SIGNATURE_METADATA };
+  const algorithm = object.signature?.algorithm;
+  if (algorithm && algorithm !== 'SHA256withRSA') return { status: 'invalid', reason: `unknown signature algorithm "${algorithm}" (expected SHA256withRSA)` };
+  const doc = json as {
+    digestEndTime?: unknown;
+    digestS3Bucket?: unknown;
+    digestS3Object?: unknown;
+    previousDigestSignature?: unknown;
+    digestPublicKeyFingerprint?: unknown;
+  };
+  const fingerprint = typeof doc.digestPublicKeyFingerprint === 'string' ? doc.digestPublicKeyFingerprint : '';
+  if (!keys) return { status: 'unverifiable', reason: 'no public keys configured (integrity.public_keys_file) or available from CloudTrail' };
+  if (typeof keys === 'string') return { status: 'unverifiable', reason: keys };
+  const key: KeyObject | undefined = keys.get(fingerprint);
+  if (!key) return { status: 'invalid', reason: `no public key with fingerprint ${fingerprint} in ${keys.origin}` };
+  if (typeof doc.digestEndTime !== 'string' || typeof doc.digestS3Bucket !== 'string' || typeof doc.digestS3Object !== 'string') {
+    return { status: 'invalid', reason: 'the digest lacks the fields its signature covers' };
+  }
+  const signed = digestStringToSign(
+    {
+      digestEndTime: doc.digestEndTime,
+      digestS3Bucket: doc.digestS3Bucket,
+      digestS3Object: doc.digestS3Object,
+      previousDigestSignature: typeof doc.previousDigestSignature === 'string' ? doc.previousDigestSignature : null,
+    },
+    inflatedSha256,
+  );
+  const signature = Buffer.from(value, 'hex');
+  const ok = signature.length > 0 && verify('sha256', Buffer.from(signed), key, signature);
+  return ok ? { status: 'valid', fingerprint } : { status: 'invalid', reason: 'the signature does not match the digest' };
+}
+
+/** Reads one digest object: gunzip, hash, parse, signature. `keys` as a string: why there are none. */
+export function readDigest(object: DigestObject, keys: PublicKeys | string | undefined): FoundDigest {
+  const base = { key: object.key, account: object.account, region: object.region, ...(object.bucket !== undefined ? { bucket: object.bucket } : {}) };
+  let inflated: Buffer;
+  let json: unknown;
+  try {
+    inflated = gunzipSync(object.body);
+    json = JSON.parse(inflated.toString('utf8'));
+  } catch (error) {
+    return { ...base, content: { error: `not gzip JSON (${describeError(error).split('\n')[0]})` }, signature: { status: 'invalid', reason: 'unreadable' } };
+  }
+  const sha256 = createHash('sha256').update(inflated).digest('hex');
+  return { ...base, content: { json, sha256 }, signature: checkSignature(object, json, sha256, keys) };
+}
+
+/** SHA-256 of a log file's uncompressed content (a plain `.json` is hashed as it is). */
+async function hashLogFile(file: string, gzipped: boolean): Promise<string> {
+  const hash = createHash('sha256');
+  const sink = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done();
+    },
+  });
+  const input: Readable = createReadStream(file);
+  await (gzipped ? pipeline(input, createGunzip(), sink) : pipeline(input, sink));
+  return hash.digest('hex');
+}
+
+/** Runs `work` over `items`, `limit` at a time; results keep the input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      for (let i = next++; i < items.length; i = next++) results[i] = await work(items[i]!);
+    }),
+  );
+  return results;
+}
+
+export interface IntegrityRun {
+  readonly result: IntegrityResult;
+  /** Bytes of log files and digests read for the validation (on S3: downloaded, and billed as GETs and transfer). */
+  readonly bytesRead: number;
+  readonly keysOrigin?: string;
+}
+
+/**
+ * Validates the log files of `window` (those listed in `files`) against their digests. Log files listed without
+ * fetching (Athena reads the bucket itself) are fetched by the source first: hashing needs their bytes.
+ */
+export async function checkLogIntegrity(input: {
+  readonly source: LogSource;
+  readonly files: readonly LogFile[];
+  readonly window: TimeWindow;
+  /** The public keys; asked for only when a digest carries a signature (a local tree has none to check). */
+  readonly keys?: PublicKeys | (() => Promise<PublicKeys | undefined>);
+}): Promise<IntegrityRun> {
+  const { source, window } = input;
+  const days = deliveryDaysFor(window);
+  const daySet = new Set(days);
+  // Events just before the end are delivered up to ~15 minutes later; files after that hold none of the window.
+  const last = toCloudTrailTime(new Date(window.end.getTime() + HOUR_MS));
+  const inScope = (key: string): boolean => {
+    const parts = parseLogKey(fromAwsLogs(key));
+    const delivered = logDeliveryTime(key);
+    // A file without CloudTrail's name stamp is in scope all the same: the engine reads it, so it must be vouched for.
+    return parts !== undefined && daySet.has(parts.day) && (delivered === undefined || delivered <= last);
+  };
+  // The digest of a file delivered late on the last day ends the next day.
+  const lastDay = new Date(Date.parse(`${days[days.length - 1]!.replaceAll('/', '-')}T00:00:00Z`) + DAY_MS);
+  const digestDays = [...days, lastDay.toISOString().slice(0, 10).replaceAll('-', '/')];
+  const objects = source.digests ? await source.digests(digestDays) : [];
+  let keys: PublicKeys | string | undefined;
+  if (objects.some((object) => object.signature?.value)) {
+    try {
+      keys = typeof input.keys === 'function' ? await input.keys() : input.keys;
+    } catch (error) {
+      // Without keys the hashes still count; the signatures are said to be unverifiable, and why.
+      keys = `CloudTrail's public keys could not be read (${describeError(error).split('\n')[0]})`;
+    }
+  }
+  const digests = objects.map((object) => readDigest(object, keys));
+
+  let files = input.files.filter((file) => inScope(file.key));
+  const remote = files.filter((file) => !file.path.startsWith('/') && /^[a-z0-9]+:\/\//.test(file.path));
+  if (remote.length > 0 && source.fetch) {
+    const fetched = new Map((await source.fetch(remote)).map((file) => [file.key, file]));
+    files = files.map((file) => fetched.get(file.key) ?? file);
+  }
+  const logs = await mapLimit(files, 4, async (file): Promise<HashedLogFile> => {
+    const base = { key: file.key, account: file.account, region: file.region };
+    try {
+      return { ...base, sha256: await hashLogFile(file.path, file.key.endsWith('.gz')) };
+    } catch (error) {
+      return { ...base, error: describeError(error).split('\n')[0] ?? 'unreadable' };
+    }
+  });
+  const result = validateLogIntegrity({
+    digests,
+    logs,
+    inScope,
+    digestsFrom: toCloudTrailTime(new Date(Date.parse(`${days[0]!.replaceAll('/', '-')}T00:00:00Z`))),
+  });
+  const bytesRead = files.reduce((sum, file) => sum + file.bytes, 0) + objects.reduce((sum, object) => sum + object.body.length, 0);
+  return { result, bytesRead, ...(keys && typeof keys !== 'string' ? { keysOrigin: keys.origin } : {}) };
+}

@@ -1,0 +1,115 @@
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+import { record, tempDir, writeLogFile } from '../support/fixtures.js';
+
+const sha256 = (bytes: string | Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** The run folders of the archive, oldest run first (run ids start with their generation time). */
+async function runFolders(archive: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const y of await readdir(archive))
+    for (const m of await readdir(path.join(archive, y)))
+      for (const d of await readdir(path.join(archive, y, m)))
+        for (const r of await readdir(path.join(archive, y, m, d))) found.push(path.join(archive, y, m, d, r));
+  return found.sort((a, b) => (path.basename(a) < path.basename(b) ? -1 : 1));
+}
+
+describe('the manifest chain (verify --chain)', () => {
+  let config = '';
+  let archive = '';
+  let runs: string[] = [];
+
+  beforeAll(async () => {
+    // Prepare: three runs into one archive, as a scheduled job makes them.
+    const dir = await tempDir('trailwarden-chain-');
+    const logs = path.join(dir, 'logs');
+    archive = path.join(dir, 'archive');
+    await writeLogFile(logs, { day: '2026/11/20', records: [record({ eventTime: '2026-11-20T10:00:00Z', eventID: 'e-1' })] });
+    config = path.join(dir, 'trailwarden.yaml');
+    await writeFile(
+      config,
+      [
+        `source: { kind: local, path: ${JSON.stringify(logs)} }`,
+        `archive: { kind: local, path: ${JSON.stringify(archive)} }`,
+        `mail: { kind: outbox, path: ${JSON.stringify(path.join(dir, 'outbox'))}, from: "tw <tw@localhost>", to: [a@example.com] }`,
+        `state: { kind: local, path: ${JSON.stringify(path.join(dir, 'state.json'))} }`,
+        `checks: { path: ${JSON.stringify(path.resolve('config/checks'))} }`,
+        '',
+      ].join('\n'),
+    );
+    for (const asOf of ['2026-11-21T00:00:00Z', '2026-11-22T00:00:00Z', '2026-11-21T12:00:00Z']) {
+      const run = await runCli(['run', '--config', config, '--as-of', asOf]);
+      expect(run.code, run.stderr).toBe(0);
+    }
+    runs = await runFolders(archive);
+  }, 240_000);
+
+  it('links each run to the one before it by the SHA-256 of its manifest, and verifies the whole chain', async () => {
+    // Act
+    const manifests = await Promise.all(runs.map((run) => readFile(path.join(run, 'manifest.json'))));
+    const result = await runCli(['verify', '--chain', '--config', config]);
+
+    // Assess
+    expect(runs).toHaveLength(3);
+    const links = manifests.map((m) => (JSON.parse(m.toString('utf8')) as { previous: unknown }).previous);
+    expect(links).toEqual([
+      null,
+      { run_id: path.basename(runs[0]!), manifest_sha256: sha256(manifests[0]!) },
+      { run_id: path.basename(runs[1]!), manifest_sha256: sha256(manifests[1]!) },
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('OK: 3 run(s) and the manifest chain linking them are intact');
+  });
+
+  it('names the run whose CSV was edited along with its hash in the manifest, which the run alone cannot show', async () => {
+    // Prepare: edit the middle run's CSV, and its hash in the manifest, as someone with write access could.
+    const middle = runs[1]!;
+    const csvFile = path.join(middle, 'root_activity_7d.csv');
+    const originalCsv = await readFile(csvFile);
+    const edited = `${await readFile(csvFile, 'utf8')}2026-11-20T10:00:00Z,111111111111,us-east-1,forged\r\n`;
+    const manifestFile = path.join(middle, 'manifest.json');
+    const original = await readFile(manifestFile, 'utf8');
+    const manifest = JSON.parse(original) as {
+      files: { name: string; bytes: number; sha256: string }[];
+      checks: { file: { name: string; bytes: number; sha256: string } | null }[];
+    };
+    for (const entry of [...manifest.files, ...manifest.checks.flatMap((c) => (c.file ? [c.file] : []))]) {
+      if (entry.name === 'root_activity_7d.csv') Object.assign(entry, { bytes: Buffer.byteLength(edited), sha256: sha256(edited) });
+    }
+    await writeFile(csvFile, edited);
+    await writeFile(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+
+    // Act
+    const alone = await runCli(['verify', middle, '--config', config]);
+    const chain = await runCli(['verify', '--chain', '--config', config]);
+    const generated = path.basename(runs[0]!).replace(/^(\d{4})(\d{2})(\d{2})T.*$/, '$1-$2-$3');
+    const fromToday = await runCli(['verify', '--chain', '--from', generated, '--config', config]);
+
+    // Assess
+    expect(alone.code, alone.stderr).toBe(0);
+    expect(chain.code).toBe(1);
+    expect(chain.stderr).toContain(
+      `the manifest chain is broken: run ${path.basename(middle)}: its manifest was changed after run ${path.basename(runs[2]!)} recorded it`,
+    );
+    expect(fromToday.code).toBe(1);
+    await writeFile(manifestFile, original);
+    await writeFile(csvFile, originalCsv);
+  });
+
+  it('names the run whose predecessor was removed', async () => {
+    // Prepare
+    await rm(runs[0]!, { recursive: true });
+
+    // Act
+    const chain = await runCli(['verify', '--chain', '--config', config]);
+
+    // Assess
+    expect(chain.code).toBe(1);
+    expect(chain.stderr).toContain(
+      `run ${path.basename(runs[1]!)}: its manifest names ${path.basename(runs[0]!)} as the previous run, which is not in the archive (removed?)`,
+    );
+  });
+});
