@@ -89,8 +89,8 @@ export interface DemoResult {
 }
 
 /**
- * Where the tampering the integrity check must find goes, relative to the as-of day (all inside the last 30 days,
- * in noise-only files): a modified file, a deleted one, an injected one, and an hour without a digest.
+ * Where the tampering the integrity check must find goes, relative to the as-of day (all inside the last 30 days;
+ * the modified and deleted files move on to the next slot without scripted events, see generateDemo): a modified file, a deleted one, an injected one, and an hour without a digest.
  */
 function tamperPlan(asOfMs: number): {
   modified: { account: string; region: string; atMs: number };
@@ -133,7 +133,7 @@ export async function generateDemo(o: DemoOptions): Promise<DemoResult> {
   const inventoryRng = new Rng(subSeed(seed, 'inventory'));
   // Tampering draws from a stream of its own: every other file stays as it was.
   const tamperRng = new Rng(subSeed(seed, 'tamper'));
-  const tamper = tamperPlan(asOfMs);
+  const planned = tamperPlan(asOfMs);
   const digests = new DigestPlan();
 
   // Bucket the scripted events by (account, region, slot); those outside the generated range are dropped.
@@ -148,6 +148,13 @@ export async function generateDemo(o: DemoOptions): Promise<DemoResult> {
     scripted.set(bucketKey, list);
     scriptedCount++;
   }
+  // A file to modify or delete holds noise only: its slot is the planned one, or the next without scripted events.
+  const noiseOnly = (target: { account: string; region: string; atMs: number }) => {
+    let atMs = target.atMs;
+    while (scripted.has(`${target.account}|${target.region}|${Math.floor((atMs - rangeStart) / SLOT_MS)}`)) atMs += SLOT_MS;
+    return { ...target, atMs };
+  };
+  const tamper = { ...planned, modified: noiseOnly(planned.modified), deleted: noiseOnly(planned.deleted) };
 
   let totalWeight = 0;
   for (let s = rangeStart; s < rangeEnd; s += SLOT_MS) totalWeight += slotWeight(s) * ((Math.min(s + SLOT_MS, rangeEnd) - s) / SLOT_MS);
@@ -195,7 +202,10 @@ export async function generateDemo(o: DemoOptions): Promise<DemoResult> {
         let fate: DemoDelivery['fate'];
         let onDisk: readonly CloudTrailRecord[] = records;
         if (inSlot(tamper.modified) || inSlot(tamper.deleted)) {
-          if (script.length > 0 || tags.size > 0 || records.length < 2) throw new Error('demo script error: a tampered delivery file holds scripted events');
+          if (script.length > 0 || tags.size > 0 || records.length < 2)
+            throw new Error(
+              `demo script error: the tampered delivery file of ${account} ${region} at ${new Date(slotStart).toISOString()} holds scripted events (${script.length}) or tags (${[...tags].join(', ')}) or fewer than 2 records`,
+            );
           if (inSlot(tamper.modified)) {
             // Someone removed a record after delivery: the file no longer matches its digest.
             fate = 'modified';
