@@ -495,7 +495,8 @@ export function withEvidenceLinks(report: Report, links: Readonly<Record<string,
  * Nothing is judged again: what the run said stays what it said. Pure.
  */
 export function reportFromJson(raw: unknown): Report {
-  type Added = 'recordsDropped' | 'recordsDroppedTotal' | 'recordsWithoutTime' | 'conflicts' | 'incompleteInput' | 'inventory' | 'changes' | 'groups' | 'integrity';
+  type Added =
+    'recordsDropped' | 'recordsDroppedTotal' | 'recordsWithoutTime' | 'conflicts' | 'incompleteInput' | 'inventory' | 'changes' | 'groups' | 'integrity';
   const stored = raw as Omit<Report, Added | 'counts'> &
     Partial<Pick<Report, Added>> & { counts: Omit<Report['counts'], 'incomplete' | 'not_run'> & { incomplete?: number; not_run?: number } };
   return {
