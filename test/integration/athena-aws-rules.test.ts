@@ -9,7 +9,7 @@ import { resolveParameters } from '../../src/core/params.js';
 import { AthenaEngine } from '../../src/engines/athena/engine.js';
 import type { AthenaEngineOptions } from '../../src/engines/athena/settings.js';
 import type { LogFile } from '../../src/source/types.js';
-import { needsInventory } from '../../src/flows/report.js';
+import { needsIntegrity, needsInventory } from '../../src/flows/report.js';
 import { startAthenaServer, type AthenaServer } from '../support/athena-server.js';
 import { checkTrinoSql } from '../support/trino-sql.js';
 import { record, silentLog, tempDir, writeLogFile } from '../support/fixtures.js';
@@ -526,9 +526,10 @@ describe('every query in config/checks/ is one Athena accepts', () => {
     // Act
     const outcomes: Record<string, string> = {};
     for (const check of checks) {
-      if (needsInventory(check)) {
-        // Inventory checks run in-process beside Athena (over its activity aggregate and the inventory), never in
-        // Athena itself; their SQL must still be Trino's, so the strict server's front end judges it.
+      if (needsInventory(check) || needsIntegrity(check)) {
+        // Inventory and log integrity checks run in-process beside Athena (over its activity aggregate and the
+        // inventory, or the validation's problems), never in Athena itself; their SQL must still be Trino's, so the
+        // strict server's front end judges it.
         try {
           checkTrinoSql(check.sql, resolveParameters(check, AS_OF).length);
           outcomes[check.id] = `ok: ${check.columns.join(',')}`;
