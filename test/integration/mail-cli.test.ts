@@ -162,7 +162,7 @@ describe('trailwarden run with SES (aws-ses-v2-local)', () => {
     const runId = path.basename(runDir);
     const verified = await runCli(['verify', runDir]);
     expect(verified.code, verified.stdout).toBe(0);
-    expect(verified.stdout).toContain('all 23 files match the manifest');
+    expect(verified.stdout).toContain('all 24 files match the manifest');
     const errorLine = failed.stderr
       .split('\n')
       .filter((l) => l.startsWith('{'))
