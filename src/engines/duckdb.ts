@@ -826,17 +826,7 @@ export class DuckDbEngine implements QueryEngine {
   /** A fresh `_files` (the files to read, by index) and an empty `_load` with the columns of `load`. */
   async #prepareLoad(load: LoadPlan, files: readonly LogFile[]): Promise<void> {
     const c = this.#connection;
-    await c.run('CREATE OR REPLACE TEMP TABLE _files (id INTEGER, path VARCHAR, key VARCHAR, account VARCHAR, region VARCHAR)');
-    const appender = await c.createAppender('_files', 'main', 'temp');
-    files.forEach((file, id) => {
-      appender.appendInteger(id);
-      appender.appendVarchar(file.path);
-      appender.appendVarchar(file.key);
-      appender.appendVarchar(file.account);
-      appender.appendVarchar(file.region);
-      appender.endRow();
-    });
-    appender.closeSync();
+    await this.#registerFiles(files);
     // An empty read fixes the staging table's column types from the same projection the loads use.
     await c.run(
       `CREATE OR REPLACE TEMP TABLE _load AS
@@ -1101,8 +1091,8 @@ export class DuckDbEngine implements QueryEngine {
     return { skipped, dropped, withoutTime, rowsPerFile, counts, readMs, salvaged: 0 };
   }
 
-  /** `_files` for a chunk: the raw load's columns and each file's partition (its index in the chunk). */
-  async #registerFiles(files: readonly LogFile[], parts: readonly number[]): Promise<void> {
+  /** A fresh `_files`: the files to read, by index, and (converting a chunk) each file's partition, its index in the chunk. */
+  async #registerFiles(files: readonly LogFile[], parts: readonly number[] = []): Promise<void> {
     const c = this.#connection;
     await c.run('CREATE OR REPLACE TEMP TABLE _files (id INTEGER, path VARCHAR, key VARCHAR, account VARCHAR, region VARCHAR, part INTEGER)');
     const appender = await c.createAppender('_files', 'main', 'temp');
@@ -1112,7 +1102,7 @@ export class DuckDbEngine implements QueryEngine {
       appender.appendVarchar(file.key);
       appender.appendVarchar(file.account);
       appender.appendVarchar(file.region);
-      appender.appendInteger(parts[id]!);
+      appender.appendInteger(parts[id] ?? 0);
       appender.endRow();
     });
     appender.closeSync();
