@@ -14,7 +14,7 @@ describe('checks.overrides.<id>.on_incomplete', () => {
     expect(run.manifest.checks.find((c) => c.id === 'root_activity_7d')?.reason).toBe(
       'rows = 0, within the limit of 0, but 1 file of the window could not be read: this check fails on incomplete input (on_incomplete: fail)',
     );
-    expect(run.subject).toMatch(/^\[trailwarden\] 1 failed, 12 incomplete, 3 not run · /);
+    expect(run.subject).toMatch(/^\[trailwarden\] 1 failed, 13 incomplete, 3 not run · /);
     expect(run.cli.code).toBe(2);
     expect(run.cli.stderr).toContain('root_activity_7d (fail, critical)');
   });

@@ -13,7 +13,7 @@ describe('a root event in a readable file, beside an unreadable one', () => {
 
     expect(run.status('root_activity_7d')).toBe('fail');
     expect(run.manifest.verdict).toBe('fail');
-    expect(run.subject).toMatch(/^\[trailwarden\] 1 failed, 12 incomplete, 3 not run · /);
+    expect(run.subject).toMatch(/^\[trailwarden\] 1 failed, 13 incomplete, 3 not run · /);
     expect(run.text).toContain('Input:         INCOMPLETE: 1 file of the window could not be read');
   });
 });

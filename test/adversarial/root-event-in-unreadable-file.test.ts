@@ -15,11 +15,13 @@ describe.each(UNREADABLE)('the only root event is behind %s', (_, spoil) => {
     expect(run.manifest.checks.filter((c) => c.status === 'pass')).toEqual([]);
     expect(run.manifest.verdict).toBe('incomplete');
     expect(run.subject).not.toContain('all passed');
-    expect(run.subject).toMatch(/^\[trailwarden\] 13 incomplete, 3 not run · /);
+    expect(run.subject).toMatch(/^\[trailwarden\] 14 incomplete, 3 not run · /);
     expect(run.text).toMatch(/^\[INCOMPLETE\] critical Root user activity in the last 7 days \(0\)$/m);
     expect(run.text).toContain('a pass needs complete input');
     expect(run.cli.stdout).toMatch(/^ {2}INCOMPLETE critical root_activity_7d: rows = 0, within the limit of 0, but .*: a pass needs complete input$/m);
     expect(run.cli.code).toBe(2);
-    expect(run.cli.stderr).toContain('--fail-on critical: cloudtrail_config_changes_7d (incomplete, critical), root_activity_7d (incomplete, critical)');
+    expect(run.cli.stderr).toContain(
+      '--fail-on critical: cloudtrail_config_changes_7d (incomplete, critical), log_integrity_30d (incomplete, critical), root_activity_7d (incomplete, critical)',
+    );
   });
 });
