@@ -143,7 +143,9 @@ describe('trailwarden run --job', () => {
     // Assess
     expect(run.code).toBe(0);
     // 1 incomplete: log_integrity_30d, on a tree without CloudTrail digests (validation off is never a pass).
-    expect(run.stdout).toMatch(/^trailwarden: job weekly: \[trailwarden\] 1 failed, 1 incomplete, 3 not run · 111111111111 · 2026-08-25 → 2026-11-23 \(evidence: /);
+    expect(run.stdout).toMatch(
+      /^trailwarden: job weekly: \[trailwarden\] 1 failed, 1 incomplete, 3 not run · 111111111111 · 2026-08-25 → 2026-11-23 \(evidence: /,
+    );
     const state = await readStateFile(path.join(dir, 'out', 'state', 'state.json'));
     expect(state.jobs.weekly?.last_success).toMatchObject({ scheduled_for: '2026-11-23T11:00:00.000Z', result: 'success' });
     const runFolders = await readdir(path.join(dir, 'out', 'archive', '2026', '11', '23'));
