@@ -1314,6 +1314,8 @@ export class DuckDbEngine implements QueryEngine {
       appender.appendVarchar(file.key);
       appender.appendVarchar(file.account);
       appender.appendVarchar(file.region);
+      // The partition column is read only by a direct conversion (`#convertDirect`), which never salvages.
+      appender.appendInteger(0);
       appender.endRow();
     }
     appender.closeSync();
