@@ -152,19 +152,4 @@ export class LocalArchive implements EvidenceArchive {
     }
     return undefined;
   }
-
-  async listRuns(): Promise<{ runId: string; run: ArchivedRun }[]> {
-    const runs: { runId: string; run: ArchivedRun }[] = [];
-    for (const year of await folders(this.#root, /^\d{4}$/)) {
-      for (const month of await folders(path.join(this.#root, year), /^\d{2}$/)) {
-        for (const day of await folders(path.join(this.#root, year, month), /^\d{2}$/)) {
-          for (const runId of await folders(path.join(this.#root, year, month, day), /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/)) {
-            const dir = path.join(this.#root, year, month, day, runId);
-            if ((await stat(path.join(dir, MANIFEST_FILE)).catch(() => undefined))?.isFile()) runs.push({ runId, run: new LocalArchivedRun(dir) });
-          }
-        }
-      }
-    }
-    return runs.sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
-  }
 }

@@ -312,20 +312,4 @@ export class S3Archive implements EvidenceArchive {
       throw new ArchiveError(`cannot search ${this.#url(prefix)} for run ${runId}: ${describeError(error)}`, { cause: error });
     }
   }
-
-  async listRuns(): Promise<{ runId: string; run: ArchivedRun }[]> {
-    const { bucket, prefix } = this.#options;
-    let keys: string[];
-    try {
-      keys = (await listAll(this.#client, bucket, prefix)).keys;
-    } catch (error) {
-      throw new ArchiveError(`cannot list ${this.#url(prefix)}: ${describeError(error)}`, { cause: error });
-    }
-    const runs: { runId: string; run: ArchivedRun }[] = [];
-    for (const key of keys) {
-      const match = /^(\d{4}\/\d{2}\/\d{2})\/([A-Za-z0-9_-][A-Za-z0-9_.-]*)\/manifest\.json$/.exec(key.slice(prefix.length));
-      if (match) runs.push({ runId: match[2]!, run: new S3ArchivedRun(this.#client, bucket, `${prefix}${match[1]}/${match[2]}/`, this.#linkSeconds) });
-    }
-    return runs.sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
-  }
 }

@@ -56,11 +56,6 @@ export interface EvidenceArchive {
    * left out. A reader that has what it needs stops iterating, and nothing further is listed.
    */
   runsByDay(until: Date): AsyncIterable<readonly ArchivedRun[]>;
-  /**
-   * Every finished run (with a manifest), oldest first by run id (ids start with their generation time): the order
-   * the manifest chain links them in.
-   */
-  listRuns(): Promise<{ readonly runId: string; readonly run: ArchivedRun }[]>;
   /** Releases what the backend holds (an SDK client it built itself, a connection); optional. */
   close?(): Promise<void>;
 }

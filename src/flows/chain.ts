@@ -4,14 +4,36 @@
  * that the next run holds. `trailwarden verify --chain` walks it oldest first and names the first broken link.
  */
 import { readManifest, sha256Hex } from '../archive/read-back.js';
-import type { EvidenceArchive } from '../archive/types.js';
+import type { ArchivedRun, EvidenceArchive } from '../archive/types.js';
 import { describeError } from '../core/errors.js';
 import { MANIFEST_FILE, type ManifestPrevious } from '../core/manifest.js';
 import { verifyRun } from './verify.js';
 
+/** Past any as-of date an archive holds a folder for. */
+const LAST_DAY = new Date('9999-12-31T00:00:00Z');
+
+/**
+ * Every finished run (with a manifest) of the archive, oldest first by run id (ids start with their generation
+ * time): the order the chain links them in. The run id is the run folder's name, the last part of its location.
+ */
+async function runsById(archive: EvidenceArchive): Promise<{ readonly runId: string; readonly run: ArchivedRun }[]> {
+  const runs: { runId: string; run: ArchivedRun }[] = [];
+  for await (const day of archive.runsByDay(LAST_DAY)) {
+    for (const run of day)
+      runs.push({
+        runId: run.location
+          .replace(/[\\/]+$/, '')
+          .split(/[\\/]/)
+          .pop()!,
+        run,
+      });
+  }
+  return runs.sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+}
+
 /** The link a new run records: the archive's newest finished run and its manifest's hash; null for the first run. */
 export async function previousLink(archive: EvidenceArchive): Promise<ManifestPrevious | null> {
-  const runs = await archive.listRuns();
+  const runs = await runsById(archive);
   const last = runs[runs.length - 1];
   if (!last) return null;
   const stored = await last.run.read(MANIFEST_FILE);
@@ -39,7 +61,7 @@ function runDay(runId: string): string | undefined {
  * against its manifest, and every manifest's `previous` against the run before it.
  */
 export async function verifyChain(archive: EvidenceArchive, from?: string): Promise<ChainResult> {
-  const all = await archive.listRuns();
+  const all = await runsById(archive);
   const start =
     from === undefined
       ? 0
