@@ -17,7 +17,20 @@ import { listCloudTrailPublicKeys, loadPublicKeysFile, type PublicKeys } from '.
 import type { QueryEngine } from './engines/types.js';
 import type { MailTransport } from './mail/types.js';
 import type { IamInventorySource } from './inventory/types.js';
-import { ARCHIVE_READERS, ARCHIVES, build, ENGINES, INVENTORIES, MAIL_TRANSPORTS, SOURCES, STATE_STORES, STORES, type BackendContext } from './registry.js';
+import {
+  ARCHIVE_READERS,
+  ARCHIVES,
+  build,
+  ENGINES,
+  INVENTORIES,
+  MAIL_TRANSPORTS,
+  SIGNERS,
+  SOURCES,
+  STATE_STORES,
+  STORES,
+  type BackendContext,
+} from './registry.js';
+import type { ManifestSigner } from './signing/types.js';
 import { conversionProgress } from './store/progress.js';
 import type { EventStore } from './store/types.js';
 import type { LogSource } from './source/types.js';
@@ -114,6 +127,7 @@ export class Backends {
   #mail?: MailTransport;
   #state?: StateStore;
   #store?: EventStore;
+  #signer?: ManifestSigner;
 
   constructor(config: TrailwardenConfig, log: Logger, options: BackendOptions = {}) {
     this.config = config;
@@ -174,6 +188,12 @@ export class Backends {
     const client = this.#clients.cloudtrail({ region: integrity?.region ?? this.config.source.region, endpoint: integrity?.endpoint });
     // A digest is signed with the key valid at its end: the window's start to an hour after its end.
     return listCloudTrailPublicKeys(client, window.start, new Date(window.end.getTime() + 3_600_000));
+  }
+
+  /** The manifest signer, one per root (a KMS key's public key is fetched once per run); undefined when unsigned. */
+  signer(): ManifestSigner | undefined {
+    if (this.config.signing === undefined) return undefined;
+    return (this.#signer ??= build(SIGNERS, this.config.signing, this.#context));
   }
 
   state(): StateStore {

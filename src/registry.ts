@@ -13,7 +13,7 @@ import { S3Archive, S3ArchivedRun } from './archive/s3.js';
 import type { ArchivedRun, EvidenceArchive } from './archive/types.js';
 import type { AwsClients } from './aws/clients.js';
 import { s3ClientConfigFrom } from './aws/s3-client.js';
-import type { ArchiveConfig, EngineConfig, InventoryConfig, MailConfig, SourceConfig, StateConfig, StoreConfig } from './config/schema.js';
+import type { ArchiveConfig, EngineConfig, InventoryConfig, MailConfig, SigningConfig, SourceConfig, StateConfig, StoreConfig } from './config/schema.js';
 import { AthenaEngine } from './engines/athena/engine.js';
 import { athenaClientSettings, athenaEngineOptions } from './engines/athena/settings.js';
 import { DuckDbEngine } from './engines/duckdb.js';
@@ -28,6 +28,9 @@ import type { MailTransport } from './mail/types.js';
 import { LocalLogSource } from './source/local.js';
 import { S3LogSource } from './source/s3.js';
 import type { LogSource } from './source/types.js';
+import { Ed25519Signer } from './signing/ed25519.js';
+import { KmsSigner } from './signing/kms.js';
+import type { ManifestSigner } from './signing/types.js';
 import { LocalStateStore } from './state/local.js';
 import { S3StateStore } from './state/s3.js';
 import type { StateStore } from './state/types.js';
@@ -177,4 +180,10 @@ export const INVENTORIES: Registry<InventoryConfig, IamInventorySource> = {
       roleName: config.role_name,
       externalId: config.external_id,
     }),
+};
+
+export const SIGNERS: Registry<SigningConfig, ManifestSigner> = {
+  kms: (config, { clients }) =>
+    new KmsSigner({ client: clients.kms({ region: config.region, endpoint: config.endpoint }), keyId: config.key_id, algorithm: config.algorithm }),
+  ed25519: (config, { log }) => new Ed25519Signer({ privateKeyFile: config.private_key_file, keyId: config.key_id, log }),
 };

@@ -2,10 +2,11 @@ import { AthenaClient, type AthenaClientConfig } from '@aws-sdk/client-athena';
 import { CloudTrailClient, type CloudTrailClientConfig } from '@aws-sdk/client-cloudtrail';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { IAMClient, type IAMClientConfig } from '@aws-sdk/client-iam';
+import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms';
 import { SESv2Client, type SESv2ClientConfig } from '@aws-sdk/client-sesv2';
 import { STSClient, type STSClientConfig } from '@aws-sdk/client-sts';
 
-type AnyClient = S3Client | AthenaClient | SESv2Client | IAMClient | STSClient | CloudTrailClient;
+type AnyClient = S3Client | AthenaClient | SESv2Client | IAMClient | STSClient | CloudTrailClient | KMSClient;
 
 /** Ready SDK clients to use instead of building them (tests point them at local peers). */
 export interface AwsClientOverrides {
@@ -62,6 +63,11 @@ export class AwsClients {
   /** CloudTrail, for its public keys (log file validation); a test points it at its local peer through the config's endpoint. */
   cloudtrail(settings: CloudTrailClientConfig): CloudTrailClient {
     return this.#get('cloudtrail', settings, () => new CloudTrailClient(settings));
+  }
+
+  /** KMS, for signing manifests; a test points it at its local peer through the config's endpoint. */
+  kms(settings: KMSClientConfig): KMSClient {
+    return this.#get('kms', settings, () => new KMSClient(settings));
   }
 
   sts(settings: STSClientConfig): STSClient {

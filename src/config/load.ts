@@ -31,6 +31,7 @@ function resolvePaths(config: TrailwardenConfig, baseDir: string): TrailwardenCo
     checks: { ...config.checks, path: abs(config.checks.path) },
     state: state.kind === 'local' ? { ...state, path: abs(state.path) } : state,
     inventory: config.inventory?.kind === 'file' ? { ...config.inventory, path: abs(config.inventory.path) } : config.inventory,
+    ...(config.signing?.kind === 'ed25519' ? { signing: { ...config.signing, private_key_file: abs(config.signing.private_key_file) } } : {}),
     ...(config.integrity?.public_keys_file === undefined
       ? {}
       : { integrity: { ...config.integrity, public_keys_file: abs(config.integrity.public_keys_file) } }),

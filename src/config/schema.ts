@@ -309,6 +309,32 @@ export const IntegrityConfig = z
   .strict();
 export type IntegrityConfig = z.infer<typeof IntegrityConfig>;
 
+/**
+ * Signing each run's manifest (the sidecar `manifest.sig.json`): with a KMS asymmetric key (`kms:Sign`,
+ * `kms:GetPublicKey`; credentials from the default provider chain), or a local Ed25519 private key file.
+ */
+export const KmsSigningConfig = z
+  .object({
+    kind: z.literal('kms'),
+    /** Key id, key ARN, alias name (`alias/…`) or alias ARN of a SIGN_VERIFY key (ECC_NIST_P256 or RSA). */
+    key_id: z.string().min(1),
+    /** Default: ECDSA_SHA_256 or RSASSA_PSS_SHA_256, whichever the key offers (GetPublicKey's SigningAlgorithms). */
+    algorithm: z.enum(['ECDSA_SHA_256', 'RSASSA_PSS_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_256']).optional(),
+    ...AwsClientSettings,
+  })
+  .strict();
+export const Ed25519SigningConfig = z
+  .object({
+    kind: z.literal('ed25519'),
+    /** A PEM PKCS#8 Ed25519 private key (`openssl genpkey -algorithm ed25519 -out key.pem`). Relative to the config file. */
+    private_key_file: z.string().min(1),
+    /** The name recorded as the signer; default `ed25519:<first 16 hex of the public key's SHA-256>`. */
+    key_id: z.string().min(1).optional(),
+  })
+  .strict();
+export const SigningConfig = z.discriminatedUnion('kind', [KmsSigningConfig, Ed25519SigningConfig]);
+export type SigningConfig = z.infer<typeof SigningConfig>;
+
 /** Where the daemon keeps each job's last run and the root alert's watermark. */
 export const LocalStateConfig = z
   .object({
@@ -413,6 +439,8 @@ export const TrailwardenConfig = z
     /** Log file validation: where digest signatures' public keys come from. */
     integrity: IntegrityConfig.optional(),
     archive: ArchiveConfig,
+    /** Absent: manifests are not signed. */
+    signing: SigningConfig.optional(),
     mail: MailConfig,
     checks: ChecksConfig.default({ path: 'checks', overrides: {} }),
     // prefault: {} is parsed, so the defaults stay written once, in ReportConfig.

@@ -171,3 +171,10 @@ export class InventoryError extends TrailwardenError {
     this.problems = problems;
   }
 }
+
+/** A manifest could not be signed, or the signing key is unusable. */
+export class SigningError extends TrailwardenError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SIGNING_FAILED', message, options);
+  }
+}

@@ -8,6 +8,7 @@ import { Severity, type Check } from './catalog.js';
 import { checkDigest, suiteDigest, type ReportChanges } from './changes.js';
 import type { Finding } from './evaluate.js';
 import { ManifestError } from './errors.js';
+import { ManifestSigning } from './manifest-signature.js';
 import type { WindowStats } from './model.js';
 import { checkWindow } from './params.js';
 import type { Report } from './report.js';
@@ -143,7 +144,7 @@ export const ManifestComparison = z
   })
   .strict();
 export type ManifestComparison = z.infer<typeof ManifestComparison>;
-/** The link to the archive's run before this one. */
+/** The link to the same job's run before this one in the archive. */
 export const ManifestPrevious = z.object({ run_id: z.string().min(1), manifest_sha256: Sha256 }).strict();
 export type ManifestPrevious = z.infer<typeof ManifestPrevious>;
 
@@ -160,10 +161,15 @@ export const Manifest = ManifestV1.extend({
   /** Absent in runs before the inventory existed; null when the run had none. */
   inventory: ManifestInventory.nullable().optional(),
   /**
-   * The archive's previous run and the SHA-256 of its `manifest.json` bytes: removing or editing a past run breaks
-   * the chain (`trailwarden verify --chain`). Null for the archive's first run; absent in runs before the chain.
+   * The previous run of the same job (`job`) and the SHA-256 of its `manifest.json` bytes: removing or editing a past
+   * run breaks the chain (`trailwarden verify --chain`). Null for the job's first run; absent in runs before the chain.
    */
   previous: ManifestPrevious.nullable().optional(),
+  /**
+   * The key the manifest is signed with (the signature is the sidecar `manifest.sig.json`); absent when unsigned.
+   * Recorded here so that deleting the sidecar of a signed run is detected.
+   */
+  signing: ManifestSigning.optional(),
 }).strict();
 export type Manifest = z.infer<typeof Manifest>;
 
@@ -195,8 +201,10 @@ export interface ManifestInput {
   readonly sha256: (text: string) => string;
   /** The IAM inventory of the run, when it had one. */
   readonly inventory?: ManifestInventory;
-  /** The archive's previous run (null: this is its first). */
+  /** The previous run of the same job in the archive (null: this is the job's first). */
   readonly previous?: ManifestPrevious | null;
+  /** The key the manifest will be signed with, when signing is configured. */
+  readonly signing?: ManifestSigning;
   /** The configured job the run was; null or absent for a plain run. */
   readonly job?: string | null;
   /** What the run was compared with, when it was. */
@@ -273,6 +281,7 @@ export function buildManifest(input: ManifestInput): Manifest {
     files: input.files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })),
     inventory: input.inventory ?? null,
     previous: input.previous ?? null,
+    ...(input.signing ? { signing: input.signing } : {}),
   };
 }
 

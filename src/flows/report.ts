@@ -4,11 +4,14 @@ import { newRunId, withBackends, withCliPaths, type CliPaths } from '../app.js';
 import { loadSetup, type Setup } from '../config/load.js';
 import { VERSION } from '../version.js';
 import { previousLink } from './chain.js';
+import { sha256Hex } from '../archive/read-back.js';
 import { resendCommand } from './resend.js';
 import type { EvidenceArchive, StoredFile } from '../archive/types.js';
+import { SIGNATURE_FILE, SIGNATURE_SCHEMA, serializeSignature } from '../core/manifest-signature.js';
+import type { ManifestSigner } from '../signing/types.js';
 import type { Check } from '../core/catalog.js';
 import { columnsUsedBy } from '../core/cloudtrail-table.js';
-import { describeError, MailError } from '../core/errors.js';
+import { describeError, MailError, SigningError } from '../core/errors.js';
 import { checkError, evaluate, incompleteInput, notRun, unjudgeableReason, type Finding, type InputFacts } from '../core/evaluate.js';
 import type { WindowStats } from '../core/model.js';
 import { checkWindow, resolveParameters, runWindow } from '../core/params.js';
@@ -58,6 +61,8 @@ export interface RunBackends {
   readonly inventory?: IamInventorySource;
   /** The public keys to verify digest signatures with, for a window; absent or undefined: signatures not verifiable. */
   readonly publicKeys?: (window: TimeWindow) => Promise<PublicKeys | undefined>;
+  /** Signs the manifest (config `signing:`); absent: manifests are not signed. */
+  readonly signer?: ManifestSigner;
 }
 
 export interface RunRequest {
@@ -212,6 +217,16 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     'run started',
   );
 
+  // The signing key first of all: an unreadable key file or an unusable KMS key stops the run before any work.
+  const signing = backends.signer
+    ? await phase(
+        log,
+        'signing key',
+        () => backends.signer!.identity(),
+        (i) => ({ kind: i.kind, keyId: i.key_id, algorithm: i.algorithm, publicKeySha256: i.public_key_sha256 }),
+      )
+    : undefined;
+
   // The inventory first: a malformed one stops the run before the logs are read.
   const inventoryChecks = request.checks.filter(needsInventory);
   const iam =
@@ -331,8 +346,8 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     checkDigests: Object.fromEntries(checkDigests.map((c) => [c.id, c.digest])),
   });
 
-  // The link to the archive's previous run, read before this run's folder exists (see flows/chain.ts).
-  const previous = await previousLink(archive);
+  // The link to the job's previous run, read before this run's folder exists (see flows/chain.ts).
+  const previous = await previousLink(archive, request.job ?? null);
   const folder = await archive.openRun(request.runId, request.asOf);
   const stored: StoredFile[] = [];
   const csvLocations: Record<string, string> = {};
@@ -410,8 +425,35 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
       : undefined,
     job: request.job ?? null,
     changes,
+    ...(signing ? { signing: { kind: signing.kind, key_id: signing.key_id, algorithm: signing.algorithm, public_key_sha256: signing.public_key_sha256 } } : {}),
   });
-  await folder.write(MANIFEST_FILE, serializeManifest(manifest));
+  const manifestBytes = Buffer.from(serializeManifest(manifest), 'utf8');
+  await folder.write(MANIFEST_FILE, manifestBytes);
+  if (signing) {
+    // Right after the manifest: a failure leaves the folder as is, with a manifest that says it is signed and no
+    // signature, which `verify` reports; the run fails loudly and sends no e-mail of unsigned evidence.
+    try {
+      const signature = await backends.signer!.sign(manifestBytes);
+      await folder.write(
+        SIGNATURE_FILE,
+        serializeSignature({
+          schema: SIGNATURE_SCHEMA,
+          manifest_sha256: sha256Hex(manifestBytes),
+          algorithm: signing.algorithm,
+          key_id: signing.key_id,
+          public_key: signing.publicKeyDer.toString('base64'),
+          public_key_sha256: signing.public_key_sha256,
+          signature: signature.toString('base64'),
+        }),
+      );
+    } catch (error) {
+      log.error({ err: error, evidence: folder.location }, `run ${request.runId}: the manifest could not be signed; the evidence is archived unsigned`);
+      throw new SigningError(
+        `run ${request.runId}: the manifest could not be signed (${describeError(error)}); the evidence in ${folder.location} is unsigned and \`trailwarden verify\` will report it; no e-mail was sent (re-send with: ${request.resendCommand ?? `trailwarden resend ${request.runId}`})`,
+        { cause: error },
+      );
+    }
+  }
   log.info({ phase: 'write report', ms: Math.round(performance.now() - reportStarted), files: stored.length + 1, location: folder.location }, 'write report');
 
   let sent: SentMail;
@@ -521,6 +563,7 @@ export async function runOnce(options: RunOptions, log: Logger): Promise<RunOutc
         log,
         inventory: backends.inventory(),
         publicKeys: (window) => backends.publicKeys(window),
+        signer: backends.signer(),
       },
       {
         runId,

@@ -240,7 +240,7 @@ describe('trailwarden run on generated CloudTrail logs', () => {
     // Act + Assess: intact
     const intact = await runCli(['verify', runDir!]);
     expect(intact.code, intact.stderr).toBe(0);
-    expect(intact.stdout).toMatch(/^OK: run .* \(as of 2026-11-23T08:00:00Z\): all 24 files match the manifest$/m);
+    expect(intact.stdout).toMatch(/^OK: run .* \(as of 2026-11-23T08:00:00Z\): all 24 files match the manifest; not signed$/m);
 
     // Act + Assess: tampered
     const csv = path.join(runDir!, 'root_activity_7d.csv');

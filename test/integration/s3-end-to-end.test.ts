@@ -141,7 +141,7 @@ describe('trailwarden run with an S3 source and an S3 archive', () => {
     // An auditor verifies the run in S3 with the CLI: intact, then tampered with
     const intact = await runCli(['verify', `s3://${EVIDENCE_BUCKET}/${runPrefix}`, '--config', config], { env: awsEnv });
     expect(intact.code, intact.stderr).toBe(0);
-    expect(intact.stdout).toBe(`OK: run ${manifest.run_id} (as of ${DEMO_AS_OF}): all ${manifest.files.length} files match the manifest\n`);
+    expect(intact.stdout).toBe(`OK: run ${manifest.run_id} (as of ${DEMO_AS_OF}): all ${manifest.files.length} files match the manifest; not signed\n`);
     await s3.put(EVIDENCE_BUCKET, `${runPrefix}root_activity_7d.csv`, 'event_time\n');
     await s3.put(EVIDENCE_BUCKET, `${runPrefix}notes.txt`, 'added later');
     const tampered = await runCli(['verify', `s3://${EVIDENCE_BUCKET}/${runPrefix}`, '--config', config], { env: awsEnv });
