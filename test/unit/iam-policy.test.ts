@@ -2,6 +2,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as athena from '@aws-sdk/client-athena';
 import * as iam from '@aws-sdk/client-iam';
+import * as kms from '@aws-sdk/client-kms';
 import * as s3 from '@aws-sdk/client-s3';
 import * as sesv2 from '@aws-sdk/client-sesv2';
 import * as sts from '@aws-sdk/client-sts';
@@ -14,6 +15,7 @@ const SERVICES: readonly { prefix: string; module: Record<string, unknown> }[] =
   { prefix: 'ses', module: sesv2 },
   { prefix: 'iam', module: iam },
   { prefix: 'sts', module: sts },
+  { prefix: 'kms', module: kms },
 ];
 
 /** API operations whose IAM action has another name (AWS's Service Authorization Reference). */
@@ -62,7 +64,7 @@ describe('the minimal IAM policy in the README', () => {
     const called = await operationsCalled();
 
     // Assess: the scan found the calls we know exist, and each maps to an allowed action
-    expect([...called.keys()]).toEqual(expect.arrayContaining(['athena:StartQueryExecution', 's3:PutObject', 'ses:SendEmail']));
+    expect([...called.keys()]).toEqual(expect.arrayContaining(['athena:StartQueryExecution', 's3:PutObject', 'ses:SendEmail', 'kms:Sign', 'kms:GetPublicKey']));
     const missing = [...called.entries()]
       .map(([operation, files]) => ({ action: ACTION_FOR[operation] ?? operation, files }))
       .filter(({ action }) => !allowed.has(action))
