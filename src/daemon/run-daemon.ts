@@ -51,6 +51,14 @@ export async function runDaemon(options: DaemonOptions, log: Logger): Promise<nu
   // The state lives as long as the daemon; each job run opens (and closes) backends of its own.
   const lifetime = new Backends(config, log);
   const state = await StateHandle.open(lifetime.state());
+  // The signing key is checked now, not at the first report hours later: an unreadable key file or a KMS key the
+  // daemon may not use refuses the start. Each run fetches the key again (a re-pointed alias is then recorded).
+  const signing = await lifetime.signer()?.identity();
+  if (signing)
+    log.info(
+      { kind: signing.kind, keyId: signing.key_id, algorithm: signing.algorithm, publicKeySha256: signing.public_key_sha256 },
+      'manifests will be signed',
+    );
   await dropWatermarksAheadOfClock({ setup, state, log }, clock.now());
   const jobs = await buildJobs({ configFile: options.configFile, setup, state, log });
   const scheduler = new Scheduler({ jobs, clock, state, log });
