@@ -170,16 +170,25 @@ describe('manifests signed with a local Ed25519 key', () => {
     await writeFile(path.join(dir, 'ec.pem'), generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }));
     const ec = await signedConfig(dir, 'ec.yaml', ['signing: { kind: ed25519, private_key_file: ec.pem }']);
     const missing = await signedConfig(dir, 'missing.yaml', ['signing: { kind: ed25519, private_key_file: nowhere.pem }']);
+    const daemonConfig = await signedConfig(dir, 'daemon.yaml', [
+      'signing: { kind: ed25519, private_key_file: ec.pem }',
+      'jobs: { weekly: { type: report, schedule: "0 8 * * 1" } }',
+      'daemon: { health: { port: 0 } }',
+    ]);
 
     // Act
     const ecRun = await runCli(['run', '--config', ec, '--as-of', '2026-11-23T00:00:00Z']);
     const missingRun = await runCli(['run', '--config', missing, '--as-of', '2026-11-23T00:00:00Z']);
+    // The daemon checks the key at its start, not at the first report hours later.
+    const daemon = await runCli(['daemon', '--config', daemonConfig]);
 
     // Assess: nothing was archived.
     expect(ecRun.code).not.toBe(0);
     expect(ecRun.stderr).toContain(`signing.private_key_file: ${path.join(dir, 'ec.pem')} holds a ec key; expected an Ed25519 key`);
     expect(missingRun.code).not.toBe(0);
     expect(missingRun.stderr).toContain(`signing.private_key_file: cannot read ${path.join(dir, 'nowhere.pem')}`);
+    expect(daemon.code).toBe(1);
+    expect(daemon.stderr).toContain(`signing.private_key_file: ${path.join(dir, 'ec.pem')} holds a ec key; expected an Ed25519 key`);
     expect(await runFolders(path.join(dir, 'archive'))).toHaveLength(2);
   });
 });
