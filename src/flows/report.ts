@@ -7,7 +7,7 @@ import { previousLink } from './chain.js';
 import { resendCommand } from './resend.js';
 import type { EvidenceArchive, StoredFile } from '../archive/types.js';
 import type { Check } from '../core/catalog.js';
-import { columnsUsedBy } from '../core/cloudtrail-table.js';
+import { columnsSince, fieldsUsedBy, type WindowReader } from '../core/cloudtrail-table.js';
 import { describeError, MailError } from '../core/errors.js';
 import { checkError, evaluate, incompleteInput, notRun, unjudgeableReason, type Finding, type InputFacts } from '../core/evaluate.js';
 import type { WindowStats } from '../core/model.js';
@@ -130,7 +130,15 @@ async function judge(
   if (needsInventory(check) && !inventory) return notRun(check, NEEDS_INVENTORY);
   try {
     const answering = needsInventory(check) ? inventory! : engine;
-    return evaluate(check, await answering.query(check.sql, resolveParameters(check, asOf), { runId, checkId: check.id }), input);
+    return evaluate(
+      check,
+      await answering.query(check.sql, resolveParameters(check, asOf), {
+        runId,
+        checkId: check.id,
+        windowStart: toCloudTrailTime(checkWindow(check, asOf).start),
+      }),
+      input,
+    );
   } catch (error) {
     // Engines echo the SQL after the first line; the report keeps the reason, the log keeps it all.
     log.warn({ check: check.id, err: error }, 'check query failed');
@@ -226,6 +234,11 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
   const periodStarts = [...new Set(inventoryChecks.map((check) => toCloudTrailTime(checkWindow(check, request.asOf).start)))].sort();
   const activity = iam ? activitySql(periodStarts, toCloudTrailTime(request.asOf)) : undefined;
 
+  // What reads the window, and from when: each check its own lookback, the activity aggregate the longest period.
+  const readers: WindowReader[] = [
+    ...request.checks.filter((c) => !needsInventory(c)).map((c) => ({ sql: c.sql, start: toCloudTrailTime(checkWindow(c, request.asOf).start) })),
+    ...(activity ? [{ sql: activity, start: periodStarts[0]! }] : []),
+  ];
   const listing = await phase(
     log,
     'list logs',
@@ -242,7 +255,8 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
         window,
         files: listing.files,
         // Inventory checks read the activity aggregate, not the window: what the window needs is the aggregate's SQL.
-        columns: columnsUsedBy([...request.checks.filter((c) => !needsInventory(c)).map((c) => c.sql), ...(activity ? [activity] : [])]),
+        columns: fieldsUsedBy(readers.map((reader) => reader.sql)),
+        since: columnsSince(readers, toCloudTrailTime(window.start)),
         source,
       }),
     (s) => ({
