@@ -1,8 +1,8 @@
 /**
  * `trailwarden run` with a store on the demo tree (which has digests): log file validation hashes the window's log
  * files once; the next run takes their hashes from the store's record, reads none of them and reports the same; a
- * file rewritten to the same size and given its old mtime back is found modified by the run after. (`npm run build`
- * first.)
+ * file rewritten to the same size and given its old mtime back is found modified by the run after; `--rehash` reads
+ * every file again. (`npm run build` first.)
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -37,6 +37,7 @@ describe('log file validation over the store, run after run', () => {
     const second = await runOnTree(logs, out);
     await rewriteSameSize(path.join(logs, target.key));
     const third = await runOnTree(logs, out);
+    const audit = await runOnTree(logs, out, ['--rehash']);
 
     // Assess
     const line = async (run: typeof first) => INTEGRITY_LINE.exec(await readFile(path.join(run.dir, 'report.txt'), 'utf8'))?.[1];
@@ -56,5 +57,10 @@ describe('log file validation over the store, run after run', () => {
     expect(added, JSON.stringify(added)).toHaveLength(1);
     expect(added[0]).toMatch(new RegExp(`^modified,${target.account},${target.region},${target.key.replace(/[.]/g, '\\.')},`));
     expect(rows(first).every((row) => rows(third).includes(row))).toBe(true);
+    // --rehash: every listed file read again, the same verdict.
+    expect(await line(audit)).toMatch(
+      /^[\d,]+ of [\d,]+ log files verified against [\d,]+ digests \([\d,]+ files hashed again: a full re-hash was asked for\); /,
+    );
+    expect(audit.csvs['log_integrity_30d.csv']).toBe(third.csvs['log_integrity_30d.csv']);
   });
 });
