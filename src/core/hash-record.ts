@@ -37,14 +37,21 @@ export const HashRecordFile = z
   .strict();
 export type HashRecordFile = z.infer<typeof HashRecordFile>;
 
-/** What a log file's content is recognised by: its identity where the source gives one, else its version. */
+/**
+ * The identities a recorded hash may be reused on: an S3 ETag (`etag:`), a local file's mtime, ctime and inode
+ * (`local:`). Anything else — a bare mtime, which `touch -r` sets — is never trusted: the file is hashed every run.
+ */
+const TRUSTED_IDENTITY = /^(?:etag|local):./;
+
+/** What a log file's content is recognised by (its identity where the source gives one, else its version), if trusted. */
 export function hashIdentity(file: { readonly version?: string; readonly identity?: string }): string | undefined {
-  return file.identity ?? file.version;
+  const identity = file.identity ?? file.version;
+  return identity !== undefined && TRUSTED_IDENTITY.test(identity) ? identity : undefined;
 }
 
 /**
  * The recorded hash of `file`, when it was recorded for the same key, size and identity; undefined otherwise (and
- * always for a file without an identity: size alone does not tell two contents apart).
+ * always for a file without a trusted identity: size alone does not tell two contents apart).
  */
 export function recordedHashOf(
   recorded: ReadonlyMap<string, RecordedHash>,
@@ -69,6 +76,5 @@ export function identityBasis(identities: readonly string[]): string {
   const words: string[] = [];
   if (kinds.has('etag')) words.push('same size and ETag');
   if (kinds.has('local')) words.push('same size, modification and change time, and inode');
-  if (kinds.has('mtime')) words.push('same size and modification time');
   return words.length > 0 ? words.join('; ') : 'same size and version';
 }

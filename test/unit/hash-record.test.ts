@@ -57,11 +57,13 @@ describe('recordedHashOf', () => {
     expect(recordedHashOf(recorded, file({ bytes: 101 }))).toBeUndefined();
   });
 
-  it('matches an S3 object on its ETag, and never a file that has no identity at all', () => {
+  it('matches an S3 object on its ETag, and never a file without a trusted identity', () => {
     const s3 = new Map([[KEY, entry({ identity: 'etag:"abc"' })]]);
     expect(recordedHashOf(s3, file({ identity: undefined, version: 'etag:"abc"' }))).toBe(SHA);
     expect(recordedHashOf(s3, file({ identity: undefined, version: 'etag:"abd"' }))).toBeUndefined();
     expect(recordedHashOf(new Map([[KEY, entry({ identity: 'x' })]]), file({ identity: undefined, version: undefined }))).toBeUndefined();
+    // A bare mtime is settable (touch -r): never enough to reuse a hash on.
+    expect(recordedHashOf(new Map([[KEY, entry({ identity: 'mtime:1000' })]]), file({ identity: undefined, version: 'mtime:1000' }))).toBeUndefined();
   });
 
   it('merges new hashes over old ones by key, and words what a reuse was matched on', () => {
