@@ -198,9 +198,11 @@ export async function checkLogIntegrity(input: {
   }
   let toHash = wanted.filter((file) => !known.has(file.key));
   const remote = toHash.filter((file) => !file.path.startsWith('/') && /^[a-z0-9]+:\/\//.test(file.path));
+  let fetched: LogFile[] = [];
   if (remote.length > 0 && source.fetch) {
-    const fetched = new Map((await source.fetch(remote)).map((file) => [file.key, file]));
-    toHash = toHash.map((file) => fetched.get(file.key) ?? file);
+    fetched = await source.fetch(remote);
+    const byFetchedKey = new Map(fetched.map((file) => [file.key, file]));
+    toHash = toHash.map((file) => byFetchedKey.get(file.key) ?? file);
   }
   const hashed = await mapLimit(toHash, 4, async (file): Promise<{ file: LogFile; sha256?: string; error?: string }> => {
     try {
@@ -217,7 +219,11 @@ export async function checkLogIntegrity(input: {
     const error = byKey.get(file.key)?.error;
     return error === undefined ? base : { ...base, error };
   });
-  if (record) await recordHashes(record, hashed, input.log);
+  if (record) {
+    await recordHashes(record, hashed, input.log);
+    // The store holds these files' events (the window was loaded first) and now their hashes: the downloads can go.
+    if (fetched.length > 0) await source.release?.(fetched);
+  }
 
   const result = validateLogIntegrity({
     digests,

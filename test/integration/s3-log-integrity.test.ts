@@ -141,8 +141,10 @@ describe('log file validation on the S3 source', () => {
     const store = new LocalEventStore({ path: await tempDir('trailwarden-s3-integrity-store-'), log: silentLog });
     const keys = await listCloudTrailPublicKeys(ct, WINDOW.start, WINDOW.end);
     const downloaded: string[] = [];
+    const caches: string[] = [];
     const validateWithRecord = async () => {
-      const source = new S3LogSource({ bucket: TRAIL_BUCKET, prefix: '', cachePath: await tempDir(), client: s3.client, log: silentLog });
+      caches.push(await tempDir());
+      const source = new S3LogSource({ bucket: TRAIL_BUCKET, prefix: '', cachePath: caches.at(-1)!, client: s3.client, log: silentLog });
       const counting: LogSource = {
         kind: source.kind,
         describe: () => source.describe(),
@@ -152,6 +154,7 @@ describe('log file validation on the S3 source', () => {
           downloaded.push(...files.map((f) => f.key));
           return source.fetch(files);
         },
+        release: (files) => source.release(files),
       };
       const listing = await source.list(WINDOW, { fetch: false });
       return checkLogIntegrity({ source: counting, files: listing.files, window: WINDOW, keys, record: { store, source: source.describe() } });
@@ -185,6 +188,8 @@ describe('log file validation on the S3 source', () => {
     // Another ETag: the record no longer stands for it, so it is downloaded and hashed again.
     expect(afterThird).toEqual([rewritten]);
     expect(third.result.problems.map((p) => [p.problem, p.objectKey])).toEqual([['modified', rewritten]]);
+    // The store holds what was downloaded to be hashed: no download is kept.
+    for (const cache of caches) expect((await readdir(cache, { recursive: true })).filter((entry) => entry.endsWith('.json.gz'))).toEqual([]);
   });
 
   it('finds a digest whose signature no longer matches, and a log file rewritten in the bucket', async () => {

@@ -6,7 +6,9 @@ import { gunzipSync, gzipSync } from 'node:zlib';
  * time back (`touch -r`): what someone covering their tracks would do. Returns the new content's JSON text.
  */
 export async function rewriteSameSize(file: string): Promise<string> {
-  const [original, info] = await Promise.all([readFile(file), stat(file)]);
+  const [original, info] = await Promise.all([readFile(file), stat(file, { bigint: true })]);
+  // The old mtime to the millisecond (what the store's version records), set half a millisecond in: no rounding moves it.
+  const mtime = (Number(info.mtimeNs / 1_000_000n) + 0.5) / 1000;
   const text = gunzipSync(original).toString('utf8');
   // Change one hex digit of an id at a time until the gzip is as long as before (it usually is within a few tries).
   for (const match of text.matchAll(/[0-9a-f]{8}-[0-9a-f]{4}/g)) {
@@ -17,7 +19,7 @@ export async function rewriteSameSize(file: string): Promise<string> {
         const gz = gzipSync(forged, { level });
         if (gz.length !== original.length) continue;
         await writeFile(file, gz);
-        await utimes(file, info.atime, info.mtime);
+        await utimes(file, mtime, mtime);
         return forged;
       }
     }
