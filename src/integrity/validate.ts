@@ -222,7 +222,11 @@ export async function checkLogIntegrity(input: {
   if (record) {
     await recordHashes(record, hashed, input.log);
     // The store holds these files' events (the window was loaded first) and now their hashes: the downloads can go.
-    if (fetched.length > 0) await source.release?.(fetched);
+    if (fetched.length > 0) {
+      await Promise.resolve(source.release?.(fetched)).catch((error: unknown) =>
+        input.log?.warn({ err: error, files: fetched.length }, 'could not remove the downloads hashed for log file validation'),
+      );
+    }
   }
 
   const result = validateLogIntegrity({
