@@ -26,7 +26,7 @@ import type { LogFile, LogSource } from '../source/types.js';
 import { formatBytes } from '../core/cost.js';
 import { queryProblems } from '../integrity/problems-table.js';
 import type { PublicKeys } from '../integrity/public-keys.js';
-import { checkLogIntegrity, type IntegrityRun } from '../integrity/validate.js';
+import { checkLogIntegrity, type HashRecordAccess, type IntegrityRun } from '../integrity/validate.js';
 import { InventoryError } from '../core/errors.js';
 import { loadActionCatalogue, type ActionCatalogue } from '../inventory/action-catalogue.js';
 import { activitySql } from '../inventory/activity.js';
@@ -58,6 +58,8 @@ export interface RunBackends {
   readonly inventory?: IamInventorySource;
   /** The public keys to verify digest signatures with, for a window; absent or undefined: signatures not verifiable. */
   readonly publicKeys?: (window: TimeWindow) => Promise<PublicKeys | undefined>;
+  /** The columnar store's record of log file hashes, when a store is in use: validation hashes only what changed. */
+  readonly hashRecord?: HashRecordAccess;
 }
 
 export interface RunRequest {
@@ -187,7 +189,16 @@ async function validateLogs(
     if (runs.has(id)) continue;
     try {
       const publicKeys = backends.publicKeys;
-      runs.set(id, await checkLogIntegrity({ source: backends.source, files, window, ...(publicKeys ? { keys: () => publicKeys(window) } : {}) }));
+      const run = await checkLogIntegrity({
+        source: backends.source,
+        files,
+        window,
+        log,
+        ...(publicKeys ? { keys: () => publicKeys(window) } : {}),
+        ...(backends.hashRecord ? { record: backends.hashRecord } : {}),
+      });
+      log.info({ window: id, hashed: run.hashed, fromRecord: run.fromRecord, notListed: run.notListed, bytesRead: run.bytesRead }, 'log files hashed');
+      runs.set(id, run);
     } catch (error) {
       log.warn({ check: check.id, err: error }, 'log file validation failed');
       runs.set(id, { failed: describeError(error).split('\n')[0] ?? 'unknown error' });
@@ -202,7 +213,9 @@ function integrityLine(runs: IntegrityRuns | undefined, source: LogSource): stri
   if (!first) return undefined;
   if ('failed' in first) return `log file validation failed: ${first.failed}`;
   const read =
-    source.kind === 's3' ? `; read ${formatBytes(first.bytesRead)} of log files and digests from S3 to hash them (billed as S3 GET requests and transfer)` : '';
+    source.kind === 's3'
+      ? `; read ${formatBytes(first.bytesRead)} of log files and digests from S3 for it (${first.hashed.toLocaleString('en-US')} log file${first.hashed === 1 ? '' : 's'} hashed; billed as S3 GET requests and transfer)`
+      : '';
   return `${first.result.summary}${read}`;
 }
 
@@ -525,9 +538,13 @@ export async function runOnce(options: RunOptions, log: Logger): Promise<RunOutc
     // Mail first: a missing SMTP credential variable is a configuration error before the engine starts.
     const mail = backends.mail();
     const engine = await backends.engine();
+    const source = backends.source();
+    // The store (absent with --no-store or without store:) keys its partitions, and its record of hashes, by the source.
+    const store = backends.store();
     return runReport(
       {
-        source: backends.source(),
+        source,
+        ...(store ? { hashRecord: { store, source: source.describe(), rehash: config.integrity?.rehash === 'always' } } : {}),
         engine,
         archive: backends.archive(),
         mail,
