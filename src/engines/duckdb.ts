@@ -1210,7 +1210,9 @@ export class DuckDbEngine implements QueryEngine {
     await c.run('DROP VIEW IF EXISTS cloudtrail_window');
     // The same staging table a raw load fills, from the Parquet files (only the columns the checks use, only the
     // window's events): from here on a stored run is a raw run — same de-duplication, same view.
+    const started = performance.now();
     await this.#prepareLoad(load, files);
+    const stretchMs: number[] = [];
     if (snapshot.parquetFiles.length > 0) {
       const parquet = `[${snapshot.parquetFiles.map(quoteLiteral).join(', ')}]`;
       // One statement per stretch of time with the same columns (see `columnsSince`): a column not needed in a stretch
@@ -1229,12 +1231,27 @@ export class DuckDbEngine implements QueryEngine {
            WHERE p.eventtime >= ? AND p.eventtime < ?`,
           [from, to],
         );
+        stretchMs.push(Math.round(performance.now() - started - stretchMs.reduce((a, b) => a + b, 0)));
       }
     }
+    const readMs = performance.now() - started;
     const { duplicates, conflicts } = await this.#removeRepeats(load, files);
     await c.run(`CREATE VIEW cloudtrail_window AS ${WINDOW_VIEW}`);
     this.#windowView = true;
-    return this.#windowStats({ filesRead: files.length - skipped.length, filesSkipped: skipped, duplicates, withoutTime, recordsDropped, conflicts });
+    const tidyMs = performance.now() - started - readMs;
+    const stats = await this.#windowStats({
+      filesRead: files.length - skipped.length,
+      filesSkipped: skipped,
+      duplicates,
+      withoutTime,
+      recordsDropped,
+      conflicts,
+    });
+    this.#log.debug(
+      { readMs: Math.round(readMs), stretchMs, tidyMs: Math.round(tidyMs), statsMs: Math.round(performance.now() - started - readMs - tidyMs) },
+      'stored window read',
+    );
+    return stats;
   }
 
   /**
