@@ -55,6 +55,8 @@ export interface CliPaths {
   readonly noStore?: boolean;
   /** `--inventory`: a folder of `get-account-authorization-details` outputs, instead of the config's inventory. */
   readonly inventory?: string;
+  /** `--rehash`: hash every log file for validation again, as with `integrity.rehash: always`. */
+  readonly rehash?: boolean;
 }
 
 /** Applies the CLI's path flags on top of the validated config (CLI paths are relative to the working directory). */
@@ -79,6 +81,7 @@ export function withCliPaths(loaded: LoadedConfig, options: CliPaths): LoadedCon
       ...(config.store === undefined ? {} : { store: { kind: 'local' as const, path: path.join(out, 'store') } }),
     };
   }
+  if (options.rehash) config = { ...config, integrity: { ...config.integrity, rehash: 'always' } };
   if (options.noStore) {
     const withoutStore = { ...config };
     delete withoutStore.store;

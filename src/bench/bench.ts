@@ -50,7 +50,7 @@ import { loadCatalog, loadSetup } from '../config/load.js';
 import type { Check } from '../core/catalog.js';
 import { runWindow } from '../core/params.js';
 import { parseAsOf, toCloudTrailTime } from '../core/time.js';
-import { columnsUsedBy } from '../core/cloudtrail-table.js';
+import { fieldsUsedBy } from '../core/cloudtrail-table.js';
 import { DEMO_AS_OF, DEMO_INVENTORY_DIR, generateDemo } from '../demo/generate.js';
 import { DuckDbEngine, recordType } from '../engines/duckdb.js';
 import { LocalLogSource } from '../source/local.js';
@@ -176,7 +176,7 @@ async function plainPass(fields: 'all' | 'used'): Promise<Measurement> {
   const files = await windowFiles(checks);
   // As the run reads: the columns of the window checks, and of the activity aggregate the inventory checks read.
   const activity = activitySql([toCloudTrailTime(runWindow(checks, AS_OF).start)], toCloudTrailTime(AS_OF));
-  const schema = fields === 'all' ? recordType() : recordType(columnsUsedBy([...checks.filter((c) => !needsInventory(c)).map((c) => c.sql), activity]));
+  const schema = fields === 'all' ? recordType() : recordType(fieldsUsedBy([...checks.filter((c) => !needsInventory(c)).map((c) => c.sql), activity]));
   const started = performance.now();
   const instance = await DuckDBInstance.create(':memory:', { threads: String(os.availableParallelism()) });
   const connection = await instance.connect();

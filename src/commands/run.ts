@@ -33,6 +33,7 @@ interface RunFlags {
   /** false with --no-store */
   store?: boolean;
   inventory?: string;
+  rehash?: boolean;
   asOf?: string;
   failOn?: string;
   job?: string;
@@ -47,7 +48,7 @@ function readFlags(flags: RunFlags): { asOf?: Date; failOn?: Severity; problems:
   if (flags.failOn !== undefined && !failOn.success) problems.push(`--fail-on: ${JSON.stringify(flags.failOn)}: expected one of ${SEVERITY_ORDER.join(', ')}`);
   if (flags.job) {
     // A job runs exactly as the daemon would run it: with the configured backends, recorded in the state.
-    const ignored: string[] = (['logs', 'out', 'inventory', 'failOn'] as const).filter((name) => flags[name] !== undefined);
+    const ignored: string[] = (['logs', 'out', 'inventory', 'failOn', 'rehash'] as const).filter((name) => flags[name] !== undefined);
     if (flags.store === false) ignored.push('noStore');
     if (ignored.length > 0) {
       const names = ignored.map((name) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
@@ -67,6 +68,7 @@ export function registerRun(program: Command): void {
     .option('--out <dir>', 'write archive/, outbox/ and store/ here, instead of the configured folders')
     .option('--no-store', 'read the raw logs of the window, not the columnar store (as without store: in the config)')
     .option('--inventory <dir>', 'a folder of `aws iam get-account-authorization-details` outputs (one per account), instead of the configured inventory')
+    .option('--rehash', 'hash every log file again for log file validation, not only those changed since the store recorded their hashes')
     // Both read in the action, not by commander, so that their problems are reported with the config's.
     .option('--as-of <time>', 'end of the window (ISO-8601, UTC if no zone); re-reports a past period exactly')
     .option('--fail-on <severity>', `exit 2 when a check at or above this severity fails, errors or is incomplete (${SEVERITY_ORDER.join(', ')})`)
@@ -80,7 +82,16 @@ export function registerRun(program: Command): void {
       }
       const setup = await loadSetup(flags.config, { problems });
       const outcome = await runOnce(
-        { configFile: flags.config, setup, logs: flags.logs, out: flags.out, noStore: flags.store === false, inventory: flags.inventory, asOf },
+        {
+          configFile: flags.config,
+          setup,
+          logs: flags.logs,
+          out: flags.out,
+          noStore: flags.store === false,
+          inventory: flags.inventory,
+          rehash: flags.rehash,
+          asOf,
+        },
         log,
       );
       printOutcome(outcome);

@@ -303,6 +303,12 @@ export const IntegrityConfig = z
   .object({
     /** `aws cloudtrail list-public-keys --start-time … > keys.json`. Relative to the config file. */
     public_keys_file: z.string().min(1).optional(),
+    /**
+     * With a store: `changed` (default) hashes only the log files whose size and identity (S3 ETag; a local file's
+     * modification and change time and inode) differ from when an earlier run hashed them; `always` hashes every
+     * file again (for an auditor who wants every byte read). Without a store every file is always hashed.
+     */
+    rehash: z.enum(['always', 'changed']).default('changed'),
     /** CloudTrail's region and endpoint for ListPublicKeys (S3 source only); default: the environment's region. */
     ...AwsClientSettings,
   })

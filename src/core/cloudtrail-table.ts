@@ -153,3 +153,74 @@ export function columnsUsedBy(sqlTexts: readonly string[]): CloudTrailColumn[] {
   const words = new Set(sqlTexts.flatMap((sql) => sql.toLowerCase().match(/[a-z_][a-z0-9_]*/g) ?? []));
   return CLOUDTRAIL_COLUMNS.filter((column) => ALWAYS.includes(column) || words.has(column));
 }
+
+/** The columns a load reads, each with its type: a struct may be pruned to the fields its queries name. */
+export type LoadFields = readonly TableField<CloudTrailColumn>[];
+
+/** Whether `word` occurs in `words` (the SQL's words) other than as the head of a field access (`word.field`). */
+function usedWhole(sql: string, name: string): boolean {
+  // Not followed by `.` (after optional spaces): the value is used as it is (selected, compared, passed on).
+  return new RegExp(`(?<![a-z0-9_])${name}(?![a-z0-9_])(?!\\s*\\.)`, 'i').test(sql);
+}
+
+/** `type` keeping only the struct fields named in `sql` (recursively); a field used whole keeps all of its own. */
+function pruneType(type: ColumnType, sql: string, words: ReadonlySet<string>): ColumnType {
+  if (type.kind !== 'struct') return type;
+  const fields = type.fields
+    .filter((f) => words.has(f.name))
+    .map((f) => (f.type.kind === 'struct' && !usedWhole(sql, f.name) ? { ...f, type: pruneType(f.type, sql, words) } : f));
+  // A struct of no field can't be declared; keeping one field loads little and keeps the column's shape valid.
+  return { kind: 'struct', fields: fields.length > 0 ? fields : type.fields.slice(0, 1) };
+}
+
+/**
+ * The columns of `columnsUsedBy`, with every struct column that the queries only ever take fields of
+ * (`useridentity.arn`, never `useridentity` alone) pruned to the fields whose names appear as words in the SQL,
+ * at every depth. `useridentity` is about half of what a stored window costs to read, and checks use a handful of
+ * its 25 fields. Like `columnsUsedBy`, a name in a comment or a string only keeps a field needlessly: a field a query
+ * reads is never left out. Arrays and maps of structs are kept whole.
+ */
+export function fieldsUsedBy(sqlTexts: readonly string[]): LoadFields {
+  const columns = columnsUsedBy(sqlTexts);
+  const sql = sqlTexts.join('\n');
+  // `SELECT *` (or `t.*`) reads every field, as in columnsUsedBy.
+  if (
+    sql
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/\(\s*\*\s*\)/g, '')
+      .includes('*')
+  )
+    return tableColumns(columns);
+  const words = new Set(sql.toLowerCase().match(/[a-z_][a-z0-9_]*/g) ?? []);
+  return tableColumns(columns).map((column) =>
+    column.type.kind === 'struct' && !usedWhole(sql, column.name) ? { ...column, type: pruneType(column.type, sql, words) } : column,
+  );
+}
+
+/** A query of the run and the earliest event time it reads (its own window's start). */
+export interface WindowReader {
+  readonly sql: string;
+  readonly start: string;
+}
+
+/**
+ * For each loaded column that no reader needs from the run window's start, the time from which one does: rows
+ * before it need not hold the column (the engine may load it as NULL there). A 90-day inventory aggregate and a
+ * handful of 7- and 30-day checks then load the wide text columns (user agents, request parameters) for the last 30
+ * days only. Columns every run needs (time, eventID, category) and columns read from the start are left out.
+ * Times are `YYYY-MM-DDTHH:MM:SSZ`, which compare as strings.
+ */
+export function columnsSince(readers: readonly WindowReader[], runStart: string): Partial<Record<CloudTrailColumn, string>> {
+  const since: Partial<Record<CloudTrailColumn, string>> = {};
+  for (const reader of readers) {
+    for (const column of columnsUsedBy([reader.sql])) {
+      const start = reader.start < runStart ? runStart : reader.start;
+      const known = since[column];
+      if (known === undefined || start < known) since[column] = start;
+    }
+  }
+  for (const column of Object.keys(since) as CloudTrailColumn[]) {
+    if (ALWAYS.includes(column) || since[column]! <= runStart) delete since[column];
+  }
+  return since;
+}

@@ -67,9 +67,24 @@ export interface HashedLogFile {
   readonly key: string;
   readonly account: string;
   readonly region: string;
-  /** SHA-256 (hex) of its uncompressed content, or why it could not be read. */
+  /**
+   * SHA-256 (hex) of its uncompressed content, or why it could not be read; neither when it was not hashed because
+   * no digest lists it (see `keysListedByDigests`): its hash is compared with nothing.
+   */
   readonly sha256?: string;
   readonly error?: string;
+}
+
+/** How the log files' hashes were come by, for the summary line. */
+export interface HashingFacts {
+  /** Log files hashed by this run (on S3: downloaded to be). */
+  readonly hashed: number;
+  /** Hashes taken from the store's record of earlier runs, for files of the same key, size and identity. */
+  readonly fromRecord: number;
+  /** What a recorded hash was matched on, in words ("same size and ETag"). */
+  readonly basis?: string;
+  /** True when a re-hash of every file was asked for although a record was there (`integrity.rehash: always`). */
+  readonly rehash?: boolean;
 }
 
 export const INTEGRITY_PROBLEMS = ['modified', 'missing', 'not_covered', 'chain_gap', 'invalid_digest'] as const;
@@ -106,6 +121,8 @@ export interface IntegrityInput {
   readonly inScope: (key: string) => boolean;
   /** The earliest digest end time looked for: a chain pointing before it leaves the range, not a digest missing. */
   readonly digestsFrom: string;
+  /** How the hashes were come by; said in the summary when given. */
+  readonly hashing?: HashingFacts;
 }
 
 export interface IntegrityResult {
@@ -157,6 +174,33 @@ export function logDeliveryTime(key: string): string | undefined {
   if (!match) return undefined;
   const [, y, mo, d, h, mi] = match;
   return `${y}-${mo}-${d}T${h}:${mi}:00Z`;
+}
+
+/**
+ * The keys (from `AWSLogs/` on) some readable digest lists. Only these files' hashes are ever compared: any other log
+ * file is "not covered" (or not yet verifiable, or in a region without digests) whatever its content, so hashing it
+ * — on S3, downloading it — would prove nothing. Without digests, nothing is hashed.
+ */
+export function keysListedByDigests(digests: readonly FoundDigest[]): Set<string> {
+  const keys = new Set<string>();
+  for (const found of digests) {
+    if ('error' in found.content) continue;
+    const parsed = DigestDocument.safeParse(found.content.json);
+    if (parsed.success) for (const entry of parsed.data.logFiles) keys.add(fromAwsLogs(entry.s3Object));
+  }
+  return keys;
+}
+
+/** The summary's note on where the hashes came from: only when it is not simply "every listed file hashed now". */
+function hashingNote(hashing: HashingFacts | undefined, logs: number): string {
+  if (!hashing || logs === 0) return '';
+  const { hashed, fromRecord } = hashing;
+  if (hashed + fromRecord === 0) return ' (none hashed: no digest lists them)';
+  if (fromRecord > 0) {
+    const reused = `${fromRecord.toLocaleString('en-US')} hash${fromRecord === 1 ? '' : 'es'} from the store's record of earlier runs, ${hashing.basis ?? 'same size and version'}`;
+    return ` (${reused}; ${hashed.toLocaleString('en-US')} hashed this run)`;
+  }
+  return hashing.rehash ? ` (${plural(hashed, 'file')} hashed again: a full re-hash was asked for)` : '';
 }
 
 function plural(n: number, word: string): string {
@@ -356,7 +400,7 @@ export function validateLogIntegrity(input: IntegrityInput): IntegrityResult {
     invalid_digest: 'invalid digest(s)',
   };
   const parts = [
-    `${verified.toLocaleString('en-US')} of ${plural(logs.length, 'log file')} verified against ${plural(digests, 'digest')}`,
+    `${verified.toLocaleString('en-US')} of ${plural(logs.length, 'log file')} verified against ${plural(digests, 'digest')}${hashingNote(input.hashing, logs.length)}`,
     ...counts.map(([kind, n]) => `${n.toLocaleString('en-US')} ${words[kind]}`),
     ...(afterNewest > 0 ? [`${plural(afterNewest, 'file')} delivered after the newest digest (not yet verifiable)`] : []),
     ...(incomplete ? [incomplete] : []),

@@ -13,7 +13,7 @@ import { isUtf8 } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { constants, createGunzip, gunzip, gunzipSync } from 'node:zlib';
-import { tableColumns, type CloudTrailColumn, type ColumnType, type TableField } from '../core/cloudtrail-table.js';
+import type { ColumnType, LoadFields, TableField } from '../core/cloudtrail-table.js';
 
 /** What could be recovered from one file. */
 export interface SalvagedFile {
@@ -135,8 +135,8 @@ class RecordChecker {
   #text = '';
   #at = 0;
 
-  constructor(columns: readonly CloudTrailColumn[]) {
-    this.#record = { kind: 'struct', fields: tableColumns(columns) };
+  constructor(fields: LoadFields) {
+    this.#record = { kind: 'struct', fields };
   }
 
   /** Why the record (valid UTF-8 text) can't be loaded, or undefined when DuckDB will load it. */
@@ -478,11 +478,11 @@ function summarise(dropped: ReadonlyMap<string, number>): string {
  * Recovers every usable record of a delivery file's bytes. `gzipName`: the file is named `.gz` (its bytes are
  * gunzipped whenever they start like gzip, whatever the name).
  */
-export async function salvageRecords(bytes: Buffer, gzipName: boolean, columns: readonly CloudTrailColumn[]): Promise<SalvagedFile> {
+export async function salvageRecords(bytes: Buffer, gzipName: boolean, fields: LoadFields): Promise<SalvagedFile> {
   const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
   const inflated: Inflated = gzipped ? await gunzipTolerant(bytes) : { data: bytes };
   const after = gzipped ? ' after decompression' : '';
-  const scan = scanDocuments(inflated.data, new RecordChecker(columns));
+  const scan = scanDocuments(inflated.data, new RecordChecker(fields));
   const dropped = new Map(scan.dropped);
 
   // Say what the damage was: where the data ends early, why; bytes past the end, that they were ignored.
@@ -597,7 +597,7 @@ const gunzipAsync = promisify(gunzip);
  * its load statement, which then finds it. "large": above `maxBytes` decompressed (DuckDB's `maximum_object_size`).
  * Reading and gunzip run off the main thread, so several files can be in flight while one is parsed.
  */
-export async function precheck(file: string, record: readonly CloudTrailColumn[], maxBytes: number): Promise<Precheck> {
+export async function precheck(file: string, record: LoadFields, maxBytes: number): Promise<Precheck> {
   const bytes = await readFile(file);
   let data = bytes;
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
@@ -626,6 +626,6 @@ export async function precheck(file: string, record: readonly CloudTrailColumn[]
   if (typeof document !== 'object' || document === null || Array.isArray(document)) return 'damaged';
   const records = (document as Record<string, unknown>).Records;
   if (records === undefined || records === null) return 'readable';
-  const type: ColumnType = { kind: 'struct', fields: tableColumns(record) };
+  const type: ColumnType = { kind: 'struct', fields: record };
   return Array.isArray(records) && records.every((r) => fits(r, type)) ? 'readable' : 'damaged';
 }

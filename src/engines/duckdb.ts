@@ -7,13 +7,13 @@ import { EngineError } from '../core/errors.js';
 import type { DroppedRecords, EventIdConflict, ParamValue, QueryResult, SkippedFile, WindowStats } from '../core/model.js';
 import { toCloudTrailTime } from '../core/time.js';
 import type { LogFile } from '../source/types.js';
-import { CLOUDTRAIL_COLUMNS, tableColumns, type CloudTrailColumn, type ColumnType } from '../core/cloudtrail-table.js';
+import { CLOUDTRAIL_TABLE, tableColumns, type CloudTrailColumn, type ColumnType, type LoadFields, type TableField } from '../core/cloudtrail-table.js';
 import { precheck, salvageRecords, type Precheck } from './duckdb-salvage.js';
 import type { EventStore, PartitionWork, StoreSnapshot } from '../store/types.js';
 import { createTable, materialiseInventory } from './duckdb-inventory.js';
 import type { InventoryTable } from '../inventory/tables.js';
 import type { InventoryLoad, InventoryQueries } from '../inventory/engine-input.js';
-import type { ConvertProgress, QueryEngine, WindowInput, WindowSource } from './types.js';
+import type { ConvertProgress, QueryContext, QueryEngine, WindowInput, WindowSource } from './types.js';
 
 export interface DuckDbEngineOptions {
   /** Worker threads; default: every core. Fewer under a memory limit too small for that many JSON readers (`threadsWithin`). */
@@ -95,9 +95,17 @@ function duckDbType(type: ColumnType, spelling: 'key' | 'name'): string {
   }
 }
 
-/** The record type to read with: only the wanted keys, so the JSON reader skips the rest. */
-export function recordType(columns: readonly CloudTrailColumn[] = CLOUDTRAIL_COLUMNS): string {
-  return `STRUCT(${tableColumns(columns)
+/** Columns by name (each with its whole type), or as a load reads them (structs maybe pruned: `fieldsUsedBy`). */
+export type ColumnsOrFields = readonly CloudTrailColumn[] | LoadFields;
+
+/** The columns as fields, in table order when given by name. */
+export function asFields(columns: ColumnsOrFields): LoadFields {
+  return columns.every((column): column is CloudTrailColumn => typeof column === 'string') ? tableColumns(columns) : columns;
+}
+
+/** The record type to read with: only the wanted keys (and struct fields), so the JSON reader skips the rest. */
+export function recordType(columns: ColumnsOrFields = CLOUDTRAIL_TABLE): string {
+  return `STRUCT(${asFields(columns)
     .map((c) => `${c.key} ${duckDbType(c.type, 'key')}`)
     .join(', ')})`;
 }
@@ -106,14 +114,20 @@ export function recordType(columns: readonly CloudTrailColumn[] = CLOUDTRAIL_COL
  * The SELECT list turning a record `r` into `cloudtrail_window` columns. Nested values are cast to Athena's
  * lower-case field names (DuckDB's struct cast matches fields by name, ignoring case); scalars keep theirs.
  * `instead` gives the expression of a column that is not read as it is (the load's canonical `eventtime`).
+ * A column in `since` is NULL in records whose time (`time`, an expression) is before its time there.
  */
-export function projection(columns: readonly CloudTrailColumn[], instead: Partial<Record<CloudTrailColumn, string>> = {}): string {
+export function projection(
+  columns: ColumnsOrFields,
+  instead: Partial<Record<CloudTrailColumn, string>> = {},
+  since: Partial<Record<CloudTrailColumn, string>> = {},
+  time = 't',
+): string {
   const scalar = (type: ColumnType) => type.kind === 'string' || type.kind === 'json';
-  return tableColumns(columns)
+  return asFields(columns)
     .map((c) => {
-      const expression = instead[c.name];
-      if (expression !== undefined) return `${expression} AS ${c.name}`;
-      return scalar(c.type) ? `r.${c.key} AS ${c.name}` : `CAST(r.${c.key} AS ${duckDbType(c.type, 'name')}) AS ${c.name}`;
+      const expression = instead[c.name] ?? (scalar(c.type) ? `r.${c.key}` : `CAST(r.${c.key} AS ${duckDbType(c.type, 'name')})`);
+      const from = since[c.name];
+      return from === undefined ? `${expression} AS ${c.name}` : `CASE WHEN ${time} >= ${quoteLiteral(from)} THEN ${expression} END AS ${c.name}`;
     })
     .join(', ');
 }
@@ -176,7 +190,10 @@ interface FileFacts {
 interface LoadPlan {
   readonly start: string;
   readonly end: string;
-  readonly columns: readonly CloudTrailColumn[];
+  /** The columns loaded, structs maybe pruned to the fields the queries name. */
+  readonly fields: LoadFields;
+  /** Columns loaded only for records from a time on (NULL before it): see `columnsSince`. */
+  readonly since: Partial<Record<CloudTrailColumn, string>>;
   readonly recordType: string;
   readonly projection: string;
 }
@@ -189,6 +206,9 @@ interface LoadPlan {
  */
 const BATCH_FILES = 4096;
 const BATCH_BYTES = 256 * 1024 * 1024;
+
+/** `cloudtrail_window` over the staging table, as the checks see it. */
+const WINDOW_VIEW = 'SELECT * EXCLUDE (_file, _eventtime_raw), coalesce(_eventtime_raw, eventtime) AS eventtime_original FROM _load';
 
 /** After a failure, the next statement reads at least this many files (and twice what the failed one got through). */
 const MIN_BATCH_AFTER_FAILURE = 32;
@@ -435,6 +455,19 @@ function toText(value: unknown): string | null {
  * The embedded engine: DuckDB in-process over local delivery files. Loads the window once into an
  * in-memory table (spilling to a temporary folder above the memory limit), then answers every check.
  */
+/**
+ * The value of `field` read from a stored column (`source`, every field of the table's type): the column itself, or,
+ * for a struct pruned to fewer fields, a struct of just those (so Parquet decodes only their columns).
+ */
+function storedValue(field: TableField, source: string, full: ColumnType | undefined = CLOUDTRAIL_TABLE.find((c) => c.name === field.name)?.type): string {
+  if (field.type === full || field.type.kind !== 'struct' || full?.kind !== 'struct') return source;
+  const inner = field.type.fields.map((sub) => {
+    const stored = full.fields.find((f) => f.name === sub.name);
+    return `${sub.name} := ${storedValue(sub, `struct_extract(${source}, ${quoteLiteral(sub.name)})`, stored?.type)}`;
+  });
+  return `struct_pack(${inner.join(', ')})`;
+}
+
 export class DuckDbEngine implements QueryEngine {
   readonly kind = 'duckdb';
   readonly readsLocalFiles = true;
@@ -450,6 +483,8 @@ export class DuckDbEngine implements QueryEngine {
   readonly #log: Logger;
   /** Set once the first query has shut the engine's access to anything but the loaded window (see `#confine`). */
   #confined = false;
+  /** Whether `cloudtrail_window` is the view over `_load` (a window was loaded). */
+  #windowView = false;
 
   private constructor(instance: DuckDBInstance, connection: DuckDBConnection, tempDir: string, options: DuckDbEngineOptions, log: Logger) {
     const batchSize = options.batchSize ?? BATCH_FILES;
@@ -636,7 +671,7 @@ export class DuckDbEngine implements QueryEngine {
     counts.prechecked += targets.length;
     const check = (target: ReadTarget) =>
       // An error reading the file sends it to be read record by record, which names the problem.
-      precheck(target.path, load.columns, maxObjectBytes).catch((): Precheck => 'damaged');
+      precheck(target.path, load.fields, maxObjectBytes).catch((): Precheck => 'damaged');
     const inFlight: Promise<Precheck>[] = [];
     for (let next = 0, done = 0; done < targets.length; done++) {
       while (next < targets.length && inFlight.length < PRECHECKS_IN_FLIGHT) inFlight.push(check(targets[next++]!));
@@ -742,13 +777,18 @@ export class DuckDbEngine implements QueryEngine {
   }
 
   async #loadWindow(input: WindowInput): Promise<WindowStats> {
-    const { window, files, columns = CLOUDTRAIL_COLUMNS } = input;
+    const { window, files } = input;
+    const fields = asFields(input.columns ?? CLOUDTRAIL_TABLE);
+    const start = toCloudTrailTime(window.start);
+    // A column needed from the window's start on is simply loaded.
+    const since = Object.fromEntries(Object.entries(input.since ?? {}).filter(([, from]) => from > start));
     const load: LoadPlan = {
-      start: toCloudTrailTime(window.start),
+      start,
       end: toCloudTrailTime(window.end),
-      columns,
-      recordType: recordType(columns),
-      projection: projection(columns, { eventtime: 't' }),
+      fields,
+      since,
+      recordType: recordType(fields),
+      projection: projection(fields, { eventtime: 't' }, since),
     };
     if (this.#store && input.source) return this.#loadFromStore(load, files, this.#store, input.source);
     const c = this.#connection;
@@ -766,9 +806,8 @@ export class DuckDbEngine implements QueryEngine {
 
     const tidyStarted = performance.now();
     const { duplicates, conflicts } = await this.#removeRepeats(load, files);
-    await c.run(
-      'CREATE VIEW cloudtrail_window AS SELECT * EXCLUDE (_file, _eventtime_raw), coalesce(_eventtime_raw, eventtime) AS eventtime_original FROM _load',
-    );
+    await c.run(`CREATE VIEW cloudtrail_window AS ${WINDOW_VIEW}`);
+    this.#windowView = true;
     const stats = await this.#windowStats({
       filesRead: files.length - skipped.length,
       filesSkipped: skipped,
@@ -781,7 +820,7 @@ export class DuckDbEngine implements QueryEngine {
       {
         readMs: Math.round(facts.readMs),
         tidyMs: Math.round(performance.now() - tidyStarted),
-        columns: columns.length,
+        columns: fields.length,
         reads: facts.counts,
         salvaged: facts.salvaged,
         stats: { ...stats, filesSkipped: skipped.length, recordsDropped: recordsDropped.length, conflicts: conflicts.length },
@@ -939,9 +978,10 @@ export class DuckDbEngine implements QueryEngine {
     const plan: LoadPlan = {
       start: '0000-01-01T00:00:00Z',
       end: '9999-12-31T23:59:59Z',
-      columns: CLOUDTRAIL_COLUMNS,
+      fields: CLOUDTRAIL_TABLE,
+      since: {},
       recordType: recordType(),
-      projection: projection(CLOUDTRAIL_COLUMNS, { eventtime: 't' }),
+      projection: projection(CLOUDTRAIL_TABLE, { eventtime: 't' }),
     };
     for (const chunk of chunksOf(work, CONVERT_CHUNK_BYTES)) {
       const listed = chunk.flatMap((w) => w.files);
@@ -1170,23 +1210,48 @@ export class DuckDbEngine implements QueryEngine {
     await c.run('DROP VIEW IF EXISTS cloudtrail_window');
     // The same staging table a raw load fills, from the Parquet files (only the columns the checks use, only the
     // window's events): from here on a stored run is a raw run — same de-duplication, same view.
+    const started = performance.now();
     await this.#prepareLoad(load, files);
+    const stretchMs: number[] = [];
     if (snapshot.parquetFiles.length > 0) {
       const parquet = `[${snapshot.parquetFiles.map(quoteLiteral).join(', ')}]`;
-      const columns = tableColumns(load.columns).map((column) => column.name);
-      await c.run(
-        `INSERT INTO _load
-         SELECT ${columns.map((name) => `p.${name}`).join(', ')}, p._eventtime_raw, p.account, p.region, f.id
-         FROM read_parquet(${parquet}) p JOIN _files f ON f.key = p._source
-         WHERE p.eventtime >= ? AND p.eventtime < ?`,
-        [load.start, load.end],
-      );
+      // One statement per stretch of time with the same columns (see `columnsSince`): a column not needed in a stretch
+      // is not read there, and the segments' eventtime statistics keep each statement to its days.
+      const bounds = [...new Set(Object.values(load.since))].filter((from) => from > load.start && from < load.end).sort();
+      const stretches = [load.start, ...bounds].map((from, i, all) => ({ from, to: all[i + 1] ?? load.end }));
+      for (const { from, to } of stretches) {
+        const select = load.fields.map((field) => {
+          const needed = load.since[field.name];
+          return needed !== undefined && needed > from ? `NULL AS ${field.name}` : `${storedValue(field, `p.${field.name}`)} AS ${field.name}`;
+        });
+        await c.run(
+          `INSERT INTO _load
+           SELECT ${select.join(', ')}, p._eventtime_raw, p.account, p.region, f.id
+           FROM read_parquet(${parquet}) p JOIN _files f ON f.key = p._source
+           WHERE p.eventtime >= ? AND p.eventtime < ?`,
+          [from, to],
+        );
+        stretchMs.push(Math.round(performance.now() - started - stretchMs.reduce((a, b) => a + b, 0)));
+      }
     }
+    const readMs = performance.now() - started;
     const { duplicates, conflicts } = await this.#removeRepeats(load, files);
-    await c.run(
-      'CREATE VIEW cloudtrail_window AS SELECT * EXCLUDE (_file, _eventtime_raw), coalesce(_eventtime_raw, eventtime) AS eventtime_original FROM _load',
+    await c.run(`CREATE VIEW cloudtrail_window AS ${WINDOW_VIEW}`);
+    this.#windowView = true;
+    const tidyMs = performance.now() - started - readMs;
+    const stats = await this.#windowStats({
+      filesRead: files.length - skipped.length,
+      filesSkipped: skipped,
+      duplicates,
+      withoutTime,
+      recordsDropped,
+      conflicts,
+    });
+    this.#log.debug(
+      { readMs: Math.round(readMs), stretchMs, tidyMs: Math.round(tidyMs), statsMs: Math.round(performance.now() - started - readMs - tidyMs) },
+      'stored window read',
     );
-    return this.#windowStats({ filesRead: files.length - skipped.length, filesSkipped: skipped, duplicates, withoutTime, recordsDropped, conflicts });
+    return stats;
   }
 
   /**
@@ -1198,7 +1263,7 @@ export class DuckDbEngine implements QueryEngine {
    */
   async #removeRepeats(load: LoadPlan, files: readonly LogFile[]): Promise<{ duplicates: number; conflicts: EventIdConflict[] }> {
     const c = this.#connection;
-    const content = [...tableColumns(load.columns).map((column) => column.name), '_eventtime_raw', 'account', 'region'].join(', ');
+    const content = [...load.fields.map((column) => column.name), '_eventtime_raw', 'account', 'region'].join(', ');
     await c.run(
       `CREATE OR REPLACE TEMP TABLE _repeats AS
        SELECT rowid AS row_id, eventid, _file,
@@ -1273,7 +1338,7 @@ export class DuckDbEngine implements QueryEngine {
         skipped.set(id, fileAccessReason(error, file));
         continue;
       }
-      const result = await salvageRecords(bytes, file.path.endsWith('.gz'), load.columns);
+      const result = await salvageRecords(bytes, file.path.endsWith('.gz'), load.fields);
       if (result.records.length === 0) {
         skipped.set(id, result.unreadable ?? (message !== undefined ? explainReadError(message, file) : 'no usable record'));
         continue;
@@ -1397,7 +1462,7 @@ export class DuckDbEngine implements QueryEngine {
     return { facts, query: (sql, params) => this.query(sql, params) };
   }
 
-  async query(sql: string, params: readonly ParamValue[]): Promise<QueryResult> {
+  async query(sql: string, params: readonly ParamValue[], context?: QueryContext): Promise<QueryResult> {
     const values: DuckDBValue[] = [];
     const types: DuckDBType[] = [];
     for (const param of params) {
@@ -1415,6 +1480,13 @@ export class DuckDbEngine implements QueryEngine {
     // check sees the window as it was loaded.
     await c.run('BEGIN TRANSACTION');
     try {
+      // The check sees its own window, no more: a column loaded only for the latest days (`since`) is never a NULL
+      // to it. Replacing the view is part of the transaction, undone with it.
+      const start = context?.windowStart;
+      if (start !== undefined && this.#windowView) {
+        if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(start)) throw new EngineError(`not a window start: "${start}"`);
+        await c.run(`CREATE OR REPLACE VIEW cloudtrail_window AS ${WINDOW_VIEW} WHERE eventtime >= '${start}'`);
+      }
       // prepare() takes exactly one statement (run() would execute all but the last one unprepared) and says which kind.
       const prepared = await c.prepare(sql);
       try {

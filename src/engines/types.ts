@@ -1,4 +1,4 @@
-import type { CloudTrailColumn } from '../core/cloudtrail-table.js';
+import type { CloudTrailColumn, LoadFields } from '../core/cloudtrail-table.js';
 import type { ParamValue, QueryResult, WindowStats } from '../core/model.js';
 import type { TimeWindow } from '../core/time.js';
 import type { InventoryLoad, InventoryQueries } from '../inventory/engine-input.js';
@@ -10,8 +10,16 @@ export interface WindowInput {
   readonly runId?: string;
   readonly window: TimeWindow;
   readonly files: readonly LogFile[];
-  /** The columns to load (what the checks use); default: all of them. */
-  readonly columns?: readonly CloudTrailColumn[];
+  /**
+   * The columns to load (what the checks use); default: all of them. Struct columns may come pruned to the fields
+   * the queries name (`fieldsUsedBy`); an engine that loads whole columns takes the names.
+   */
+  readonly columns?: readonly CloudTrailColumn[] | LoadFields;
+  /**
+   * Columns no query needs before a time (`columnsSince`): an engine may load them as NULL in earlier records, and
+   * then shows each check only its own window (`QueryContext.windowStart`), so no check sees such a NULL.
+   */
+  readonly since?: Partial<Record<CloudTrailColumn, string>>;
   /**
    * Where `files` come from. An engine with a store (`fetchesOnDemand`) names the store's partitions after it, and has
    * it fetch only the files it must convert (the files were listed without fetching).
@@ -35,6 +43,8 @@ export interface ConvertProgress {
 export interface QueryContext {
   readonly runId: string;
   readonly checkId: string;
+  /** The start of the check's own window (`YYYY-MM-DDTHH:MM:SSZ`): an engine may show the check no earlier event. */
+  readonly windowStart?: string;
 }
 
 /**

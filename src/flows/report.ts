@@ -10,7 +10,7 @@ import type { EvidenceArchive, StoredFile } from '../archive/types.js';
 import { SIGNATURE_FILE, SIGNATURE_SCHEMA, serializeSignature } from '../core/manifest-signature.js';
 import type { ManifestSigner } from '../signing/types.js';
 import type { Check } from '../core/catalog.js';
-import { columnsUsedBy } from '../core/cloudtrail-table.js';
+import { columnsSince, fieldsUsedBy, type WindowReader } from '../core/cloudtrail-table.js';
 import { describeError, MailError, SigningError } from '../core/errors.js';
 import { checkError, evaluate, incompleteInput, notRun, unjudgeableReason, type Finding, type InputFacts } from '../core/evaluate.js';
 import type { WindowStats } from '../core/model.js';
@@ -29,7 +29,7 @@ import type { LogFile, LogSource } from '../source/types.js';
 import { formatBytes } from '../core/cost.js';
 import { queryProblems } from '../integrity/problems-table.js';
 import type { PublicKeys } from '../integrity/public-keys.js';
-import { checkLogIntegrity, type IntegrityRun } from '../integrity/validate.js';
+import { checkLogIntegrity, type HashRecordAccess, type IntegrityRun } from '../integrity/validate.js';
 import { InventoryError } from '../core/errors.js';
 import { loadActionCatalogue, type ActionCatalogue } from '../inventory/action-catalogue.js';
 import { activitySql } from '../inventory/activity.js';
@@ -61,6 +61,8 @@ export interface RunBackends {
   readonly inventory?: IamInventorySource;
   /** The public keys to verify digest signatures with, for a window; absent or undefined: signatures not verifiable. */
   readonly publicKeys?: (window: TimeWindow) => Promise<PublicKeys | undefined>;
+  /** The columnar store's record of log file hashes, when a store is in use: validation hashes only what changed. */
+  readonly hashRecord?: HashRecordAccess;
   /** Signs the manifest (config `signing:`); absent: manifests are not signed. */
   readonly signer?: ManifestSigner;
 }
@@ -135,7 +137,15 @@ async function judge(
   if (needsInventory(check) && !inventory) return notRun(check, NEEDS_INVENTORY);
   try {
     const answering = needsInventory(check) ? inventory! : engine;
-    return evaluate(check, await answering.query(check.sql, resolveParameters(check, asOf), { runId, checkId: check.id }), input);
+    return evaluate(
+      check,
+      await answering.query(check.sql, resolveParameters(check, asOf), {
+        runId,
+        checkId: check.id,
+        windowStart: toCloudTrailTime(checkWindow(check, asOf).start),
+      }),
+      input,
+    );
   } catch (error) {
     // Engines echo the SQL after the first line; the report keeps the reason, the log keeps it all.
     log.warn({ check: check.id, err: error }, 'check query failed');
@@ -184,7 +194,16 @@ async function validateLogs(
     if (runs.has(id)) continue;
     try {
       const publicKeys = backends.publicKeys;
-      runs.set(id, await checkLogIntegrity({ source: backends.source, files, window, ...(publicKeys ? { keys: () => publicKeys(window) } : {}) }));
+      const run = await checkLogIntegrity({
+        source: backends.source,
+        files,
+        window,
+        log,
+        ...(publicKeys ? { keys: () => publicKeys(window) } : {}),
+        ...(backends.hashRecord ? { record: backends.hashRecord } : {}),
+      });
+      log.info({ window: id, hashed: run.hashed, fromRecord: run.fromRecord, notListed: run.notListed, bytesRead: run.bytesRead }, 'log files hashed');
+      runs.set(id, run);
     } catch (error) {
       log.warn({ check: check.id, err: error }, 'log file validation failed');
       runs.set(id, { failed: describeError(error).split('\n')[0] ?? 'unknown error' });
@@ -199,7 +218,9 @@ function integrityLine(runs: IntegrityRuns | undefined, source: LogSource): stri
   if (!first) return undefined;
   if ('failed' in first) return `log file validation failed: ${first.failed}`;
   const read =
-    source.kind === 's3' ? `; read ${formatBytes(first.bytesRead)} of log files and digests from S3 to hash them (billed as S3 GET requests and transfer)` : '';
+    source.kind === 's3'
+      ? `; read ${formatBytes(first.bytesRead)} of log files and digests from S3 for it (${first.hashed.toLocaleString('en-US')} log file${first.hashed === 1 ? '' : 's'} hashed; billed as S3 GET requests and transfer)`
+      : '';
   return `${first.result.summary}${read}`;
 }
 
@@ -241,6 +262,11 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
   const periodStarts = [...new Set(inventoryChecks.map((check) => toCloudTrailTime(checkWindow(check, request.asOf).start)))].sort();
   const activity = iam ? activitySql(periodStarts, toCloudTrailTime(request.asOf)) : undefined;
 
+  // What reads the window, and from when: each check its own lookback, the activity aggregate the longest period.
+  const readers: WindowReader[] = [
+    ...request.checks.filter((c) => !needsInventory(c)).map((c) => ({ sql: c.sql, start: toCloudTrailTime(checkWindow(c, request.asOf).start) })),
+    ...(activity ? [{ sql: activity, start: periodStarts[0]! }] : []),
+  ];
   const listing = await phase(
     log,
     'list logs',
@@ -257,7 +283,8 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
         window,
         files: listing.files,
         // Inventory checks read the activity aggregate, not the window: what the window needs is the aggregate's SQL.
-        columns: columnsUsedBy([...request.checks.filter((c) => !needsInventory(c)).map((c) => c.sql), ...(activity ? [activity] : [])]),
+        columns: fieldsUsedBy(readers.map((reader) => reader.sql)),
+        since: columnsSince(readers, toCloudTrailTime(window.start)),
         source,
       }),
     (s) => ({
@@ -553,9 +580,13 @@ export async function runOnce(options: RunOptions, log: Logger): Promise<RunOutc
     // Mail first: a missing SMTP credential variable is a configuration error before the engine starts.
     const mail = backends.mail();
     const engine = await backends.engine();
+    const source = backends.source();
+    // The store (absent with --no-store or without store:) keys its partitions, and its record of hashes, by the source.
+    const store = backends.store();
     return runReport(
       {
-        source: backends.source(),
+        source,
+        ...(store ? { hashRecord: { store, source: source.describe(), rehash: config.integrity?.rehash === 'always' } } : {}),
         engine,
         archive: backends.archive(),
         mail,

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { JobConfig } from '../config/schema.js';
-import { columnsUsedBy } from '../core/cloudtrail-table.js';
+import { fieldsUsedBy } from '../core/cloudtrail-table.js';
 import { toCloudTrailTime } from '../core/time.js';
 import type { QueryEngine } from '../engines/types.js';
 import type { MailTransport } from '../mail/types.js';
@@ -84,7 +84,7 @@ export async function runRootAlert(backends: AlertBackends, request: AlertReques
   const windowEnd = toCloudTrailTime(windows.events.end);
 
   const listing = await source.list(windows.load, { fetch: engine.readsLocalFiles && !engine.fetchesOnDemand });
-  const stats = await engine.loadWindow({ runId: request.runId, window: windows.load, files: listing.files, columns: columnsUsedBy([request.sql]), source });
+  const stats = await engine.loadWindow({ runId: request.runId, window: windows.load, files: listing.files, columns: fieldsUsedBy([request.sql]), source });
   const skipped = [...listing.skipped, ...stats.filesSkipped];
   // Root events in an unreadable file can't be alerted: say so where someone will look.
   for (const file of skipped) log.warn({ file: file.path, reason: file.reason }, 'log file skipped: root events in it cannot be alerted');

@@ -11,7 +11,7 @@ import type { Check } from '../core/catalog.js';
 import { ConfigError } from '../core/errors.js';
 import { checkWindow, resolveParameters } from '../core/params.js';
 import { floorToSecond, toCloudTrailTime } from '../core/time.js';
-import { columnsUsedBy } from '../core/cloudtrail-table.js';
+import { fieldsUsedBy } from '../core/cloudtrail-table.js';
 import { activitySql } from '../inventory/activity.js';
 import { NEEDS_INVENTORY, readInventory } from './report.js';
 
@@ -71,7 +71,7 @@ export async function usageOf(request: UsageRequest, log: Logger): Promise<Usage
     const activity = activitySql([start], end);
     const engine = await backends.engine();
     const listing = await backends.source().list(window, { fetch: engine.readsLocalFiles });
-    await engine.loadWindow({ runId: `usage-${Date.now()}`, window, files: listing.files, columns: columnsUsedBy([activity]) });
+    await engine.loadWindow({ runId: `usage-${Date.now()}`, window, files: listing.files, columns: fieldsUsedBy([activity]) });
     const queries = await engine.loadInventory({ tables: iam.built.tables, periodStarts: [start], end, catalogue: iam.catalogue });
     const result = await queries.query(check.sql, resolveParameters(check, asOf), { runId: 'usage', checkId: USAGE_CHECK });
     const at = (name: string) => result.columns.indexOf(name);

@@ -1,6 +1,7 @@
 /**
  * CloudTrail log file validation, the reading part: reads the window's digest files from the log source, hashes
- * every log file of the window (SHA-256 of its uncompressed content, as the AWS CLI's `validate-logs` does), checks
+ * the log files of the window they list (SHA-256 of its uncompressed content, as the AWS CLI's `validate-logs` does;
+ * with a columnar store, only those the store's record has no hash for in their present state), checks
  * each digest's SHA256withRSA signature where the source keeps it (S3 object metadata) and a public key is known,
  * and hands all of it to the pure judge (`core/integrity.ts`).
  */
@@ -10,8 +11,10 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import { describeError } from '../core/errors.js';
+import { hashIdentity, identityBasis, recordedHashOf, type RecordedHash } from '../core/hash-record.js';
 import {
   fromAwsLogs,
+  keysListedByDigests,
   logDeliveryTime,
   validateLogIntegrity,
   type FoundDigest,
@@ -21,7 +24,9 @@ import {
 } from '../core/integrity.js';
 import { parseLogKey } from '../core/cloudtrail-layout.js';
 import { deliveryDaysFor, toCloudTrailTime, type TimeWindow } from '../core/time.js';
+import type { Logger } from 'pino';
 import type { DigestObject, LogFile, LogSource } from '../source/types.js';
+import type { EventStore } from '../store/types.js';
 import type { PublicKeys } from './public-keys.js';
 
 const HOUR_MS = 3_600_000;
@@ -120,12 +125,28 @@ export interface IntegrityRun {
   readonly result: IntegrityResult;
   /** Bytes of log files and digests read for the validation (on S3: downloaded, and billed as GETs and transfer). */
   readonly bytesRead: number;
+  /** Log files hashed by this run (read, on S3 downloaded). */
+  readonly hashed: number;
+  /** Log files whose hash came from the store's record of earlier runs (same key, size and identity): not read. */
+  readonly fromRecord: number;
+  /** Log files of the window no digest lists: not hashed, as their hash would be compared with nothing. */
+  readonly notListed: number;
   readonly keysOrigin?: string;
 }
 
+/** The columnar store's record of hashes, for one log source (`source`: its description, as the store keys it). */
+export interface HashRecordAccess {
+  readonly store: Pick<EventStore, 'recordedHashes' | 'recordHashes'>;
+  readonly source: string;
+  /** Hash every file again, whatever the record holds (the record is refreshed): `integrity.rehash: always`. */
+  readonly rehash?: boolean;
+}
+
 /**
- * Validates the log files of `window` (those listed in `files`) against their digests. Log files listed without
- * fetching (Athena reads the bucket itself) are fetched by the source first: hashing needs their bytes.
+ * Validates the log files of `window` (those listed in `files`) against their digests. Only files some digest lists
+ * are hashed (no other hash is ever compared). Log files listed without fetching (Athena reads the bucket itself) are
+ * fetched by the source first: hashing needs their bytes. With `record` (a columnar store is in use), a file whose
+ * key, size and identity match a recorded hash is neither fetched nor read, and every hash computed is recorded.
  */
 export async function checkLogIntegrity(input: {
   readonly source: LogSource;
@@ -133,8 +154,11 @@ export async function checkLogIntegrity(input: {
   readonly window: TimeWindow;
   /** The public keys; asked for only when a digest carries a signature (a local tree has none to check). */
   readonly keys?: PublicKeys | (() => Promise<PublicKeys | undefined>);
+  readonly record?: HashRecordAccess;
+  /** Told when the record cannot be written (the run goes on: the next one hashes those files again). */
+  readonly log?: Logger;
 }): Promise<IntegrityRun> {
-  const { source, window } = input;
+  const { source, window, record } = input;
   const days = deliveryDaysFor(window);
   const daySet = new Set(days);
   // Events just before the end are delivered up to ~15 minutes later; files after that hold none of the window.
@@ -160,26 +184,84 @@ export async function checkLogIntegrity(input: {
   }
   const digests = objects.map((object) => readDigest(object, keys));
 
-  let files = input.files.filter((file) => inScope(file.key));
-  const remote = files.filter((file) => !file.path.startsWith('/') && /^[a-z0-9]+:\/\//.test(file.path));
-  if (remote.length > 0 && source.fetch) {
-    const fetched = new Map((await source.fetch(remote)).map((file) => [file.key, file]));
-    files = files.map((file) => fetched.get(file.key) ?? file);
+  const files = input.files.filter((file) => inScope(file.key));
+  const listed = keysListedByDigests(digests);
+  const wanted = files.filter((file) => listed.has(fromAwsLogs(file.key)));
+  const recorded = record && !record.rehash ? await record.store.recordedHashes(record.source, wanted) : new Map<string, RecordedHash>();
+  const known = new Map<string, string>();
+  const reusedIdentities: string[] = [];
+  for (const file of wanted) {
+    const sha256 = recordedHashOf(recorded, file);
+    if (sha256 === undefined) continue;
+    known.set(file.key, sha256);
+    reusedIdentities.push(hashIdentity(file)!);
   }
-  const logs = await mapLimit(files, 4, async (file): Promise<HashedLogFile> => {
-    const base = { key: file.key, account: file.account, region: file.region };
+  let toHash = wanted.filter((file) => !known.has(file.key));
+  const remote = toHash.filter((file) => !file.path.startsWith('/') && /^[a-z0-9]+:\/\//.test(file.path));
+  let fetched: LogFile[] = [];
+  if (remote.length > 0 && source.fetch) {
+    fetched = await source.fetch(remote);
+    const byFetchedKey = new Map(fetched.map((file) => [file.key, file]));
+    toHash = toHash.map((file) => byFetchedKey.get(file.key) ?? file);
+  }
+  const hashed = await mapLimit(toHash, 4, async (file): Promise<{ file: LogFile; sha256?: string; error?: string }> => {
     try {
-      return { ...base, sha256: await hashLogFile(file.path, file.key.endsWith('.gz')) };
+      return { file, sha256: await hashLogFile(file.path, file.key.endsWith('.gz')) };
     } catch (error) {
-      return { ...base, error: describeError(error).split('\n')[0] ?? 'unreadable' };
+      return { file, error: describeError(error).split('\n')[0] ?? 'unreadable' };
     }
   });
+  const byKey = new Map(hashed.map((h) => [h.file.key, h]));
+  const logs = files.map((file): HashedLogFile => {
+    const base = { key: file.key, account: file.account, region: file.region };
+    const sha256 = known.get(file.key) ?? byKey.get(file.key)?.sha256;
+    if (sha256 !== undefined) return { ...base, sha256 };
+    const error = byKey.get(file.key)?.error;
+    return error === undefined ? base : { ...base, error };
+  });
+  if (record) {
+    await recordHashes(record, hashed, input.log);
+    // The store holds these files' events (the window was loaded first) and now their hashes: the downloads can go.
+    if (fetched.length > 0) {
+      await Promise.resolve(source.release?.(fetched)).catch((error: unknown) =>
+        input.log?.warn({ err: error, files: fetched.length }, 'could not remove the downloads hashed for log file validation'),
+      );
+    }
+  }
+
   const result = validateLogIntegrity({
     digests,
     logs,
     inScope,
     digestsFrom: toCloudTrailTime(new Date(Date.parse(`${days[0]!.replaceAll('/', '-')}T00:00:00Z`))),
+    hashing: {
+      hashed: hashed.length,
+      fromRecord: known.size,
+      ...(reusedIdentities.length > 0 ? { basis: identityBasis(reusedIdentities) } : {}),
+      ...(record?.rehash ? { rehash: true } : {}),
+    },
   });
-  const bytesRead = files.reduce((sum, file) => sum + file.bytes, 0) + objects.reduce((sum, object) => sum + object.body.length, 0);
-  return { result, bytesRead, ...(keys && typeof keys !== 'string' ? { keysOrigin: keys.origin } : {}) };
+  const bytesRead = toHash.reduce((sum, file) => sum + file.bytes, 0) + objects.reduce((sum, object) => sum + object.body.length, 0);
+  return {
+    result,
+    bytesRead,
+    hashed: hashed.length,
+    fromRecord: known.size,
+    notListed: files.length - wanted.length,
+    ...(keys && typeof keys !== 'string' ? { keysOrigin: keys.origin } : {}),
+  };
+}
+
+/** Adds this run's hashes to the store's record; a failure to write it costs the next run a hash, not this run. */
+async function recordHashes(record: HashRecordAccess, hashed: readonly { file: LogFile; sha256?: string }[], log: Logger | undefined): Promise<void> {
+  const entries = hashed.flatMap(({ file, sha256 }) => {
+    const identity = hashIdentity(file);
+    return sha256 === undefined || identity === undefined ? [] : [{ file, entry: { key: file.key, bytes: file.bytes, identity, sha256 } }];
+  });
+  if (entries.length === 0) return;
+  try {
+    await record.store.recordHashes(record.source, entries);
+  } catch (error) {
+    log?.warn({ err: error, files: entries.length }, "could not record the log files' hashes in the store: the next run hashes them again");
+  }
 }

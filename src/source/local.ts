@@ -1,3 +1,4 @@
+import type { BigIntStats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SourceError } from '../core/errors.js';
@@ -41,6 +42,15 @@ async function listDir(dir: string): Promise<string[]> {
     else if (entry.isSymbolicLink() && (await stat(path.join(dir, entry.name)).catch(() => undefined))?.isDirectory()) folders.push(entry.name);
   }
   return folders.sort();
+}
+
+/**
+ * A local file's identity for the store's record of hashes: mtime, change time (nanoseconds) and inode. The change
+ * time is set by the kernel on every write, rename and `utimes`, so a file rewritten and given its old mtime back has
+ * another identity; a file replaced by another (a restored copy) has another inode.
+ */
+export function localIdentity(info: BigIntStats): string {
+  return `local:mtime=${info.mtimeNs},ctime=${info.ctimeNs},ino=${info.ino}`;
 }
 
 /** Whether `dir` is a folder (following links) with at least one entry. */
@@ -168,7 +178,7 @@ export class LocalLogSource implements LogSource {
             const key = logKey({ organizationId, account, region, day, name: entry.name });
             const filePath = path.join(dayDir, entry.name);
             // stat follows symbolic links; a dangling link or a special file is reported, not ignored.
-            const info = await stat(filePath).catch(() => undefined);
+            const info = await stat(filePath, { bigint: true }).catch(() => undefined);
             if (info?.isDirectory()) {
               skipped.push({ path: `${key}/`, reason: SKIP_REASONS.folderInDayFolder });
               continue;
@@ -177,12 +187,21 @@ export class LocalLogSource implements LogSource {
               skipped.push({ path: key, reason: SKIP_REASONS.notRegularFile });
               continue;
             }
-            const reason = logFileSkipReason(entry.name, info.size);
+            const reason = logFileSkipReason(entry.name, Number(info.size));
             if (reason) {
               skipped.push({ path: key, reason });
               continue;
             }
-            files.push({ path: filePath, key, account, region, day, bytes: info.size, version: `mtime:${Math.trunc(info.mtimeMs)}` });
+            files.push({
+              path: filePath,
+              key,
+              account,
+              region,
+              day,
+              bytes: Number(info.size),
+              version: `mtime:${info.mtimeMs}`,
+              identity: localIdentity(info),
+            });
           }
         }
       }

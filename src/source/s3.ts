@@ -270,7 +270,8 @@ export class S3LogSource implements LogSource {
     return mapLimit(files, this.#concurrency, async (file): Promise<LogFile> => {
       const etag = file.version?.startsWith('etag:') ? file.version.slice('etag:'.length) : '';
       const result = await this.#cached({ key: file.key, etag, bytes: file.bytes, account: file.account, region: file.region, day: file.day });
-      return { ...file, path: result.path, bytes: result.bytes };
+      // The ETag of what was downloaded: a hash recorded for this copy must name the content it was computed from.
+      return { ...file, path: result.path, bytes: result.bytes, version: `etag:${result.etag}` };
     });
   }
 
@@ -305,12 +306,12 @@ export class S3LogSource implements LogSource {
    * downloaded again. Crash-safe by ordering: the ETag record is removed before the file is replaced and
    * written (atomically) only after it is complete, so a file without a matching record is never trusted.
    */
-  async #cached(object: ListedObject): Promise<{ path: string; bytes: number; downloaded: boolean }> {
+  async #cached(object: ListedObject): Promise<{ path: string; bytes: number; etag: string; downloaded: boolean }> {
     const file = this.#cacheFile(object.key);
     const etagFile = this.#metaFile('etag', object.key);
     const [recorded, info] = await Promise.all([readFile(etagFile, 'utf8').catch(() => undefined), stat(file).catch(() => undefined)]);
     if (recorded !== undefined && recorded === object.etag && info?.isFile() && info.size === object.bytes) {
-      return { path: file, bytes: info.size, downloaded: false };
+      return { path: file, bytes: info.size, etag: recorded, downloaded: false };
     }
 
     const partial = this.#metaFile('partial', object.key);
@@ -346,7 +347,7 @@ export class S3LogSource implements LogSource {
     } catch (error) {
       throw new SourceError(`cannot store ${where} in the cache ${file}`, { cause: error });
     }
-    return { path: file, bytes, downloaded: true };
+    return { path: file, bytes, etag, downloaded: true };
   }
 
   /**

@@ -15,6 +15,11 @@ export interface LogFile {
   readonly bytes: number;
   /** What tells this content from an earlier one under the same key: the S3 ETag, or a local file's mtime. */
   readonly version?: string;
+  /**
+   * A stronger identity where `version` can be forged, for the store's record of verified hashes: a local file's
+   * mtime can be set back after a rewrite (`touch -r`), its change time and inode cannot. Absent: `version` is it.
+   */
+  readonly identity?: string;
 }
 
 export interface SourceListing {

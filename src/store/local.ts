@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { CLOUDTRAIL_TABLE } from '../core/cloudtrail-table.js';
 import { GLOB_CHARACTERS } from '../core/cloudtrail-layout.js';
 import { EngineError } from '../core/errors.js';
+import { HASH_RECORD_FORMAT, HashRecordFile, mergeRecorded, type RecordedHash } from '../core/hash-record.js';
 import { coversExactly, PartitionMeta, planPartition, STORE_FORMAT, type Segment, type StoredSourceFile } from '../core/store-partition.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import type { LogFile } from '../source/types.js';
@@ -15,6 +16,8 @@ import type { PartitionStatus, PartitionWork, StoreSnapshot, EventStore, StoreSt
 export const SCHEMA_DIGEST = createHash('sha256').update(JSON.stringify(CLOUDTRAIL_TABLE)).digest('hex').slice(0, 16);
 
 const META_FILE = 'partition.json';
+/** Beside `partition.json`: the hashes log file validation computed for the partition's delivery files. */
+const HASHES_FILE = 'hashes.json';
 const SOURCE_FILE = 'source.json';
 const STAGING = '.staging';
 /** A Parquet file no partition names any more is removed after this long: a run that read the old record may still read it. */
@@ -320,6 +323,68 @@ export class LocalEventStore implements EventStore {
       }
     }
     return found.sort((a, b) => (partitionKey(a) < partitionKey(b) ? -1 : 1));
+  }
+
+  /** A partition's `hashes.json`, or why it is not used: absent, or unreadable (then never trusted in part). */
+  async #readHashes(dir: string, expected: { account: string; region: string; day: string }): Promise<HashRecordFile | undefined> {
+    const file = path.join(dir, HASHES_FILE);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.#log.warn({ file, err: error }, 'store hash record unreadable: its log files are hashed again');
+      return undefined;
+    }
+    let parsed;
+    try {
+      parsed = HashRecordFile.safeParse(JSON.parse(text));
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed?.success || partitionKey(parsed.data) !== partitionKey(expected)) {
+      this.#log.warn({ file }, 'store hash record unreadable or misplaced: ignored, its log files are hashed again');
+      return undefined;
+    }
+    return parsed.data;
+  }
+
+  async recordedHashes(source: string, files: readonly LogFile[]): Promise<Map<string, RecordedHash>> {
+    const recorded = new Map<string, RecordedHash>();
+    for (const [, listed] of byPartition(files)) {
+      const first = listed[0]!;
+      const record = await this.#readHashes(this.#partitionDir(source, first), first);
+      for (const entry of record?.files ?? []) recorded.set(entry.key, entry);
+    }
+    return recorded;
+  }
+
+  /**
+   * Merge on write, without the writers' lock (a conversion may hold it for long): each partition's record is read,
+   * merged with the new hashes and replaced atomically. Two runs writing at once may lose one's additions; every
+   * entry names the identity it was computed for, so a lost or stale entry costs a hash, never a wrong verdict.
+   */
+  async recordHashes(source: string, hashes: readonly { readonly file: LogFile; readonly entry: RecordedHash }[]): Promise<void> {
+    const groups = new Map<string, { partition: LogFile; entries: RecordedHash[] }>();
+    for (const { file, entry } of hashes) {
+      const key = partitionKey(file);
+      const group = groups.get(key);
+      if (group) group.entries.push(entry);
+      else groups.set(key, { partition: file, entries: [entry] });
+    }
+    for (const { partition, entries } of groups.values()) {
+      const dir = this.#partitionDir(source, partition);
+      await mkdir(dir, { recursive: true });
+      const current = await this.#readHashes(dir, partition);
+      const record: HashRecordFile = {
+        format: HASH_RECORD_FORMAT,
+        account: partition.account,
+        region: partition.region,
+        day: partition.day,
+        files: mergeRecorded(current?.files ?? [], entries),
+      };
+      await writeFileAtomic(path.join(dir, HASHES_FILE), Buffer.from(`${JSON.stringify(record)}\n`), { exclusive: false });
+    }
   }
 
   async prune(keepDays: number, now: Date): Promise<PruneResult> {

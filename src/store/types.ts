@@ -1,3 +1,4 @@
+import type { RecordedHash } from '../core/hash-record.js';
 import type { SkippedFile } from '../core/model.js';
 import type { StoredSourceFile } from '../core/store-partition.js';
 import type { LogFile } from '../source/types.js';
@@ -77,4 +78,11 @@ export interface EventStore {
   status(): Promise<StoreStatus>;
   /** Removes the partitions of delivery days more than `keepDays` days before `now`'s day. */
   prune(keepDays: number, now: Date): Promise<PruneResult>;
+  /**
+   * The hashes recorded for log files of the partitions `files` belong to (by key), as earlier runs' log file
+   * validation computed them. A record that cannot be read is ignored (logged): its files are hashed again.
+   */
+  recordedHashes(source: string, files: readonly LogFile[]): Promise<Map<string, RecordedHash>>;
+  /** Adds hashes to the record (by partition); safe beside other writers: a lost addition only means hashing again. */
+  recordHashes(source: string, hashes: readonly { readonly file: LogFile; readonly entry: RecordedHash }[]): Promise<void>;
 }

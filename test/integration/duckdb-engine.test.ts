@@ -2,9 +2,11 @@ import { rename, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fieldsUsedBy } from '../../src/core/cloudtrail-table.js';
 import { EngineError } from '../../src/core/errors.js';
 import { DuckDbEngine } from '../../src/engines/duckdb.js';
 import { LocalLogSource } from '../../src/source/local.js';
+import { LocalEventStore } from '../../src/store/local.js';
 import { record, silentLog, tempDir, writeLogFile } from '../support/fixtures.js';
 
 const WINDOW = { start: new Date('2026-11-16T00:00:00Z'), end: new Date('2026-11-23T00:00:00Z') };
@@ -120,6 +122,51 @@ describe('DuckDB engine over a local CloudTrail tree', () => {
     ]);
     expect(stats).toMatchObject({ events: 2, duplicates: 1, accounts: ['111111111111', '222222222222'], regions: ['eu-west-1', 'us-east-1'] });
   });
+
+  it.each(['raw logs', 'the store'])(
+    'loads a column only from when a check needs it, struct fields only as named, and shows each check its own window (%s)',
+    async (from) => {
+      // Prepare: an event before the user-agent check's window, one inside it
+      const root = await tempDir();
+      await writeLogFile(root, {
+        day: '2026/11/21',
+        records: [
+          record({ eventTime: '2026-11-17T10:00:00Z', eventID: 'early', userAgent: 'ua-early' }),
+          record({ eventTime: '2026-11-21T10:00:00Z', eventID: 'late', userAgent: 'ua-late' }),
+        ],
+      });
+      const source = new LocalLogSource({ path: root });
+      const store = from === 'the store' ? new LocalEventStore({ path: path.join(await tempDir(), 'store'), log: silentLog }) : undefined;
+      engine = await DuckDbEngine.create({ threads: 2, ...(store ? { store } : {}) }, silentLog);
+      const checkStart = '2026-11-20T00:00:00Z';
+
+      // Act
+      await engine.loadWindow({
+        window: WINDOW,
+        files: (await source.list(WINDOW)).files,
+        source,
+        columns: fieldsUsedBy(['SELECT useragent, useridentity.arn FROM cloudtrail_window WHERE eventtime >= ?']),
+        since: { useragent: checkStart },
+      });
+      const whole = await engine.query('SELECT eventid, useragent, useridentity.arn FROM cloudtrail_window ORDER BY eventid', []);
+      const own = await engine.query('SELECT eventid, useragent FROM cloudtrail_window ORDER BY eventid', [], {
+        runId: 'r',
+        checkId: 'ua',
+        windowStart: checkStart,
+      });
+      const type = await engine.query('SELECT DISTINCT typeof(useridentity) FROM cloudtrail_window', []);
+
+      // Assess: the early event has no user agent in the load, and a check of the later window never sees it
+      expect(whole.rows).toEqual([
+        ['early', null, 'arn:aws:sts::111111111111:assumed-role/deploy/session'],
+        ['late', 'ua-late', 'arn:aws:sts::111111111111:assumed-role/deploy/session'],
+      ]);
+      expect(own.rows).toEqual([['late', 'ua-late']]);
+      expect(type.rows).toEqual([['STRUCT(arn VARCHAR)']]);
+      // The view the check saw was its own: the next query sees the whole window again.
+      expect((await engine.query('SELECT count(*) FROM cloudtrail_window', [])).rows).toEqual([['2']]);
+    },
+  );
 
   it('reads the folder of the day after the window: an event just before the end may be delivered after midnight', async () => {
     // Prepare

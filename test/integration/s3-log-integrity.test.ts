@@ -19,6 +19,8 @@ import { TreeWriter } from '../../src/demo/tree-writer.js';
 import { listCloudTrailPublicKeys } from '../../src/integrity/public-keys.js';
 import { checkLogIntegrity } from '../../src/integrity/validate.js';
 import { S3LogSource } from '../../src/source/s3.js';
+import type { LogSource } from '../../src/source/types.js';
+import { LocalEventStore } from '../../src/store/local.js';
 import { record, silentLog, tempDir } from '../support/fixtures.js';
 import { S3RVER_CREDENTIALS, startS3, type LocalS3 } from '../support/s3.js';
 
@@ -132,6 +134,62 @@ describe('log file validation on the S3 source', () => {
     expect(run.result.digests).toBeGreaterThanOrEqual(4);
     expect(run.result.summary).toMatch(/^4 of 4 log files verified against \d+ digests; all \d+ digest signatures verified$/);
     expect(run.bytesRead).toBeGreaterThan(0);
+  });
+
+  it("with the store's record of hashes, downloads each log file once: the next validation downloads none, a rewritten object again", async () => {
+    // Prepare: the source's fetch counted (each validation gets a fresh download cache, as after the store released it)
+    const store = new LocalEventStore({ path: await tempDir('trailwarden-s3-integrity-store-'), log: silentLog });
+    const keys = await listCloudTrailPublicKeys(ct, WINDOW.start, WINDOW.end);
+    const downloaded: string[] = [];
+    const caches: string[] = [];
+    const validateWithRecord = async () => {
+      caches.push(await tempDir());
+      const source = new S3LogSource({ bucket: TRAIL_BUCKET, prefix: '', cachePath: caches.at(-1)!, client: s3.client, log: silentLog });
+      const counting: LogSource = {
+        kind: source.kind,
+        describe: () => source.describe(),
+        list: (window, options) => source.list(window, options),
+        digests: (days) => source.digests(days),
+        fetch: async (files) => {
+          downloaded.push(...files.map((f) => f.key));
+          return source.fetch(files);
+        },
+        release: (files) => source.release(files),
+      };
+      const listing = await source.list(WINDOW, { fetch: false });
+      return checkLogIntegrity({ source: counting, files: listing.files, window: WINDOW, keys, record: { store, source: source.describe() } });
+    };
+
+    // Act
+    const first = await validateWithRecord();
+    const afterFirst = downloaded.splice(0);
+    const second = await validateWithRecord();
+    const afterSecond = downloaded.splice(0);
+    // One object rewritten in the bucket: S3 gives it another ETag (computed from what was uploaded).
+    const rewritten = logs[2]!;
+    const original = await s3.get(TRAIL_BUCKET, rewritten);
+    const forged = JSON.stringify({ Records: [record({ eventTime: '2026-11-20T02:10:00Z', eventID: 'forged-2' })] });
+    await s3.client.send(new PutObjectCommand({ Bucket: TRAIL_BUCKET, Key: rewritten, Body: gzipSync(forged) }));
+    const third = await validateWithRecord();
+    const afterThird = downloaded.splice(0);
+    await s3.client.send(new PutObjectCommand({ Bucket: TRAIL_BUCKET, Key: rewritten, Body: original }));
+
+    // Assess
+    expect(afterFirst.sort()).toEqual([...logs].sort());
+    expect(first.result.verified).toBe(4);
+    expect(afterSecond).toEqual([]);
+    expect([second.hashed, second.fromRecord]).toEqual([0, 4]);
+    expect(second.result.problems).toEqual(first.result.problems);
+    expect(second.result.verified).toBe(4);
+    expect(second.result.summary).toMatch(
+      /^4 of 4 log files verified against \d+ digests \(4 hashes from the store's record of earlier runs, same size and ETag; 0 hashed this run\); all \d+ digest signatures verified$/,
+    );
+    expect(second.bytesRead).toBeLessThan(first.bytesRead);
+    // Another ETag: the record no longer stands for it, so it is downloaded and hashed again.
+    expect(afterThird).toEqual([rewritten]);
+    expect(third.result.problems.map((p) => [p.problem, p.objectKey])).toEqual([['modified', rewritten]]);
+    // The store holds what was downloaded to be hashed: no download is kept.
+    for (const cache of caches) expect((await readdir(cache, { recursive: true })).filter((entry) => entry.endsWith('.json.gz'))).toEqual([]);
   });
 
   it('finds a digest whose signature no longer matches, and a log file rewritten in the bucket', async () => {

@@ -68,9 +68,9 @@ describe('the store over an S3 source', () => {
         store: { kind: 'local', path: path.join(work, 'store') },
         archive: { kind: 'local', path: path.join(work, 'archive') },
         mail: { kind: 'outbox', path: path.join(work, 'outbox'), from: 'tw@example.com', to: ['security@example.com'] },
-        // Without log_integrity_30d, which hashes every log file of its window on every run (downloading them from
-        // S3 again: its cost is stated in the report); the store's own reading is what this test counts.
-        checks: { path: path.resolve('config/checks'), overrides: { log_integrity_30d: { enabled: false } } },
+        // With log_integrity_30d: it hashes only the log files a digest lists, and only those the store has no hash
+        // of yet; this tree has no digests, so it downloads nothing (a bucket with digests: s3-log-integrity.test.ts).
+        checks: { path: path.resolve('config/checks') },
       }),
     );
 
@@ -89,6 +89,7 @@ describe('the store over an S3 source', () => {
     expect(cachedAfterFirst).toEqual([]);
     expect(downloadsSecond).toBe(0);
     expect(second.csvs).toEqual(first.csvs);
+    expect(Object.keys(second.csvs)).toContain('log_integrity_30d.csv');
     expect(second.manifest.stats).toEqual(first.manifest.stats);
     expect(await cachedLogFiles(cache)).toEqual([]);
     const partitions = await storedPartitions(path.join(work, 'store'));

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { CLOUDTRAIL_COLUMNS, CLOUDTRAIL_TABLE, CLOUDTRAIL_TABLE_COLUMNS, columnsUsedBy, type ColumnType } from '../../src/core/cloudtrail-table.js';
+import {
+  CLOUDTRAIL_COLUMNS,
+  CLOUDTRAIL_TABLE,
+  CLOUDTRAIL_TABLE_COLUMNS,
+  columnsSince,
+  columnsUsedBy,
+  fieldsUsedBy,
+  type ColumnType,
+} from '../../src/core/cloudtrail-table.js';
 import { projection, recordType } from '../../src/engines/duckdb.js';
 import { fullRecord } from '../support/fixtures.js';
 import { parseHiveColumns, type HiveColumn, type HiveType } from '../support/hive-json-table.js';
@@ -24,6 +32,57 @@ describe('columnsUsedBy', () => {
     expect(type).toContain('eventTime VARCHAR');
     expect(type).toContain('sourceIPAddress VARCHAR');
     expect(type).not.toContain('requestParameters');
+  });
+});
+
+/** A struct type's field names, nested structs in braces. */
+function shape(type: ColumnType): string {
+  return type.kind === 'struct' ? `{${type.fields.map((f) => `${f.name}${shape(f.type)}`).join(',')}}` : '';
+}
+
+describe('fieldsUsedBy', () => {
+  it('prunes a struct column to the fields the queries name, at every depth', () => {
+    const fields = fieldsUsedBy([
+      "SELECT useridentity.arn, useridentity.sessioncontext.sessionissuer.arn FROM cloudtrail_window WHERE useridentity.type = 'AssumedRole'",
+    ]);
+    const identity = fields.find((f) => f.name === 'useridentity')!;
+    // Names are matched as words, wherever they are: `type` keeps the session issuer's type too (more, never less).
+    expect(shape(identity.type)).toBe('{type,arn,sessioncontext{sessionissuer{type,arn}}}');
+    expect(recordType(fields)).toContain(
+      'userIdentity STRUCT(type VARCHAR, arn VARCHAR, sessionContext STRUCT(sessionIssuer STRUCT(type VARCHAR, arn VARCHAR)))',
+    );
+  });
+
+  it('keeps a struct whole when a query uses it whole, selects *, or aliases it', () => {
+    const whole = (sql: string) => shape(fieldsUsedBy([sql]).find((f) => f.name === 'useridentity')!.type);
+    const full = shape(CLOUDTRAIL_TABLE.find((c) => c.name === 'useridentity')!.type);
+    expect(whole('SELECT to_json(useridentity) FROM cloudtrail_window')).toBe(full);
+    expect(whole('SELECT u.arn FROM (SELECT useridentity AS u FROM cloudtrail_window)')).toBe(full);
+    expect(whole('SELECT w.* FROM cloudtrail_window w WHERE useridentity.arn IS NULL')).toBe(full);
+    // A nested struct used whole keeps all of its own fields, and only its branch is whole.
+    const identity = CLOUDTRAIL_TABLE.find((c) => c.name === 'useridentity')!.type;
+    const session = identity.kind === 'struct' ? identity.fields.find((f) => f.name === 'sessioncontext')!.type : identity;
+    expect(whole('SELECT useridentity.sessioncontext IS NULL, useridentity.arn FROM cloudtrail_window')).toBe(`{arn,sessioncontext${shape(session)}}`);
+  });
+});
+
+describe('columnsSince', () => {
+  const runStart = '2026-08-25T08:00:00Z';
+  it('gives each column the earliest start of the queries that read it, and leaves out what is read from the start', () => {
+    const since = columnsSince(
+      [
+        { sql: 'SELECT useragent, eventname FROM cloudtrail_window WHERE eventtime >= ?', start: '2026-11-16T08:00:00Z' },
+        { sql: 'SELECT sourceipaddress, useragent FROM cloudtrail_window WHERE eventtime >= ?', start: '2026-10-24T08:00:00Z' },
+        { sql: 'SELECT eventname, useridentity.arn FROM cloudtrail_window WHERE eventtime >= ?', start: runStart },
+      ],
+      runStart,
+    );
+    expect(since).toEqual({ useragent: '2026-10-24T08:00:00Z', sourceipaddress: '2026-10-24T08:00:00Z' });
+  });
+
+  it('never delays the columns every run needs', () => {
+    const since = columnsSince([{ sql: 'SELECT eventid, eventcategory FROM cloudtrail_window WHERE eventtime >= ?', start: '2026-11-16T08:00:00Z' }], runStart);
+    expect(since).toEqual({});
   });
 });
 

@@ -210,7 +210,11 @@ export class AthenaEngine implements QueryEngine {
       );
     }
     await this.#checkProjection(input.files);
-    const plan = windowPlan(input.window, input.columns);
+    // Athena reads whole columns (a CTAS of the named ones) over the whole window: `since` and pruned structs are DuckDB's.
+    const plan = windowPlan(
+      input.window,
+      input.columns?.map((column) => (typeof column === 'string' ? column : column.name)),
+    );
     this.#plan = plan;
     const skipped: SkippedFile[] = [];
     const charges: ScanCharge[] = [];
