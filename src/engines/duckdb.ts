@@ -805,17 +805,7 @@ export class DuckDbEngine implements QueryEngine {
     });
 
     const tidyStarted = performance.now();
-    const { duplicates, conflicts } = await this.#removeRepeats(load, files);
-    await c.run(`CREATE VIEW cloudtrail_window AS ${WINDOW_VIEW}`);
-    this.#windowView = true;
-    const stats = await this.#windowStats({
-      filesRead: files.length - skipped.length,
-      filesSkipped: skipped,
-      duplicates,
-      withoutTime,
-      recordsDropped,
-      conflicts,
-    });
+    const stats = await this.#finishWindow(load, files, { filesSkipped: skipped, withoutTime, recordsDropped });
     this.#log.debug(
       {
         readMs: Math.round(facts.readMs),
@@ -823,12 +813,28 @@ export class DuckDbEngine implements QueryEngine {
         columns: fields.length,
         reads: facts.counts,
         salvaged: facts.salvaged,
-        stats: { ...stats, filesSkipped: skipped.length, recordsDropped: recordsDropped.length, conflicts: conflicts.length },
+        stats: { ...stats, filesSkipped: skipped.length, recordsDropped: recordsDropped.length, conflicts: stats.conflicts.length },
       },
       'window loaded',
     );
-    if (recordsDropped.length > 0 || conflicts.length > 0) this.#log.debug({ recordsDropped, conflicts }, 'window records dropped and eventID conflicts');
+    if (recordsDropped.length > 0 || stats.conflicts.length > 0)
+      this.#log.debug({ recordsDropped, conflicts: stats.conflicts }, 'window records dropped and eventID conflicts');
     return stats;
+  }
+
+  /**
+   * Once `_load` holds the window, raw or stored alike: second deliveries removed, `cloudtrail_window` over what is
+   * left, and the window's counts.
+   */
+  async #finishWindow(
+    load: LoadPlan,
+    files: readonly LogFile[],
+    facts: { filesSkipped: readonly SkippedFile[]; withoutTime: number; recordsDropped: readonly DroppedRecords[] },
+  ): Promise<WindowStats> {
+    const { duplicates, conflicts } = await this.#removeRepeats(load, files);
+    await this.#connection.run(`CREATE VIEW cloudtrail_window AS ${WINDOW_VIEW}`);
+    this.#windowView = true;
+    return this.#windowStats({ ...facts, filesRead: files.length - facts.filesSkipped.length, duplicates, conflicts });
   }
 
   /** The window's counts, once `cloudtrail_window` is there. */
@@ -1235,22 +1241,8 @@ export class DuckDbEngine implements QueryEngine {
       }
     }
     const readMs = performance.now() - started;
-    const { duplicates, conflicts } = await this.#removeRepeats(load, files);
-    await c.run(`CREATE VIEW cloudtrail_window AS ${WINDOW_VIEW}`);
-    this.#windowView = true;
-    const tidyMs = performance.now() - started - readMs;
-    const stats = await this.#windowStats({
-      filesRead: files.length - skipped.length,
-      filesSkipped: skipped,
-      duplicates,
-      withoutTime,
-      recordsDropped,
-      conflicts,
-    });
-    this.#log.debug(
-      { readMs: Math.round(readMs), stretchMs, tidyMs: Math.round(tidyMs), statsMs: Math.round(performance.now() - started - readMs - tidyMs) },
-      'stored window read',
-    );
+    const stats = await this.#finishWindow(load, files, { filesSkipped: skipped, withoutTime, recordsDropped });
+    this.#log.debug({ readMs: Math.round(readMs), stretchMs, tidyMs: Math.round(performance.now() - started - readMs) }, 'stored window read');
     return stats;
   }
 

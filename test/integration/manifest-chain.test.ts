@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { record, tempDir, writeLogFile } from '../support/fixtures.js';
+import { forgeCsvAndHash } from '../support/manifest.js';
 
 const sha256 = (bytes: string | Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -77,20 +78,7 @@ describe('the manifest chain (verify --chain)', () => {
   it('names the run whose CSV was edited along with its hash in the manifest, which the run alone cannot show', async () => {
     // Prepare: edit the middle run's CSV, and its hash in the manifest, as someone with write access could.
     const middle = runs[1]!;
-    const csvFile = path.join(middle, 'root_activity_7d.csv');
-    const originalCsv = await readFile(csvFile);
-    const edited = `${await readFile(csvFile, 'utf8')}2026-11-20T10:00:00Z,111111111111,us-east-1,forged\r\n`;
-    const manifestFile = path.join(middle, 'manifest.json');
-    const original = await readFile(manifestFile, 'utf8');
-    const manifest = JSON.parse(original) as {
-      files: { name: string; bytes: number; sha256: string }[];
-      checks: { file: { name: string; bytes: number; sha256: string } | null }[];
-    };
-    for (const entry of [...manifest.files, ...manifest.checks.flatMap((c) => (c.file ? [c.file] : []))]) {
-      if (entry.name === 'root_activity_7d.csv') Object.assign(entry, { bytes: Buffer.byteLength(edited), sha256: sha256(edited) });
-    }
-    await writeFile(csvFile, edited);
-    await writeFile(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+    const undo = await forgeCsvAndHash(middle);
 
     // Act
     const alone = await runCli(['verify', middle, '--config', config]);
@@ -105,8 +93,7 @@ describe('the manifest chain (verify --chain)', () => {
       `the manifest chain is broken: run ${path.basename(middle)}: its manifest was changed after run ${path.basename(runs[2]!)} recorded it`,
     );
     expect(fromToday.code).toBe(1);
-    await writeFile(manifestFile, original);
-    await writeFile(csvFile, originalCsv);
+    await undo();
   });
 
   it('names the run whose predecessor was removed', async () => {

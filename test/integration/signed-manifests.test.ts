@@ -4,6 +4,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { record, tempDir, writeLogFile } from '../support/fixtures.js';
+import { forgeCsvAndHash } from '../support/manifest.js';
 import { startKmsServer, type KmsServer, type KmsTestKey } from '../support/kms-server.js';
 
 const sha256 = (bytes: string | Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -37,27 +38,6 @@ async function signedConfig(dir: string, name: string, signing: readonly string[
     ].join('\n'),
   );
   return config;
-}
-
-/** Edits a CSV of the run and its hash in manifest.json, as someone with write access could; returns the undo. */
-async function forgeCsv(run: string): Promise<() => Promise<void>> {
-  const csvFile = path.join(run, 'root_activity_7d.csv');
-  const manifestFile = path.join(run, 'manifest.json');
-  const [csv, original] = await Promise.all([readFile(csvFile), readFile(manifestFile)]);
-  const edited = `${csv.toString('utf8')}2026-11-20T10:00:00Z,111111111111,us-east-1,forged\r\n`;
-  const manifest = JSON.parse(original.toString('utf8')) as {
-    files: { name: string; bytes: number; sha256: string }[];
-    checks: { file: { name: string; bytes: number; sha256: string } | null }[];
-  };
-  for (const entry of [...manifest.files, ...manifest.checks.flatMap((c) => (c.file ? [c.file] : []))]) {
-    if (entry.name === 'root_activity_7d.csv') Object.assign(entry, { bytes: Buffer.byteLength(edited), sha256: sha256(edited) });
-  }
-  await writeFile(csvFile, edited);
-  await writeFile(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
-  return async () => {
-    await writeFile(csvFile, csv);
-    await writeFile(manifestFile, original);
-  };
 }
 
 const pem = (key: { export(options: { format: 'pem'; type: 'spki' }): string | Buffer }) => key.export({ format: 'pem', type: 'spki' });
@@ -114,7 +94,7 @@ describe('manifests signed with a local Ed25519 key', () => {
 
   it('a CSV edited along with its hash in the manifest fails verify and verify --chain, naming the run', async () => {
     // Prepare
-    const undo = await forgeCsv(runs[0]!);
+    const undo = await forgeCsvAndHash(runs[0]!);
     const runId = path.basename(runs[0]!);
 
     // Act
@@ -265,7 +245,7 @@ describe('manifests signed with a KMS key (the real SDK against our KMS-protocol
 
   it('a CSV edited along with its hash fails verify with the KMS signature, naming the run', async () => {
     // Prepare
-    const undo = await forgeCsv(runs[1]!);
+    const undo = await forgeCsvAndHash(runs[1]!);
 
     // Act
     const alone = await runCli(['verify', runs[1]!, '--config', ecConfig]);
