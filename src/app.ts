@@ -111,7 +111,9 @@ interface Closable {
 export async function closeBackends(log: Logger, ...backends: readonly (Closable | undefined)[]): Promise<void> {
   for (const backend of backends) {
     try {
+      const started = performance.now();
       await backend?.close?.();
+      if (backend?.close) log.debug({ backend: backend.kind, ms: Math.round(performance.now() - started) }, 'backend closed');
     } catch (error) {
       log.warn({ backend: backend?.kind, err: error }, 'could not close a backend');
     }
