@@ -1,43 +1,17 @@
-import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
-import { record, tempDir, writeLogFile } from '../support/fixtures.js';
-import { forgeCsvAndHash } from '../support/manifest.js';
+import { tempDir } from '../support/fixtures.js';
+import { forgeCsvAndHash, localRunConfig, runFolders } from '../support/manifest.js';
 
 const sha256 = (bytes: string | Buffer) => createHash('sha256').update(bytes).digest('hex');
-
-/** The run folders of the archive, oldest run first (run ids start with their generation time). */
-async function runFolders(archive: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const y of await readdir(archive))
-    for (const m of await readdir(path.join(archive, y)))
-      for (const d of await readdir(path.join(archive, y, m)))
-        for (const r of await readdir(path.join(archive, y, m, d))) found.push(path.join(archive, y, m, d, r));
-  return found.sort((a, b) => (path.basename(a) < path.basename(b) ? -1 : 1));
-}
 
 /** A config of one local archive (and `extra` lines), in a new temporary folder with one day of logs. */
 async function archiveConfig(extra: readonly string[] = []): Promise<{ config: string; archive: string }> {
   const dir = await tempDir('trailwarden-chain-');
-  const logs = path.join(dir, 'logs');
-  const archive = path.join(dir, 'archive');
-  await writeLogFile(logs, { day: '2026/11/20', records: [record({ eventTime: '2026-11-20T10:00:00Z', eventID: 'e-1' })] });
-  const config = path.join(dir, 'trailwarden.yaml');
-  await writeFile(
-    config,
-    [
-      `source: { kind: local, path: ${JSON.stringify(logs)} }`,
-      `archive: { kind: local, path: ${JSON.stringify(archive)} }`,
-      `mail: { kind: outbox, path: ${JSON.stringify(path.join(dir, 'outbox'))}, from: "tw <tw@localhost>", to: [a@example.com] }`,
-      `state: { kind: local, path: ${JSON.stringify(path.join(dir, 'state.json'))} }`,
-      `checks: { path: ${JSON.stringify(path.resolve('config/checks'))} }`,
-      ...extra,
-      '',
-    ].join('\n'),
-  );
-  return { config, archive };
+  return { config: await localRunConfig(dir, 'trailwarden.yaml', extra), archive: path.join(dir, 'archive') };
 }
 
 describe('the manifest chain (verify --chain)', () => {

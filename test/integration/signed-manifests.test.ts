@@ -3,41 +3,16 @@ import path from 'node:path';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
-import { record, tempDir, writeLogFile } from '../support/fixtures.js';
-import { forgeCsvAndHash } from '../support/manifest.js';
+import { tempDir } from '../support/fixtures.js';
+import { forgeCsvAndHash, localRunConfig, runFolders } from '../support/manifest.js';
 import { startKmsServer, type KmsServer, type KmsTestKey } from '../support/kms-server.js';
 
 const sha256 = (bytes: string | Buffer) => createHash('sha256').update(bytes).digest('hex');
 const AWS_ENV = { AWS_ACCESS_KEY_ID: 'AKIATESTKMS000000000', AWS_SECRET_ACCESS_KEY: 'test-secret', AWS_REGION: 'us-east-1' };
 
-/** The run folders of the archive, oldest run first (run ids start with their generation time). */
-async function runFolders(archive: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const y of await readdir(archive))
-    for (const m of await readdir(path.join(archive, y)))
-      for (const d of await readdir(path.join(archive, y, m)))
-        for (const r of await readdir(path.join(archive, y, m, d))) found.push(path.join(archive, y, m, d, r));
-  return found.sort((a, b) => (path.basename(a) < path.basename(b) ? -1 : 1));
-}
-
 /** A config with `signing` lines, a local archive and one day of logs, in `dir`. */
-async function signedConfig(dir: string, name: string, signing: readonly string[]): Promise<string> {
-  const logs = path.join(dir, 'logs');
-  await writeLogFile(logs, { day: '2026/11/20', records: [record({ eventTime: '2026-11-20T10:00:00Z', eventID: 'e-1' })] });
-  const config = path.join(dir, name);
-  await writeFile(
-    config,
-    [
-      `source: { kind: local, path: ${JSON.stringify(logs)} }`,
-      `archive: { kind: local, path: ${JSON.stringify(path.join(dir, 'archive'))} }`,
-      `mail: { kind: outbox, path: ${JSON.stringify(path.join(dir, 'outbox'))}, from: "tw <tw@localhost>", to: [a@example.com] }`,
-      `state: { kind: local, path: ${JSON.stringify(path.join(dir, 'state.json'))} }`,
-      `checks: { path: ${JSON.stringify(path.resolve('config/checks'))} }`,
-      ...signing,
-      '',
-    ].join('\n'),
-  );
-  return config;
+function signedConfig(dir: string, name: string, signing: readonly string[]): Promise<string> {
+  return localRunConfig(dir, name, signing);
 }
 
 const pem = (key: { export(options: { format: 'pem'; type: 'spki' }): string | Buffer }) => key.export({ format: 'pem', type: 'spki' });

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildManifest, type Manifest, type ManifestFile } from '../../src/core/manifest.js';
+import { record, writeLogFile } from './fixtures.js';
 
 /** A valid manifest of a run with no checks, listing `files`: for archive tests that need one to read back. */
 export function manifestOf(runId: string, files: readonly ManifestFile[], asOf = new Date('2026-11-23T08:00:00Z')): Manifest {
@@ -56,4 +57,37 @@ export async function forgeCsvAndHash(run: string, csvName = 'root_activity_7d.c
     await writeFile(csvFile, csv);
     await writeFile(manifestFile, original);
   };
+}
+
+/** The run folders of a local archive, oldest run first (run ids start with their generation time). */
+export async function runFolders(archive: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const y of await readdir(archive))
+    for (const m of await readdir(path.join(archive, y)))
+      for (const d of await readdir(path.join(archive, y, m)))
+        for (const r of await readdir(path.join(archive, y, m, d))) found.push(path.join(archive, y, m, d, r));
+  return found.sort((a, b) => (path.basename(a) < path.basename(b) ? -1 : 1));
+}
+
+/**
+ * Writes config `name` in `dir`: one day of logs, a local archive (`<dir>/archive`), outbox and state, the built-in
+ * checks, and `extra` lines. Returns its path.
+ */
+export async function localRunConfig(dir: string, name: string, extra: readonly string[] = []): Promise<string> {
+  const logs = path.join(dir, 'logs');
+  await writeLogFile(logs, { day: '2026/11/20', records: [record({ eventTime: '2026-11-20T10:00:00Z', eventID: 'e-1' })] });
+  const config = path.join(dir, name);
+  await writeFile(
+    config,
+    [
+      `source: { kind: local, path: ${JSON.stringify(logs)} }`,
+      `archive: { kind: local, path: ${JSON.stringify(path.join(dir, 'archive'))} }`,
+      `mail: { kind: outbox, path: ${JSON.stringify(path.join(dir, 'outbox'))}, from: "tw <tw@localhost>", to: [a@example.com] }`,
+      `state: { kind: local, path: ${JSON.stringify(path.join(dir, 'state.json'))} }`,
+      `checks: { path: ${JSON.stringify(path.resolve('config/checks'))} }`,
+      ...extra,
+      '',
+    ].join('\n'),
+  );
+  return config;
 }
