@@ -177,7 +177,7 @@ function pruneType(type: ColumnType, sql: string, words: ReadonlySet<string>): C
  * The columns of `columnsUsedBy`, with every struct column that the queries only ever take fields of
  * (`useridentity.arn`, never `useridentity` alone) pruned to the fields whose names appear as words in the SQL,
  * at every depth. `useridentity` is about half of what a stored window costs to read, and checks use a handful of
- * its 25 fields. Like `columnsUsedBy`, a name in a comment or a string only keeps a field needlessly: a field a query
+ * its 19 leaf fields. Like `columnsUsedBy`, a name in a comment or a string only keeps a field needlessly: a field a query
  * reads is never left out. Arrays and maps of structs are kept whole.
  */
 export function fieldsUsedBy(sqlTexts: readonly string[]): LoadFields {
