@@ -14,7 +14,8 @@ export const SIGNATURE_SCHEMA = 'trailwarden.manifest-signature/v1';
 export const SigningAlgorithm = z.enum(['ED25519', 'ECDSA_SHA_256', 'RSASSA_PSS_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_256']);
 export type SigningAlgorithm = z.infer<typeof SigningAlgorithm>;
 
-const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 digest (64 hex characters)');
+/** A SHA-256 digest in hex (also the manifest's, which imports it: this module is the one without imports of its own kind). */
+export const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 digest (64 hex characters)');
 const Base64 = z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'expected base64');
 
 /**
@@ -55,18 +56,23 @@ export function serializeSignature(signature: ManifestSignature): string {
   return `${JSON.stringify(signature, null, 2)}\n`;
 }
 
-/** Reads a sidecar back; every problem named with its key. */
-export function parseSignature(text: string, where: string): ManifestSignature {
-  let raw: unknown;
+/** Each zod issue as `key.path: message` (`(top level)` for the document itself). */
+export function issuesOf(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(top level)'}: ${issue.message}`);
+}
+
+/** An archived JSON document's text as a value; `where` names it when it is not JSON. */
+export function parseJsonDocument(text: string, where: string): unknown {
   try {
-    raw = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     throw new ManifestError(where, ['not valid JSON'], { cause: error });
   }
-  const parsed = ManifestSignature.safeParse(raw);
+}
+
+/** Reads a sidecar back; every problem named with its key. */
+export function parseSignature(text: string, where: string): ManifestSignature {
+  const parsed = ManifestSignature.safeParse(parseJsonDocument(text, where));
   if (parsed.success) return parsed.data;
-  throw new ManifestError(
-    where,
-    parsed.error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(top level)'}: ${issue.message}`),
-  );
+  throw new ManifestError(where, issuesOf(parsed.error));
 }

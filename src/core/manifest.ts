@@ -8,7 +8,7 @@ import { Severity, type Check } from './catalog.js';
 import { checkDigest, suiteDigest, type ReportChanges } from './changes.js';
 import type { Finding } from './evaluate.js';
 import { ManifestError } from './errors.js';
-import { ManifestSigning } from './manifest-signature.js';
+import { issuesOf, ManifestSigning, parseJsonDocument, Sha256 } from './manifest-signature.js';
 import type { WindowStats } from './model.js';
 import { checkWindow } from './params.js';
 import type { Report } from './report.js';
@@ -26,7 +26,6 @@ export const MANIFEST_SCHEMA = 'trailwarden.manifest/v2';
 /** The previous version, still read: runs archived before v2 must stay verifiable and re-sendable. */
 export const MANIFEST_SCHEMA_V1 = 'trailwarden.manifest/v1';
 
-const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 digest (64 hex characters)');
 const Time = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/, 'expected a UTC time such as 2026-11-23T08:00:00Z');
 const Window = z.object({ start: Time, end: Time }).strict();
 
@@ -295,12 +294,7 @@ export function serializeManifest(manifest: Manifest): string {
  * with its key. A manifest of another schema version is refused rather than guessed at.
  */
 export function parseManifest(text: string, where: string): StoredManifest {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new ManifestError(where, ['not valid JSON'], { cause: error });
-  }
+  const raw = parseJsonDocument(text, where);
   const schema = typeof raw === 'object' && raw !== null ? (raw as { schema?: unknown }).schema : undefined;
   if (schema === MANIFEST_SCHEMA_V1) {
     const v1 = ManifestV1.safeParse(raw);
@@ -315,8 +309,4 @@ export function parseManifest(text: string, where: string): StoredManifest {
     ]);
   }
   throw new ManifestError(where, issuesOf(parsed.error));
-}
-
-function issuesOf(error: z.ZodError): string[] {
-  return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(top level)'}: ${issue.message}`);
 }
