@@ -10,10 +10,15 @@ export function sha256Hex(bytes: Uint8Array): string {
 
 /** A run folder's manifest, parsed and validated; an error names the folder when it is missing or invalid. */
 export async function readManifest(run: ArchivedRun): Promise<StoredManifest> {
+  return (await readManifestWithBytes(run)).manifest;
+}
+
+/** The manifest and the exact bytes it was parsed from (what its hash and signature are of), in one read. */
+export async function readManifestWithBytes(run: ArchivedRun): Promise<{ manifest: StoredManifest; bytes: Buffer }> {
   const stored = await run.read(MANIFEST_FILE);
   // The manifest is written last: without it the run stopped before its evidence was complete.
   if (!stored) throw new ArchiveError(`${run.locationOf(MANIFEST_FILE)}: cannot read the manifest (a run folder without one is incomplete)`);
-  return parseManifest(stored.bytes.toString('utf8'), run.locationOf(MANIFEST_FILE));
+  return { manifest: parseManifest(stored.bytes.toString('utf8'), run.locationOf(MANIFEST_FILE)), bytes: stored.bytes };
 }
 
 /** Reads a file of the run and checks it against the manifest: nothing that changed since the run is used. */

@@ -11,7 +11,7 @@
  * Runs whose manifest has no `job` key (archived before it was recorded) count as plain runs (job null), as the
  * comparison with the previous run (history.ts) counts them.
  */
-import { readManifest, sha256Hex } from '../archive/read-back.js';
+import { readManifest, readManifestWithBytes, sha256Hex } from '../archive/read-back.js';
 import type { ArchivedRun, EvidenceArchive } from '../archive/types.js';
 import { describeError } from '../core/errors.js';
 import { MANIFEST_FILE, type ManifestPrevious, type StoredManifest } from '../core/manifest.js';
@@ -55,15 +55,13 @@ export async function previousLink(archive: EvidenceArchive, job: string | null)
   const runs = await runsById(archive);
   for (let i = runs.length - 1; i >= 0; i--) {
     const { runId, run } = runs[i]!;
-    const stored = await run.read(MANIFEST_FILE);
-    if (!stored) continue;
-    let manifest: StoredManifest;
+    let read: { manifest: StoredManifest; bytes: Buffer };
     try {
-      manifest = await readManifest(run);
+      read = await readManifestWithBytes(run);
     } catch {
       continue;
     }
-    if (jobOf(manifest) === job) return { run_id: runId, manifest_sha256: sha256Hex(stored.bytes) };
+    if (jobOf(read.manifest) === job) return { run_id: runId, manifest_sha256: sha256Hex(read.bytes) };
   }
   return null;
 }

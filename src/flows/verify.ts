@@ -1,4 +1,4 @@
-import { readManifest, sha256Hex } from '../archive/read-back.js';
+import { readManifestWithBytes, sha256Hex } from '../archive/read-back.js';
 import type { ArchivedRun } from '../archive/types.js';
 import { describeError } from '../core/errors.js';
 import { MANIFEST_FILE, type StoredManifest } from '../core/manifest.js';
@@ -47,7 +47,7 @@ export function describeSigner(signer: SignedBy): string {
  * trusted key, when keys are given). Works on any archive's read-back (local folder, S3 prefix).
  */
 export async function verifyRun(run: ArchivedRun, options: VerifyOptions = {}): Promise<VerifyResult> {
-  const manifest = await readManifest(run);
+  const { manifest, bytes: manifestBytes } = await readManifestWithBytes(run);
   const verified: string[] = [];
   const problems: string[] = [];
   for (const entry of manifest.files) {
@@ -70,7 +70,7 @@ export async function verifyRun(run: ArchivedRun, options: VerifyOptions = {}): 
   for (const name of await run.names()) {
     if (!listed.has(name)) problems.push(`${name}: not in the manifest (added after the run)`);
   }
-  const signature = await checkSignature(run, manifest, options);
+  const signature = await checkSignature(run, manifest, manifestBytes, options);
   problems.push(...signature.problems);
   return {
     runId: manifest.run_id,
@@ -86,6 +86,7 @@ export async function verifyRun(run: ArchivedRun, options: VerifyOptions = {}): 
 async function checkSignature(
   run: ArchivedRun,
   manifest: StoredManifest,
+  manifestBytes: Buffer,
   { trustedKeys }: VerifyOptions,
 ): Promise<{ problems: string[]; signedBy?: SignedBy }> {
   const expected = manifest.signing;
@@ -112,7 +113,6 @@ async function checkSignature(
   if (publicKeyFingerprint(publicKey) !== signature.public_key_sha256) {
     problems.push(`${SIGNATURE_FILE}: public_key does not match public_key_sha256`);
   }
-  const manifestBytes = (await run.read(MANIFEST_FILE))?.bytes ?? Buffer.alloc(0);
   const actual = sha256Hex(manifestBytes);
   if (actual !== signature.manifest_sha256) {
     problems.push(`${MANIFEST_FILE}: changed after it was signed (SHA-256 ${actual}; signed ${signature.manifest_sha256})`);
