@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/prom
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import { CLOUDTRAIL_TABLE } from '../core/cloudtrail-table.js';
 import { GLOB_CHARACTERS } from '../core/cloudtrail-layout.js';
 import { EngineError } from '../core/errors.js';
@@ -27,6 +28,21 @@ const LOCK_STALE_MS = 60_000;
 
 function partitionKey(file: { account: string; region: string; day: string }): string {
   return `${file.account}/${file.region}/${file.day}`;
+}
+
+/** `text` as a file of `schema` that belongs to partition `expected`; undefined when it is not JSON, not of the schema, or another partition's. */
+function parsePartitionFile<T extends { account: string; region: string; day: string }>(
+  text: string,
+  schema: z.ZodType<T>,
+  expected: { account: string; region: string; day: string },
+): T | undefined {
+  let parsed;
+  try {
+    parsed = schema.safeParse(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
+  return parsed.success && partitionKey(parsed.data) === partitionKey(expected) ? parsed.data : undefined;
 }
 
 /** Groups `files` by partition (account, region, delivery day), in the order they are listed. */
@@ -91,17 +107,12 @@ export class LocalEventStore implements EventStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new EngineError(`cannot read ${path.join(dir, META_FILE)}: ${(error as Error).message}`, { cause: error });
     }
-    let parsed;
-    try {
-      parsed = PartitionMeta.safeParse(JSON.parse(text));
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed?.success || partitionKey(parsed.data) !== partitionKey(expected)) {
+    const meta = parsePartitionFile(text, PartitionMeta, expected);
+    if (!meta) {
       this.#log.warn({ file: path.join(dir, META_FILE) }, 'store partition record unreadable or misplaced: the partition is rebuilt');
       return 'unreadable';
     }
-    return parsed.data;
+    return meta;
   }
 
   /** Whether every Parquet file `meta` names is there. */
@@ -336,17 +347,9 @@ export class LocalEventStore implements EventStore {
         this.#log.warn({ file, err: error }, 'store hash record unreadable: its log files are hashed again');
       return undefined;
     }
-    let parsed;
-    try {
-      parsed = HashRecordFile.safeParse(JSON.parse(text));
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed?.success || partitionKey(parsed.data) !== partitionKey(expected)) {
-      this.#log.warn({ file }, 'store hash record unreadable or misplaced: ignored, its log files are hashed again');
-      return undefined;
-    }
-    return parsed.data;
+    const record = parsePartitionFile(text, HashRecordFile, expected);
+    if (!record) this.#log.warn({ file }, 'store hash record unreadable or misplaced: ignored, its log files are hashed again');
+    return record;
   }
 
   async recordedHashes(source: string, files: readonly LogFile[]): Promise<Map<string, RecordedHash>> {
