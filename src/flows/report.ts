@@ -263,10 +263,10 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
   const activity = iam ? activitySql(periodStarts, toCloudTrailTime(request.asOf)) : undefined;
 
   // What reads the window, and from when: each check its own lookback, the activity aggregate the longest period.
-  const readers: WindowReader[] = [
-    ...request.checks.filter((c) => !needsInventory(c)).map((c) => ({ sql: c.sql, start: toCloudTrailTime(checkWindow(c, request.asOf).start) })),
-    ...(activity ? [{ sql: activity, start: periodStarts[0]! }] : []),
-  ];
+  const checkReaders: WindowReader[] = request.checks
+    .filter((c) => !needsInventory(c))
+    .map((c) => ({ sql: c.sql, start: toCloudTrailTime(checkWindow(c, request.asOf).start) }));
+  const readers: WindowReader[] = [...checkReaders, ...(activity ? [{ sql: activity, start: periodStarts[0]! }] : [])];
   const listing = await phase(
     log,
     'list logs',
@@ -285,6 +285,9 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
         // Inventory checks read the activity aggregate, not the window: what the window needs is the aggregate's SQL.
         columns: fieldsUsedBy(readers.map((reader) => reader.sql)),
         since: columnsSince(readers, toCloudTrailTime(window.start)),
+        ...(checkReaders.length > 0
+          ? { checked: { from: checkReaders.map((r) => r.start).sort()[0]!, fields: fieldsUsedBy(checkReaders.map((r) => r.sql)) } }
+          : {}),
         source,
       }),
     (s) => ({

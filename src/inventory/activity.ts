@@ -61,7 +61,7 @@ export function activitySql(periodStarts: readonly string[], end: string): strin
   coalesce(eventcategory, 'Management') AS event_category,
   CASE WHEN ${ASSUME_ROLE} THEN json_extract_scalar(requestparameters, '$.roleArn') END AS assumed_role_arn,
   CASE WHEN errorcode LIKE '%UnauthorizedOperation' OR errorcode LIKE 'AccessDenied%'
-         OR json_extract_scalar(responseelements, '$.ConsoleLogin') = 'Failure' THEN 'failed' ELSE 'ok' END AS outcome,
+         OR (eventname = 'ConsoleLogin' AND json_extract_scalar(responseelements, '$.ConsoleLogin') = 'Failure') THEN 'failed' ELSE 'ok' END AS outcome,
   count(*) AS calls,
   min(eventtime) AS first_seen,
   max(eventtime) AS last_seen

@@ -14,8 +14,10 @@ import { CheckSqlParser, checkSqlProblems } from '../../src/config/check-sql.js'
 import { INVENTORY_TABLES } from '../../src/inventory/tables.js';
 import { loadCatalog } from '../../src/config/load.js';
 import type { Check } from '../../src/core/catalog.js';
+import { fieldsUsedBy } from '../../src/core/cloudtrail-table.js';
 import { DuckDbEngine } from '../../src/engines/duckdb.js';
 import { LocalLogSource } from '../../src/source/local.js';
+import { LocalEventStore } from '../../src/store/local.js';
 import { runCli } from '../support/cli.js';
 import { record, silentLog, tempDir, writeLogFile } from '../support/fixtures.js';
 import { rootRecord } from '../support/root-alert.js';
@@ -192,9 +194,11 @@ describe('what the catalogue rule still accepts', () => {
   });
 });
 
-describe('the DuckDB engine confines whatever reaches query() after a load', () => {
+// From the store, `cloudtrail_window` is a view over the window's Parquet files, which stay readable: those files only.
+describe.each(['raw logs', 'the store'])('the DuckDB engine confines whatever reaches query() after a load (%s)', (from) => {
   let engine: DuckDbEngine;
   let outside: string;
+  let storeDir: string;
   let rootCheck: Check;
 
   beforeAll(async () => {
@@ -204,14 +208,19 @@ describe('the DuckDB engine confines whatever reaches query() after a load', () 
       records: [rootRecord('111111111111', '2026-11-20T10:00:00Z', { eventID: 'root-1' }), record({ eventTime: '2026-11-20T11:00:00Z', eventID: 'other-1' })],
     });
     outside = await tempDir('trailwarden-sandbox-outside-');
+    storeDir = path.join(await tempDir('trailwarden-sandbox-store-'), 'store');
     rootCheck = (await loadCatalog(CHECKS_DIR)).find((c) => c.id === 'root_activity_7d')!;
-    engine = await DuckDbEngine.create({ threads: 2 }, silentLog);
-    await engine.loadWindow({ window: WINDOW, files: (await new LocalLogSource({ path: logs }).list(WINDOW)).files });
+    const store = from === 'the store' ? new LocalEventStore({ path: storeDir, log: silentLog }) : undefined;
+    engine = await DuckDbEngine.create({ threads: 2, ...(store ? { store } : {}) }, silentLog);
+    const source = new LocalLogSource({ path: logs });
+    // The checks' part of the window (for the store: copied into memory) is what the root check reads.
+    const checked = { from: WINDOW_PARAMS[0]!, fields: fieldsUsedBy([rootCheck.sql]) };
+    await engine.loadWindow({ window: WINDOW, files: (await source.list(WINDOW)).files, source, checked });
   });
   afterAll(async () => engine.close());
 
   async function rootEventIds(): Promise<string[]> {
-    const result = await engine.query(rootCheck.sql, WINDOW_PARAMS);
+    const result = await engine.query(rootCheck.sql, WINDOW_PARAMS, { runId: 'r', checkId: rootCheck.id, windowStart: WINDOW_PARAMS[0]! });
     return result.rows.map((row) => row[result.columns.indexOf('event_id')] ?? '');
   }
 
@@ -229,10 +238,13 @@ describe('the DuckDB engine confines whatever reaches query() after a load', () 
     ['DELETE FROM _load', () => `DELETE FROM _load WHERE useridentity.type = 'Root'`],
     ['DELETE FROM _load, behind a SELECT', () => `SELECT 1; DELETE FROM _load WHERE useridentity.type = 'Root'`],
     ['UPDATE _load', () => `UPDATE _load SET useridentity = NULL`],
+    ["DELETE FROM _checked (the store's copy for the checks)", () => `DELETE FROM _checked`],
     ['DROP VIEW cloudtrail_window', () => 'DROP VIEW cloudtrail_window'],
     ['CREATE OR REPLACE VIEW cloudtrail_window', () => 'CREATE OR REPLACE VIEW cloudtrail_window AS SELECT * FROM _load WHERE false'],
     ['replacing a Trino shim', () => 'CREATE OR REPLACE MACRO json_extract_scalar(j, p) AS NULL'],
     ['COMMIT', () => 'COMMIT'],
+    ["read_text of the store's records", () => `SELECT content FROM read_text('${storeDir}/**/partition.json')`],
+    ['glob of the store', () => `SELECT file FROM glob('${storeDir}/**')`],
   ])('%s: fails or changes nothing, writes no file, and the root event is still found', async (_case, attack) => {
     // Act
     const outcome = await engine.query(attack(outside), []).then(

@@ -140,21 +140,21 @@ describe('DuckDB engine over a local CloudTrail tree', () => {
       engine = await DuckDbEngine.create({ threads: 2, ...(store ? { store } : {}) }, silentLog);
       const checkStart = '2026-11-20T00:00:00Z';
 
-      // Act
+      // Act: the checks read from checkStart on (the store keeps that part in memory for them)
+      const fields = fieldsUsedBy(['SELECT useragent, useridentity.arn FROM cloudtrail_window WHERE eventtime >= ?']);
       await engine.loadWindow({
         window: WINDOW,
         files: (await source.list(WINDOW)).files,
         source,
-        columns: fieldsUsedBy(['SELECT useragent, useridentity.arn FROM cloudtrail_window WHERE eventtime >= ?']),
+        columns: fields,
         since: { useragent: checkStart },
+        checked: { from: checkStart, fields },
       });
       const whole = await engine.query('SELECT eventid, useragent, useridentity.arn FROM cloudtrail_window ORDER BY eventid', []);
-      const own = await engine.query('SELECT eventid, useragent FROM cloudtrail_window ORDER BY eventid', [], {
-        runId: 'r',
-        checkId: 'ua',
-        windowStart: checkStart,
-      });
-      const type = await engine.query('SELECT DISTINCT typeof(useridentity) FROM cloudtrail_window', []);
+      const context = (windowStart: string) => ({ runId: 'r', checkId: 'ua', windowStart });
+      const own = await engine.query('SELECT eventid, useragent FROM cloudtrail_window ORDER BY eventid', [], context(checkStart));
+      const longer = await engine.query('SELECT eventid, useridentity.arn FROM cloudtrail_window ORDER BY eventid', [], context('2026-11-16T00:00:00Z'));
+      const type = await engine.query('SELECT DISTINCT typeof(useridentity) FROM cloudtrail_window', [], context(checkStart));
 
       // Assess: the early event has no user agent in the load, and a check of the later window never sees it
       expect(whole.rows).toEqual([
@@ -162,9 +162,57 @@ describe('DuckDB engine over a local CloudTrail tree', () => {
         ['late', 'ua-late', 'arn:aws:sts::111111111111:assumed-role/deploy/session'],
       ]);
       expect(own.rows).toEqual([['late', 'ua-late']]);
+      // A query reaching back before the checks' part still sees every event (from Parquet, for the store).
+      expect(longer.rows).toEqual([
+        ['early', 'arn:aws:sts::111111111111:assumed-role/deploy/session'],
+        ['late', 'arn:aws:sts::111111111111:assumed-role/deploy/session'],
+      ]);
       expect(type.rows).toEqual([['STRUCT(arn VARCHAR)']]);
       // The view the check saw was its own: the next query sees the whole window again.
       expect((await engine.query('SELECT count(*) FROM cloudtrail_window', [])).rows).toEqual([['2']]);
+    },
+  );
+
+  it.each(['raw logs', 'the store'])(
+    'removes second deliveries across files and days, keeps and reports an eventID with two contents, and so does every check (%s)',
+    async (from) => {
+      // Prepare: e1 delivered three times (twice on the 20th, once more in the next day's folder), c1 twice with different content
+      const root = await tempDir();
+      const e1 = record({ eventTime: '2026-11-20T23:59:00Z', eventID: 'e1', userAgent: 'same' });
+      const c1 = (userAgent: string) => record({ eventTime: '2026-11-20T10:00:00Z', eventID: 'c1', userAgent });
+      const first = await writeLogFile(root, {
+        day: '2026/11/20',
+        name: 'a.json.gz',
+        records: [e1, c1('ua-a'), record({ eventTime: '2026-11-20T11:00:00Z', eventID: 'e2' })],
+      });
+      const second = await writeLogFile(root, { day: '2026/11/20', name: 'b.json.gz', records: [c1('ua-b'), e1] });
+      await writeLogFile(root, { day: '2026/11/21', name: 'c.json.gz', records: [e1] });
+      const source = new LocalLogSource({ path: root });
+      const store = from === 'the store' ? new LocalEventStore({ path: path.join(await tempDir(), 'store'), log: silentLog }) : undefined;
+      engine = await DuckDbEngine.create({ threads: 2, ...(store ? { store } : {}) }, silentLog);
+
+      // Act
+      const stats = await engine.loadWindow({
+        window: WINDOW,
+        files: (await source.list(WINDOW)).files,
+        source,
+        columns: fieldsUsedBy(['SELECT useragent FROM cloudtrail_window']),
+      });
+      const sql = 'SELECT eventid, useragent FROM cloudtrail_window ORDER BY eventid, useragent';
+      const whole = await engine.query(sql, []);
+      const own = await engine.query(sql, [], { runId: 'r', checkId: 'ua', windowStart: '2026-11-20T00:00:00Z' });
+
+      // Assess
+      const key = (file: string) => path.relative(root, file);
+      expect(stats).toMatchObject({ events: 4, duplicates: 2, conflicts: [{ eventId: 'c1', records: 2, paths: [key(first), key(second)] }] });
+      const rows = [
+        ['c1', 'ua-a'],
+        ['c1', 'ua-b'],
+        ['e1', 'same'],
+        ['e2', 'aws-cli/2.15.0'],
+      ];
+      expect(whole.rows).toEqual(rows);
+      expect(own.rows).toEqual(rows);
     },
   );
 

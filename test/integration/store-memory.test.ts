@@ -90,7 +90,7 @@ afterEach(async () => {
 });
 
 describe('memory_limit with the store', () => {
-  it('reads a stored window larger than the limit: the run completes with the same evidence, DuckDB spilling what does not fit', async () => {
+  it('reads a stored window larger than the limit: the run completes with the same evidence, the window never held in memory nor spilled', async () => {
     // Prepare: the store filled by a run under a limit the JSON reader fits in
     const dir = await tempDir('trailwarden-store-mem-');
     const logs = path.join(dir, 'logs');
@@ -113,9 +113,10 @@ describe('memory_limit with the store', () => {
     const stats = await engine.loadWindow({ window, files: (await source.list(window)).files, source, columns: columnsUsedBy(sql) });
     const [[limit, userAgentBytes]] = (await engine.query("SELECT current_setting('memory_limit'), sum(length(useragent)) FROM cloudtrail_window", []))
       .rows as [[string, string]];
-    const [[spilled]] = (await engine.query('SELECT sum(temporary_storage_bytes) FROM duckdb_memory()', [])).rows as [[string]];
+    // What DuckDB holds once the window is loaded, in memory and spilled: the window stays in its Parquet files.
+    const [[held]] = (await engine.query('SELECT sum(memory_usage_bytes) + sum(temporary_storage_bytes) FROM duckdb_memory()', [])).rows as [[string]];
 
-    // Assess: the bounded run is right and equals the first; the window is larger than the limit, and did not fit
+    // Assess: the bounded run is right and equals the first; the window is larger than the limit, and is not copied
     expect(second.rootEvents).toEqual(['root-in-wide-window']);
     expect(second.manifest.stats.events).toBe(FILES * EVENTS_PER_FILE + 1);
     expect(second.csvs).toEqual(first.csvs);
@@ -123,7 +124,7 @@ describe('memory_limit with the store', () => {
     expect(stats.events).toBe(FILES * EVENTS_PER_FILE + 1);
     expect(limit).toBe('91.5 MiB');
     expect(Number(userAgentBytes)).toBeGreaterThan(64e6);
-    expect(Number(spilled)).toBeGreaterThan(0);
+    expect(Number(held)).toBeLessThan(Number(userAgentBytes) / 4);
   });
 
   it("converts with the store's default limit however many threads are configured (fewer read JSON at once)", async () => {
