@@ -197,24 +197,40 @@ export function fieldsUsedBy(sqlTexts: readonly string[]): LoadFields {
   );
 }
 
+/**
+ * A condition on a record, as SQL: `column` gives each column's expression where it is rendered (a bare name in a
+ * query over `cloudtrail_window`, the record's field in an engine's load), so one condition is written once.
+ */
+export type RowCondition = (column: (name: CloudTrailColumn) => string) => string;
+
 /** A query of the run and the earliest event time it reads (its own window's start). */
 export interface WindowReader {
   readonly sql: string;
   readonly start: string;
+  /**
+   * Columns the query reads only in records that meet a condition (the activity aggregate reads `requestparameters`
+   * only of AssumeRole calls): in other records an engine may leave them NULL. The query must guard its use of them
+   * with the same condition.
+   */
+  readonly rows?: Partial<Record<CloudTrailColumn, RowCondition>>;
 }
+
+/** Far after any event: a column no reader needs whole from a time on is loaded only where `columnsWhere` says. */
+export const NEVER = '9999-12-31T23:59:59Z';
 
 /**
  * For each loaded column that no reader needs from the run window's start, the time from which one does: rows
  * before it need not hold the column (the engine may load it as NULL there). A 90-day inventory aggregate and a
  * handful of 7- and 30-day checks then load the wide text columns (user agents, request parameters) for the last 30
- * days only. Columns every run needs (time, eventID, category) and columns read from the start are left out.
- * Times are `YYYY-MM-DDTHH:MM:SSZ`, which compare as strings.
+ * days only. Columns every run needs (time, eventID, category) and columns read from the start are left out. A reader
+ * that reads a column only in some records (`rows`) does not count here but in `columnsWhere`; a column only such
+ * readers read gets `NEVER`. Times are `YYYY-MM-DDTHH:MM:SSZ`, which compare as strings.
  */
 export function columnsSince(readers: readonly WindowReader[], runStart: string): Partial<Record<CloudTrailColumn, string>> {
   const since: Partial<Record<CloudTrailColumn, string>> = {};
   for (const reader of readers) {
     for (const column of columnsUsedBy([reader.sql])) {
-      const start = reader.start < runStart ? runStart : reader.start;
+      const start = reader.rows?.[column] !== undefined ? NEVER : reader.start < runStart ? runStart : reader.start;
       const known = since[column];
       if (known === undefined || start < known) since[column] = start;
     }
@@ -223,4 +239,25 @@ export function columnsSince(readers: readonly WindowReader[], runStart: string)
     if (ALWAYS.includes(column) || since[column]! <= runStart) delete since[column];
   }
   return since;
+}
+
+/**
+ * For the columns of `since` (see `columnsSince`) that a reader reads only in some records (`WindowReader.rows`), the
+ * records before their time that must hold them all the same: any reader's condition, from its own start.
+ */
+export function columnsWhere(
+  readers: readonly WindowReader[],
+  since: Partial<Record<CloudTrailColumn, string>>,
+  runStart: string,
+): Partial<Record<CloudTrailColumn, RowCondition>> {
+  const where: Partial<Record<CloudTrailColumn, RowCondition>> = {};
+  for (const column of Object.keys(since) as CloudTrailColumn[]) {
+    const conditions = readers.flatMap((reader): RowCondition[] => {
+      const condition = reader.rows?.[column];
+      if (condition === undefined || !columnsUsedBy([reader.sql]).includes(column)) return [];
+      return [reader.start <= runStart ? condition : (c) => `(${c('eventtime')} >= '${reader.start}' AND ${condition(c)})`];
+    });
+    if (conditions.length > 0) where[column] = (c) => conditions.map((condition) => `(${condition(c)})`).join(' OR ');
+  }
+  return where;
 }

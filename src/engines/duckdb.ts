@@ -7,7 +7,15 @@ import { EngineError } from '../core/errors.js';
 import type { DroppedRecords, EventIdConflict, ParamValue, QueryResult, SkippedFile, WindowStats } from '../core/model.js';
 import { toCloudTrailTime } from '../core/time.js';
 import type { LogFile } from '../source/types.js';
-import { CLOUDTRAIL_TABLE, tableColumns, type CloudTrailColumn, type ColumnType, type LoadFields, type TableField } from '../core/cloudtrail-table.js';
+import {
+  CLOUDTRAIL_TABLE,
+  tableColumns,
+  type CloudTrailColumn,
+  type ColumnType,
+  type LoadFields,
+  type RowCondition,
+  type TableField,
+} from '../core/cloudtrail-table.js';
 import { precheck, salvageRecords, type Precheck } from './duckdb-salvage.js';
 import type { EventStore, PartitionWork, StoreSnapshot } from '../store/types.js';
 import { createTable, materialiseInventory } from './duckdb-inventory.js';
@@ -121,15 +129,46 @@ export function projection(
   instead: Partial<Record<CloudTrailColumn, string>> = {},
   since: Partial<Record<CloudTrailColumn, string>> = {},
   time = 't',
+  where: Partial<Record<CloudTrailColumn, RowCondition>> = {},
 ): string {
   const scalar = (type: ColumnType) => type.kind === 'string' || type.kind === 'json';
+  const expressionOf = (c: TableField<CloudTrailColumn>) =>
+    instead[c.name] ?? (scalar(c.type) ? `r.${c.key}` : `CAST(r.${c.key} AS ${duckDbType(c.type, 'name')})`);
+  // A condition may name any column, loaded or not: the record holds them all.
+  const column = (name: CloudTrailColumn) => (name === 'eventtime' ? time : expressionOf(CLOUDTRAIL_TABLE.find((c) => c.name === name)!));
   return asFields(columns)
-    .map((c) => {
-      const expression = instead[c.name] ?? (scalar(c.type) ? `r.${c.key}` : `CAST(r.${c.key} AS ${duckDbType(c.type, 'name')})`);
-      const from = since[c.name];
-      return from === undefined ? `${expression} AS ${c.name}` : `CASE WHEN ${time} >= ${quoteLiteral(from)} THEN ${expression} END AS ${c.name}`;
-    })
+    .map((c) => `${loadedFrom(expressionOf(c), time, since[c.name], where[c.name], column)} AS ${c.name}`)
     .join(', ');
+}
+
+/** `fields` and any column the conditions of `where` (on the columns of `since`) name besides, whole. */
+function withConditionColumns(
+  fields: LoadFields,
+  since: Partial<Record<CloudTrailColumn, string>>,
+  where: Partial<Record<CloudTrailColumn, RowCondition>>,
+): LoadFields {
+  const named = new Set<CloudTrailColumn>();
+  for (const [column, condition] of Object.entries(where) as [CloudTrailColumn, RowCondition][]) {
+    if (since[column] !== undefined) condition((name) => (named.add(name), name));
+  }
+  const missing = [...named].filter((name) => name !== 'eventtime' && !fields.some((f) => f.name === name));
+  return missing.length === 0 ? fields : [...fields, ...tableColumns(missing)];
+}
+
+/**
+ * `value` where a record holds its column: everywhere, or only from `from` on (by `time`) and, before it, in the
+ * records that meet `condition` (over the record's columns, `column`); NULL in the others.
+ */
+function loadedFrom(
+  value: string,
+  time: string,
+  from: string | undefined,
+  condition: RowCondition | undefined,
+  column: (name: CloudTrailColumn) => string,
+): string {
+  if (from === undefined) return value;
+  const when = condition === undefined ? `${time} >= ${quoteLiteral(from)}` : `${time} >= ${quoteLiteral(from)} OR (${condition(column)})`;
+  return `CASE WHEN ${when} THEN ${value} END`;
 }
 
 /**
@@ -192,8 +231,9 @@ interface LoadPlan {
   readonly end: string;
   /** The columns loaded, structs maybe pruned to the fields the queries name. */
   readonly fields: LoadFields;
-  /** Columns loaded only for records from a time on (NULL before it): see `columnsSince`. */
+  /** Columns loaded only for records from a time on (NULL before it): see `columnsSince`; and where before it (`columnsWhere`). */
   readonly since: Partial<Record<CloudTrailColumn, string>>;
+  readonly where: Partial<Record<CloudTrailColumn, RowCondition>>;
   readonly recordType: string;
   readonly projection: string;
   /** What the checks read (see `WindowInput.checked`). */
@@ -791,13 +831,16 @@ export class DuckDbEngine implements QueryEngine {
     const start = toCloudTrailTime(window.start);
     // A column needed from the window's start on is simply loaded.
     const since = Object.fromEntries(Object.entries(input.since ?? {}).filter(([, from]) => from > start));
+    const where = input.where ?? {};
     const load: LoadPlan = {
       start,
       end: toCloudTrailTime(window.end),
       fields,
       since,
-      recordType: recordType(fields),
-      projection: projection(fields, { eventtime: 't' }, since),
+      where,
+      // A condition's columns are read from the record, loaded or not: the record type must hold them.
+      recordType: recordType(withConditionColumns(fields, since, where)),
+      projection: projection(fields, { eventtime: 't' }, since, 't', where),
       checked: input.checked,
     };
     if (this.#store && input.source) return this.#loadFromStore(load, files, this.#store, input.source);
@@ -995,6 +1038,7 @@ export class DuckDbEngine implements QueryEngine {
       end: '9999-12-31T23:59:59Z',
       fields: CLOUDTRAIL_TABLE,
       since: {},
+      where: {},
       recordType: recordType(),
       projection: projection(CLOUDTRAIL_TABLE, { eventtime: 't' }),
     };
@@ -1250,15 +1294,14 @@ export class DuckDbEngine implements QueryEngine {
     );
     // `exact`: a column as a raw load of the plan holds it: cast only where Parquet gave another type (a plain column keeps
     // the pushdown of filters), and, as in a raw load, a column of `since` NULL before its time there (no check's window
-    // reaches back that far). `view`: the same, but a pruned struct column whole: DuckDB then decodes only the fields a
+    // reaches back that far) but in the records its `where` names. `view`: the same, but a pruned struct column whole: DuckDB then decodes only the fields a
     // query takes of it (measured 1.5× faster than re-packing the named fields), and a query that names a field only
     // ever sees what a raw load holds. What is compared for de-duplication and copied for the checks is `exact`.
     const columns = load.fields.map((field) => {
       const whole = `p.${field.name}`;
       const pruned = stored.find((f) => f.name === field.name)!.sql;
       const typed = (sql: string) => (storedTypes.get(field.name) === loadTypes.get(field.name) ? sql : `CAST(${sql} AS ${loadTypes.get(field.name)!})`);
-      const from = load.since[field.name];
-      const since = (sql: string) => (from === undefined ? sql : `CASE WHEN p.eventtime >= ${quoteLiteral(from)} THEN ${sql} END`);
+      const since = (sql: string) => loadedFrom(sql, 'p.eventtime', load.since[field.name], load.where[field.name], (name) => `p.${name}`);
       const view = since(pruned === whole ? typed(whole) : whole);
       // For `_checked`, over the view's columns (the CASE of `since` already applied there).
       const copied = pruned === whole ? field.name : `${typed(storedValue(field, field.name))} AS ${field.name}`;
@@ -1621,11 +1664,15 @@ export class DuckDbEngine implements QueryEngine {
   }
 
   async close(): Promise<void> {
+    const started = performance.now();
+    let closedMs = 0;
     try {
       this.#connection.closeSync();
       this.#instance.closeSync();
+      closedMs = performance.now() - started;
     } finally {
       await rm(this.#tempDir, { recursive: true, force: true });
+      this.#log.debug({ closeMs: Math.round(closedMs), removeMs: Math.round(performance.now() - started - closedMs) }, 'DuckDB closed');
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { CloudTrailColumn, LoadFields } from '../core/cloudtrail-table.js';
+import type { CloudTrailColumn, LoadFields, RowCondition } from '../core/cloudtrail-table.js';
 import type { ParamValue, QueryResult, WindowStats } from '../core/model.js';
 import type { TimeWindow } from '../core/time.js';
 import type { InventoryLoad, InventoryQueries } from '../inventory/engine-input.js';
@@ -20,6 +20,8 @@ export interface WindowInput {
    * then shows each check only its own window (`QueryContext.windowStart`), so no check sees such a NULL.
    */
   readonly since?: Partial<Record<CloudTrailColumn, string>>;
+  /** Records before a column's `since` that must hold it all the same (`columnsWhere`); the others may be NULL. */
+  readonly where?: Partial<Record<CloudTrailColumn, RowCondition>>;
   /**
    * What the checks read of the window: the earliest `QueryContext.windowStart` they pass and the fields they name.
    * An engine may keep that part at hand for them (the DuckDB engine with a store copies it into memory, while the

@@ -10,7 +10,7 @@ import type { EvidenceArchive, StoredFile } from '../archive/types.js';
 import { SIGNATURE_FILE, SIGNATURE_SCHEMA, serializeSignature } from '../core/manifest-signature.js';
 import type { ManifestSigner } from '../signing/types.js';
 import type { Check } from '../core/catalog.js';
-import { columnsSince, fieldsUsedBy, type WindowReader } from '../core/cloudtrail-table.js';
+import { columnsSince, columnsWhere, fieldsUsedBy, type WindowReader } from '../core/cloudtrail-table.js';
 import { describeError, MailError, SigningError } from '../core/errors.js';
 import { checkError, evaluate, incompleteInput, notRun, unjudgeableReason, type Finding, type InputFacts } from '../core/evaluate.js';
 import type { WindowStats } from '../core/model.js';
@@ -32,7 +32,7 @@ import type { PublicKeys } from '../integrity/public-keys.js';
 import { checkLogIntegrity, type HashRecordAccess, type IntegrityRun } from '../integrity/validate.js';
 import { InventoryError } from '../core/errors.js';
 import { loadActionCatalogue, type ActionCatalogue } from '../inventory/action-catalogue.js';
-import { activitySql } from '../inventory/activity.js';
+import { ACTIVITY_ROWS, activitySql } from '../inventory/activity.js';
 import type { InventoryQueries } from '../inventory/engine-input.js';
 import { buildInventoryTables, type BuiltInventory } from '../inventory/tables.js';
 import type { IamInventorySource, InventorySnapshot } from '../inventory/types.js';
@@ -266,7 +266,8 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
   const checkReaders: WindowReader[] = request.checks
     .filter((c) => !needsInventory(c))
     .map((c) => ({ sql: c.sql, start: toCloudTrailTime(checkWindow(c, request.asOf).start) }));
-  const readers: WindowReader[] = [...checkReaders, ...(activity ? [{ sql: activity, start: periodStarts[0]! }] : [])];
+  const readers: WindowReader[] = [...checkReaders, ...(activity ? [{ sql: activity, start: periodStarts[0]!, rows: ACTIVITY_ROWS }] : [])];
+  const since = columnsSince(readers, toCloudTrailTime(window.start));
   const listing = await phase(
     log,
     'list logs',
@@ -284,7 +285,8 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
         files: listing.files,
         // Inventory checks read the activity aggregate, not the window: what the window needs is the aggregate's SQL.
         columns: fieldsUsedBy(readers.map((reader) => reader.sql)),
-        since: columnsSince(readers, toCloudTrailTime(window.start)),
+        since,
+        where: columnsWhere(readers, since, toCloudTrailTime(window.start)),
         ...(checkReaders.length > 0
           ? { checked: { from: checkReaders.map((r) => r.start).sort()[0]!, fields: fieldsUsedBy(checkReaders.map((r) => r.sql)) } }
           : {}),

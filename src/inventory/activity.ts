@@ -9,6 +9,7 @@
  * `[start, next start)` for the distinct lookback starts of the inventory checks, so that each check sums only
  * the periods inside its own lookback (`period_start >= window_start`) although the run's window may be longer.
  */
+import type { CloudTrailColumn, RowCondition } from '../core/cloudtrail-table.js';
 import type { CellType } from './tables.js';
 
 export const ACTIVITY_COLUMNS: readonly { readonly name: string; readonly type: CellType }[] = [
@@ -37,7 +38,16 @@ function literal(time: string): string {
 
 const ROLE_SESSION = "useridentity.type = 'AssumedRole' AND useridentity.sessioncontext.sessionissuer.type = 'Role'";
 const IAM_USER = "useridentity.type = 'IAMUser'";
-const ASSUME_ROLE = "eventsource = 'sts.amazonaws.com' AND eventname LIKE 'AssumeRole%'";
+const assumeRole: RowCondition = (c) => `${c('eventsource')} = 'sts.amazonaws.com' AND ${c('eventname')} LIKE 'AssumeRole%'`;
+const consoleLogin: RowCondition = (c) => `${c('eventname')} = 'ConsoleLogin'`;
+const bare = (name: CloudTrailColumn) => name;
+const ASSUME_ROLE = assumeRole(bare);
+
+/**
+ * The records whose request parameters and response elements the aggregate reads (its SQL guards each use with the
+ * same condition): an engine need not load those columns, 90 days long, for any other record.
+ */
+export const ACTIVITY_ROWS: Partial<Record<CloudTrailColumn, RowCondition>> = { requestparameters: assumeRole, responseelements: consoleLogin };
 
 /**
  * The aggregate over `[periods[0], end)`. `periodStarts`: ascending lookback starts (the earliest first).
@@ -61,7 +71,7 @@ export function activitySql(periodStarts: readonly string[], end: string): strin
   coalesce(eventcategory, 'Management') AS event_category,
   CASE WHEN ${ASSUME_ROLE} THEN json_extract_scalar(requestparameters, '$.roleArn') END AS assumed_role_arn,
   CASE WHEN errorcode LIKE '%UnauthorizedOperation' OR errorcode LIKE 'AccessDenied%'
-         OR (eventname = 'ConsoleLogin' AND json_extract_scalar(responseelements, '$.ConsoleLogin') = 'Failure') THEN 'failed' ELSE 'ok' END AS outcome,
+         OR (${consoleLogin(bare)} AND json_extract_scalar(responseelements, '$.ConsoleLogin') = 'Failure') THEN 'failed' ELSE 'ok' END AS outcome,
   count(*) AS calls,
   min(eventtime) AS first_seen,
   max(eventtime) AS last_seen

@@ -2,7 +2,7 @@ import { rename, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fieldsUsedBy } from '../../src/core/cloudtrail-table.js';
+import { columnsSince, columnsWhere, fieldsUsedBy, type WindowReader } from '../../src/core/cloudtrail-table.js';
 import { EngineError } from '../../src/core/errors.js';
 import { DuckDbEngine } from '../../src/engines/duckdb.js';
 import { LocalLogSource } from '../../src/source/local.js';
@@ -170,6 +170,68 @@ describe('DuckDB engine over a local CloudTrail tree', () => {
       expect(type.rows).toEqual([['STRUCT(arn VARCHAR)']]);
       // The view the check saw was its own: the next query sees the whole window again.
       expect((await engine.query('SELECT count(*) FROM cloudtrail_window', [])).rows).toEqual([['2']]);
+    },
+  );
+
+  it.each(['raw logs', 'the store'])(
+    "loads a column read only in some records (the activity aggregate's request parameters) only in those (%s)",
+    async (from) => {
+      // Prepare: an AssumeRole call and another call, both with request parameters, before the column's time
+      const root = await tempDir();
+      await writeLogFile(root, {
+        day: '2026/11/18',
+        records: [
+          record({
+            eventTime: '2026-11-18T10:00:00Z',
+            eventID: 'assume',
+            eventSource: 'sts.amazonaws.com',
+            eventName: 'AssumeRole',
+            requestParameters: { roleArn: 'arn:aws:iam::111111111111:role/x' },
+          }),
+          record({
+            eventTime: '2026-11-18T11:00:00Z',
+            eventID: 'other',
+            eventSource: 's3.amazonaws.com',
+            eventName: 'CreateBucket',
+            requestParameters: { bucketName: 'b' },
+          }),
+          record({
+            eventTime: '2026-11-21T11:00:00Z',
+            eventID: 'recent',
+            eventSource: 's3.amazonaws.com',
+            eventName: 'CreateBucket',
+            requestParameters: { bucketName: 'c' },
+          }),
+        ],
+      });
+      const source = new LocalLogSource({ path: root });
+      const store = from === 'the store' ? new LocalEventStore({ path: path.join(await tempDir(), 'store'), log: silentLog }) : undefined;
+      engine = await DuckDbEngine.create({ threads: 2, ...(store ? { store } : {}) }, silentLog);
+      const sql = 'SELECT eventid, eventsource, eventname, requestparameters FROM cloudtrail_window';
+      const readers: WindowReader[] = [
+        { sql, start: '2026-11-16T00:00:00Z', rows: { requestparameters: (c) => `${c('eventsource')} = 'sts.amazonaws.com'` } },
+        { sql: 'SELECT requestparameters FROM cloudtrail_window', start: '2026-11-20T00:00:00Z' },
+      ];
+      const since = columnsSince(readers, '2026-11-16T00:00:00Z');
+
+      // Act
+      await engine.loadWindow({
+        window: WINDOW,
+        files: (await source.list(WINDOW)).files,
+        source,
+        columns: fieldsUsedBy([sql]),
+        since,
+        where: columnsWhere(readers, since, '2026-11-16T00:00:00Z'),
+      });
+      const rows = await engine.query('SELECT eventid, requestparameters IS NOT NULL FROM cloudtrail_window ORDER BY eventid', []);
+
+      // Assess: the AssumeRole call and the recent call hold it; the other, older call does not
+      expect(since).toEqual({ requestparameters: '2026-11-20T00:00:00Z' });
+      expect(rows.rows).toEqual([
+        ['assume', 'true'],
+        ['other', 'false'],
+        ['recent', 'true'],
+      ]);
     },
   );
 

@@ -4,6 +4,10 @@ import {
   CLOUDTRAIL_TABLE,
   CLOUDTRAIL_TABLE_COLUMNS,
   columnsSince,
+  columnsWhere,
+  NEVER,
+  type RowCondition,
+  type WindowReader,
   columnsUsedBy,
   fieldsUsedBy,
   type ColumnType,
@@ -78,6 +82,30 @@ describe('columnsSince', () => {
       runStart,
     );
     expect(since).toEqual({ useragent: '2026-10-24T08:00:00Z', sourceipaddress: '2026-10-24T08:00:00Z' });
+  });
+
+  it('leaves out a reader that reads a column only in some records, and columnsWhere gives its condition (from its start)', () => {
+    const sts: RowCondition = (c) => `${c('eventsource')} = 'sts.amazonaws.com'`;
+    const readers: WindowReader[] = [
+      { sql: 'SELECT requestparameters, useragent FROM cloudtrail_window', start: '2026-10-24T08:00:00Z' },
+      {
+        sql: 'SELECT requestparameters, responseelements, eventsource FROM cloudtrail_window',
+        start: runStart,
+        rows: { requestparameters: sts, responseelements: sts },
+      },
+      {
+        sql: 'SELECT responseelements FROM cloudtrail_window',
+        start: '2026-11-16T08:00:00Z',
+        rows: { responseelements: (c) => `${c('eventname')} = 'ConsoleLogin'` },
+      },
+    ];
+    const since = columnsSince(readers, runStart);
+    const where = columnsWhere(readers, since, runStart);
+    expect(since).toEqual({ requestparameters: '2026-10-24T08:00:00Z', useragent: '2026-10-24T08:00:00Z', responseelements: NEVER });
+    expect(Object.keys(where).sort()).toEqual(['requestparameters', 'responseelements']);
+    const bare = (name: string) => name;
+    expect(where.requestparameters!(bare)).toBe("(eventsource = 'sts.amazonaws.com')");
+    expect(where.responseelements!(bare)).toBe("(eventsource = 'sts.amazonaws.com') OR ((eventtime >= '2026-11-16T08:00:00Z' AND eventname = 'ConsoleLogin'))");
   });
 
   it('never delays the columns every run needs', () => {
