@@ -24,6 +24,12 @@ async function load(root: string, batchSize = 4) {
   return { listing, stats, engine };
 }
 
+/** An engine over raw logs, or with a store of its own (`from`: 'the store'). */
+async function engineReading(from: string): Promise<DuckDbEngine> {
+  const store = from === 'the store' ? new LocalEventStore({ path: path.join(await tempDir(), 'store'), log: silentLog }) : undefined;
+  return DuckDbEngine.create({ threads: 2, ...(store ? { store } : {}) }, silentLog);
+}
+
 describe('DuckDB engine over a local CloudTrail tree', () => {
   it.each([1, 4, 100])('skips and names every unreadable file, and still loads the good ones and every complete record (batches of %i)', async (batchSize) => {
     // Prepare: one good file, and one of each kind of bad file, in one batch
@@ -136,8 +142,7 @@ describe('DuckDB engine over a local CloudTrail tree', () => {
         ],
       });
       const source = new LocalLogSource({ path: root });
-      const store = from === 'the store' ? new LocalEventStore({ path: path.join(await tempDir(), 'store'), log: silentLog }) : undefined;
-      engine = await DuckDbEngine.create({ threads: 2, ...(store ? { store } : {}) }, silentLog);
+      engine = await engineReading(from);
       const checkStart = '2026-11-20T00:00:00Z';
 
       // Act: the checks read from checkStart on (the store keeps that part in memory for them)
@@ -205,8 +210,7 @@ describe('DuckDB engine over a local CloudTrail tree', () => {
         ],
       });
       const source = new LocalLogSource({ path: root });
-      const store = from === 'the store' ? new LocalEventStore({ path: path.join(await tempDir(), 'store'), log: silentLog }) : undefined;
-      engine = await DuckDbEngine.create({ threads: 2, ...(store ? { store } : {}) }, silentLog);
+      engine = await engineReading(from);
       const sql = 'SELECT eventid, eventsource, eventname, requestparameters FROM cloudtrail_window';
       const readers: WindowReader[] = [
         { sql, start: '2026-11-16T00:00:00Z', rows: { requestparameters: (c) => `${c('eventsource')} = 'sts.amazonaws.com'` } },
@@ -250,8 +254,7 @@ describe('DuckDB engine over a local CloudTrail tree', () => {
       const second = await writeLogFile(root, { day: '2026/11/20', name: 'b.json.gz', records: [c1('ua-b'), e1] });
       await writeLogFile(root, { day: '2026/11/21', name: 'c.json.gz', records: [e1] });
       const source = new LocalLogSource({ path: root });
-      const store = from === 'the store' ? new LocalEventStore({ path: path.join(await tempDir(), 'store'), log: silentLog }) : undefined;
-      engine = await DuckDbEngine.create({ threads: 2, ...(store ? { store } : {}) }, silentLog);
+      engine = await engineReading(from);
 
       // Act
       const stats = await engine.loadWindow({
