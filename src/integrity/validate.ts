@@ -11,6 +11,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import { describeError } from '../core/errors.js';
+import { mapLimit } from '../core/map-limit.js';
 import { hashIdentity, identityBasis, recordedHashOf, type RecordedHash } from '../core/hash-record.js';
 import {
   fromAwsLogs,
@@ -107,18 +108,6 @@ async function hashLogFile(file: string, gzipped: boolean): Promise<string> {
   const input: Readable = createReadStream(file);
   await (gzipped ? pipeline(input, createGunzip(), sink) : pipeline(input, sink));
   return hash.digest('hex');
-}
-
-/** Runs `work` over `items`, `limit` at a time; results keep the input order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      for (let i = next++; i < items.length; i = next++) results[i] = await work(items[i]!);
-    }),
-  );
-  return results;
 }
 
 export interface IntegrityRun {

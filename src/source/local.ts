@@ -18,6 +18,7 @@ import {
   trailFolder,
 } from '../core/cloudtrail-layout.js';
 import type { DigestObject, LogFile, LogSource, SourceListing } from './types.js';
+import { mapLimit } from '../core/map-limit.js';
 
 export interface LocalSourceOptions {
   /** A folder holding `AWSLogs/`, or the `AWSLogs` folder itself. */
@@ -87,6 +88,9 @@ async function holdsTrailFolder(dir: string, depth: 1 | 2): Promise<boolean> {
  * Only the `CloudTrail` folder of each account is read: `CloudTrail-Digest` and `CloudTrail-Insight`
  * hold no API events.
  */
+/** Digest files read at once. */
+const DIGEST_READS = 16;
+
 export class LocalLogSource implements LogSource {
   readonly kind = 'local';
   readonly #options: LocalSourceOptions;
@@ -216,7 +220,7 @@ export class LocalLogSource implements LogSource {
    */
   async digests(days: readonly string[]): Promise<DigestObject[]> {
     const awsLogs = await this.#awsLogsRoot();
-    const found: DigestObject[] = [];
+    const found: { key: string; account: string; region: string; file: string }[] = [];
     for (const { dir: accountDir, account, organizationId } of await this.#accountFolders(awsLogs, [])) {
       const digestDir = path.join(accountDir, DIGEST_FOLDER);
       for (const region of await listDir(digestDir)) {
@@ -228,12 +232,17 @@ export class LocalLogSource implements LogSource {
             throw new SourceError(`cannot list ${dayDir}`, { cause: error });
           });
           for (const name of names.filter((n) => n.endsWith('.json.gz')).sort()) {
-            const body = await readFile(path.join(dayDir, name));
-            found.push({ key: `${awsLogsPrefix({ organizationId })}${account}/${DIGEST_FOLDER}/${region}/${day}/${name}`, account, region, body });
+            found.push({
+              key: `${awsLogsPrefix({ organizationId })}${account}/${DIGEST_FOLDER}/${region}/${day}/${name}`,
+              account,
+              region,
+              file: path.join(dayDir, name),
+            });
           }
         }
       }
     }
-    return found;
+    // Thousands of small files over 90 days: read several at once (one at a time took ~1 s for 4,807).
+    return mapLimit(found, DIGEST_READS, async ({ file, ...object }) => ({ ...object, body: await readFile(file) }));
   }
 }

@@ -23,6 +23,7 @@ import {
   trailFolder,
 } from '../core/cloudtrail-layout.js';
 import type { DigestObject, ListOptions, LogFile, LogSource, SourceListing } from './types.js';
+import { mapLimit } from '../core/map-limit.js';
 
 /** Options of the CloudTrail-bucket source; the config's `source` section with `kind: s3` maps onto them. */
 export interface S3SourceOptions {
@@ -63,27 +64,6 @@ interface ListedObject {
  * a clean copy of the bucket (it can be read by the local source too).
  */
 const META_DIR = '.trailwarden';
-
-/** Runs `work` over `items` with at most `limit` in flight; results keep the input order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const index = next++;
-      try {
-        results[index] = await work(items[index]!);
-      } catch (error) {
-        // Stop handing out new work: the first failure fails the whole listing.
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 /**
  * The CloudTrail bucket itself. Lists exactly the window's day folders; for the DuckDB engine it downloads
