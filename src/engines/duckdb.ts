@@ -1282,11 +1282,11 @@ export class DuckDbEngine implements QueryEngine {
     const loadTypes = new Map(
       (await c.runAndReadAll(`SELECT column_name, column_type FROM (DESCRIBE _load)`)).getRowsJS().map(([name, type]) => [name as string, type as string]),
     );
-    const stored = load.fields.map((field) => ({ name: field.name, sql: storedValue(field, `p.${field.name}`) }));
+    const stored = load.fields.map((field) => ({ field, pruned: storedValue(field, `p.${field.name}`) }));
     const storedTypes = new Map(
       (
         await c.runAndReadAll(
-          `SELECT column_name, column_type FROM (DESCRIBE SELECT ${stored.map((f) => `${f.sql} AS ${f.name}`).join(', ')} FROM read_parquet(${quoteLiteral(snapshot.parquetFiles[0]!)}) p)`,
+          `SELECT column_name, column_type FROM (DESCRIBE SELECT ${stored.map(({ field, pruned }) => `${pruned} AS ${field.name}`).join(', ')} FROM read_parquet(${quoteLiteral(snapshot.parquetFiles[0]!)}) p)`,
         )
       )
         .getRowsJS()
@@ -1297,9 +1297,8 @@ export class DuckDbEngine implements QueryEngine {
     // reaches back that far) but in the records its `where` names. `view`: the same, but a pruned struct column whole: DuckDB then decodes only the fields a
     // query takes of it (measured 1.5× faster than re-packing the named fields), and a query that names a field only
     // ever sees what a raw load holds. What is compared for de-duplication and copied for the checks is `exact`.
-    const columns = load.fields.map((field) => {
+    const columns = stored.map(({ field, pruned }) => {
       const whole = `p.${field.name}`;
-      const pruned = stored.find((f) => f.name === field.name)!.sql;
       const typed = (sql: string) => (storedTypes.get(field.name) === loadTypes.get(field.name) ? sql : `CAST(${sql} AS ${loadTypes.get(field.name)!})`);
       const since = (sql: string) => loadedFrom(sql, 'p.eventtime', load.since[field.name], load.where[field.name], (name) => `p.${name}`);
       const view = since(pruned === whole ? typed(whole) : whole);

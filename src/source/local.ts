@@ -82,15 +82,15 @@ async function holdsTrailFolder(dir: string, depth: 1 | 2): Promise<boolean> {
   return false;
 }
 
+/** Digest files read at once. */
+const DIGEST_READS = 16;
+
 /**
  * A CloudTrail tree on local disk, laid out as in the S3 bucket:
  * `AWSLogs/[<o-id>/]<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>/*.json.gz`.
  * Only the `CloudTrail` folder of each account is read: `CloudTrail-Digest` and `CloudTrail-Insight`
  * hold no API events.
  */
-/** Digest files read at once. */
-const DIGEST_READS = 16;
-
 export class LocalLogSource implements LogSource {
   readonly kind = 'local';
   readonly #options: LocalSourceOptions;
