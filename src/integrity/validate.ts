@@ -96,6 +96,13 @@ export function readDigest(object: DigestObject, keys: PublicKeys | string | und
   return { ...base, content: { json, sha256 }, signature: checkSignature(object, json, sha256, keys) };
 }
 
+/**
+ * Read and inflate buffer size for hashing: each chunk of a stream is a trip to libuv's thread pool, and with the
+ * default 16-64 KiB chunks those trips cost more than the work (measured, 2,261 files of 194 MB gzip: 3.7 s with the
+ * defaults, 2.2-2.3 s with 1 MiB; 256 KiB gave 2.7 s). Four files at a time hold a few MiB.
+ */
+const HASH_CHUNK_BYTES = 2 ** 20;
+
 /** SHA-256 of a log file's uncompressed content (a plain `.json` is hashed as it is). */
 async function hashLogFile(file: string, gzipped: boolean): Promise<string> {
   const hash = createHash('sha256');
@@ -105,8 +112,8 @@ async function hashLogFile(file: string, gzipped: boolean): Promise<string> {
       done();
     },
   });
-  const input: Readable = createReadStream(file);
-  await (gzipped ? pipeline(input, createGunzip(), sink) : pipeline(input, sink));
+  const input: Readable = createReadStream(file, { highWaterMark: HASH_CHUNK_BYTES });
+  await (gzipped ? pipeline(input, createGunzip({ chunkSize: HASH_CHUNK_BYTES }), sink) : pipeline(input, sink));
   return hash.digest('hex');
 }
 
