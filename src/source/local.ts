@@ -1,4 +1,4 @@
-import type { BigIntStats } from 'node:fs';
+import { readdirSync, statSync, type BigIntStats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SourceError } from '../core/errors.js';
@@ -18,7 +18,7 @@ import {
   trailFolder,
 } from '../core/cloudtrail-layout.js';
 import type { DigestObject, LogFile, LogSource, SourceListing } from './types.js';
-import { readSmallFiles } from '../fs/read-small-files.js';
+import { readSmallFiles, takingTurns } from '../fs/read-small-files.js';
 
 export interface LocalSourceOptions {
   /** A folder holding `AWSLogs/`, or the `AWSLogs` folder itself. */
@@ -80,6 +80,15 @@ async function holdsTrailFolder(dir: string, depth: 1 | 2): Promise<boolean> {
   if (depth === 1) return false;
   for (const name of names) if (await holdsTrailFolder(path.join(dir, name), 1)) return true;
   return false;
+}
+
+/** A file's status, following symbolic links; undefined when it can't be had (a dangling link, no permission). */
+function statOrUndefined(file: string): BigIntStats | undefined {
+  try {
+    return statSync(file, { bigint: true });
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -154,6 +163,9 @@ export class LocalLogSource implements LogSource {
     const days = deliveryDaysFor(window);
     const files: LogFile[] = [];
     const skipped: SkippedFile[] = [];
+    // Thousands of day folders and files over 90 days: listed and stat'ed synchronously, in turns (see takingTurns;
+    // 6,643 files one promise at a time took ~0.5 s).
+    const turn = takingTurns();
     for (const { dir: accountDir, account, organizationId } of await this.#accountFolders(awsLogs, skipped)) {
       const trailDir = path.join(accountDir, TRAIL_FOLDER);
       for (const region of await listDir(trailDir)) {
@@ -168,9 +180,10 @@ export class LocalLogSource implements LogSource {
         }
         for (const day of days) {
           const dayDir = path.join(trailDir, region, ...day.split('/'));
+          await turn();
           let entries;
           try {
-            entries = await readdir(dayDir, { withFileTypes: true });
+            entries = readdirSync(dayDir, { withFileTypes: true });
           } catch (error) {
             if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
             throw new SourceError(`cannot list ${dayDir}`, { cause: error });
@@ -179,7 +192,8 @@ export class LocalLogSource implements LogSource {
             const key = logKey({ organizationId, account, region, day, name: entry.name });
             const filePath = path.join(dayDir, entry.name);
             // stat follows symbolic links; a dangling link or a special file is reported, not ignored.
-            const info = await stat(filePath, { bigint: true }).catch(() => undefined);
+            const info = statOrUndefined(filePath);
+            await turn();
             if (info?.isDirectory()) {
               skipped.push({ path: `${key}/`, reason: SKIP_REASONS.folderInDayFolder });
               continue;

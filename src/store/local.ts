@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
@@ -10,7 +11,7 @@ import { EngineError } from '../core/errors.js';
 import { HASH_RECORD_FORMAT, HashRecordFile, mergeRecorded, type RecordedHash } from '../core/hash-record.js';
 import { coversExactly, PartitionMeta, planPartition, STORE_FORMAT, type Segment, type StoredSourceFile } from '../core/store-partition.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { mapLimit } from '../core/map-limit.js';
+import { takingTurns } from '../fs/read-small-files.js';
 import type { LogFile } from '../source/types.js';
 import type { PartitionStatus, PartitionWork, StoreSnapshot, EventStore, StoreStatus, PruneResult } from './types.js';
 
@@ -24,8 +25,6 @@ const SOURCE_FILE = 'source.json';
 const STAGING = '.staging';
 /** A Parquet file no partition names any more is removed after this long: a run that read the old record may still read it. */
 const ORPHAN_GRACE_MS = 6 * 3600_000;
-/** Partition records (`partition.json`, `hashes.json`) read at once. */
-const PARTITION_READS = 16;
 /** A writer's lock is taken over when its holder has not touched it for this long (the holder died). */
 const LOCK_STALE_MS = 60_000;
 
@@ -102,10 +101,11 @@ export class LocalEventStore implements EventStore {
     return path.join(this.#sourceDir(source), partition.account, partition.region, ...partition.day.split('/'));
   }
 
-  async #readMeta(dir: string, expected: { account: string; region: string; day: string }): Promise<PartitionMeta | 'unreadable' | undefined> {
+  /** A partition's record, read synchronously: a small file, and a run reads hundreds of them (see `takingTurns`). */
+  #readMeta(dir: string, expected: { account: string; region: string; day: string }): PartitionMeta | 'unreadable' | undefined {
     let text: string;
     try {
-      text = await readFile(path.join(dir, META_FILE), 'utf8');
+      text = readFileSync(path.join(dir, META_FILE), 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new EngineError(`cannot read ${path.join(dir, META_FILE)}: ${(error as Error).message}`, { cause: error });
@@ -118,17 +118,21 @@ export class LocalEventStore implements EventStore {
     return meta;
   }
 
-  /** Whether every Parquet file `meta` names is there. */
-  async #filesPresent(dir: string, meta: PartitionMeta): Promise<string | undefined> {
-    for (const file of meta.segments.flatMap((segment) => segment.files)) {
-      const info = await stat(path.join(dir, file)).catch(() => undefined);
-      if (!info?.isFile()) return file;
-    }
-    return undefined;
+  /** The first Parquet file `meta` names that is not there, if any (checked synchronously, as `#readMeta` reads). */
+  #fileMissing(dir: string, meta: PartitionMeta): string | undefined {
+    const isFile = (file: string) => {
+      try {
+        return statSync(path.join(dir, file)).isFile();
+      } catch {
+        return false;
+      }
+    };
+    return meta.segments.flatMap((segment) => segment.files).find((file) => !isFile(file));
   }
 
   async plan(source: string, files: readonly LogFile[], options: { force?: boolean } = {}): Promise<PartitionWork[]> {
     const work: PartitionWork[] = [];
+    const turn = takingTurns();
     for (const [, listed] of byPartition(files)) {
       const first = listed[0]!;
       const partition = { account: first.account, region: first.region, day: first.day };
@@ -137,12 +141,13 @@ export class LocalEventStore implements EventStore {
         continue;
       }
       const dir = this.#partitionDir(source, partition);
-      const meta = await this.#readMeta(dir, partition);
+      const meta = this.#readMeta(dir, partition);
+      await turn();
       if (meta === 'unreadable') {
         work.push({ ...partition, action: 'rebuild', files: listed, reason: `${META_FILE} unreadable` });
         continue;
       }
-      const missing = meta && (await this.#filesPresent(dir, meta));
+      const missing = meta && this.#fileMissing(dir, meta);
       if (missing !== undefined) {
         work.push({ ...partition, action: 'rebuild', files: listed, reason: `its Parquet file ${missing} is missing` });
         continue;
@@ -226,7 +231,7 @@ export class LocalEventStore implements EventStore {
       await rename(staged, path.join(dir, file));
       files.push(file);
     }
-    const current = await this.#readMeta(dir, work);
+    const current = this.#readMeta(dir, work);
     const previousFiles = current && current !== 'unreadable' ? current.segments.flatMap((s) => s.files) : undefined;
     const previous = work.action === 'append' ? current : undefined;
     const kept: Segment[] = previous && previous !== 'unreadable' ? previous.segments : [];
@@ -263,17 +268,15 @@ export class LocalEventStore implements EventStore {
     const parquetFiles: string[] = [];
     const sources = new Map<string, StoredSourceFile>();
     let events = 0;
-    // Hundreds of partitions over 90 days: their records are read several at once, then taken in listing order.
-    const partitions = await mapLimit([...byPartition(files)], PARTITION_READS, async ([key, listed]) => {
+    // Hundreds of partitions over 90 days: their records are read synchronously, in turns (see takingTurns).
+    const turn = takingTurns();
+    for (const [key, listed] of byPartition(files)) {
       const first = listed[0]!;
       const dir = this.#partitionDir(source, first);
-      const meta = await this.#readMeta(dir, first);
-      if (meta === undefined || meta === 'unreadable' || !coversExactly(meta, listed.map(fingerprintOf), SCHEMA_DIGEST)) return { key };
-      if ((await this.#filesPresent(dir, meta)) !== undefined) return { key };
-      return { key, dir, meta };
-    });
-    for (const { key, dir, meta } of partitions) {
-      if (meta === undefined || dir === undefined) return { missing: key };
+      const meta = this.#readMeta(dir, first);
+      await turn();
+      if (meta === undefined || meta === 'unreadable' || !coversExactly(meta, listed.map(fingerprintOf), SCHEMA_DIGEST)) return { missing: key };
+      if (this.#fileMissing(dir, meta) !== undefined) return { missing: key };
       for (const segment of meta.segments) {
         for (const file of segment.files) parquetFiles.push(path.join(dir, file));
         events += segment.events;
@@ -293,7 +296,7 @@ export class LocalEventStore implements EventStore {
         .catch(() => slug);
       const partitions: PartitionStatus[] = [];
       for (const { account, region, day, dir: partitionDir } of await this.#partitionDirs(dir)) {
-        const meta = await this.#readMeta(partitionDir, { account, region, day });
+        const meta = this.#readMeta(partitionDir, { account, region, day });
         if (meta === undefined) continue;
         let bytes = 0;
         for (const name of await readdir(partitionDir).catch((): string[] => [])) {
@@ -344,12 +347,15 @@ export class LocalEventStore implements EventStore {
     return found.sort((a, b) => (partitionKey(a) < partitionKey(b) ? -1 : 1));
   }
 
-  /** A partition's `hashes.json`, or why it is not used: absent, or unreadable (then never trusted in part). */
-  async #readHashes(dir: string, expected: { account: string; region: string; day: string }): Promise<HashRecordFile | undefined> {
+  /**
+   * A partition's `hashes.json`, or why it is not used: absent, or unreadable (then never trusted in part). Read
+   * synchronously, as `#readMeta` is.
+   */
+  #readHashes(dir: string, expected: { account: string; region: string; day: string }): HashRecordFile | undefined {
     const file = path.join(dir, HASHES_FILE);
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = readFileSync(file, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
         this.#log.warn({ file, err: error }, 'store hash record unreadable: its log files are hashed again');
@@ -362,10 +368,12 @@ export class LocalEventStore implements EventStore {
 
   async recordedHashes(source: string, files: readonly LogFile[]): Promise<Map<string, RecordedHash>> {
     const recorded = new Map<string, RecordedHash>();
-    const records = await mapLimit([...byPartition(files).values()], PARTITION_READS, async (listed) =>
-      this.#readHashes(this.#partitionDir(source, listed[0]!), listed[0]!),
-    );
-    for (const record of records) for (const entry of record?.files ?? []) recorded.set(entry.key, entry);
+    const turn = takingTurns();
+    for (const listed of byPartition(files).values()) {
+      const record = this.#readHashes(this.#partitionDir(source, listed[0]!), listed[0]!);
+      await turn();
+      for (const entry of record?.files ?? []) recorded.set(entry.key, entry);
+    }
     return recorded;
   }
 
@@ -385,7 +393,7 @@ export class LocalEventStore implements EventStore {
     for (const { partition, entries } of groups.values()) {
       const dir = this.#partitionDir(source, partition);
       await mkdir(dir, { recursive: true });
-      const current = await this.#readHashes(dir, partition);
+      const current = this.#readHashes(dir, partition);
       const record: HashRecordFile = {
         format: HASH_RECORD_FORMAT,
         account: partition.account,

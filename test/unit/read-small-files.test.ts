@@ -2,9 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSmallFiles } from '../../src/fs/read-small-files.js';
+import { readSmallFiles, takingTurns } from '../../src/fs/read-small-files.js';
 
-describe('readSmallFiles', () => {
+describe('readSmallFiles and takingTurns', () => {
   let dir: string;
   const files: string[] = [];
   beforeAll(async () => {
@@ -23,21 +23,17 @@ describe('readSmallFiles', () => {
     expect(bodies.map((body) => (JSON.parse(body.toString('utf8')) as { n: number }).n)).toEqual(files.map((_file, i) => i));
   });
 
-  it('lets the event loop run between turns', async () => {
-    /** The files, noting where the last turn of reads began. */
-    class Watched extends Array<string> {
-      lastTurn = -1;
-      override slice(start?: number, end?: number): string[] {
-        this.lastTurn = start ?? 0;
-        return [...this].slice(start, end);
-      }
+  it('lets the event loop run between turns of calls, not after each call', async () => {
+    const turn = takingTurns();
+    let calls = 0;
+    let ranAfter: number | undefined;
+    setImmediate(() => (ranAfter = calls));
+    for (let i = 0; i < 300; i++) {
+      calls += 1;
+      await turn();
     }
-    const watched = Watched.from(files) as Watched;
-    let ranAt: number | undefined;
-    setImmediate(() => (ranAt = watched.lastTurn));
-    await readSmallFiles(watched);
-    // The immediate ran after the first turn of reads and before the second, not after the last file.
-    expect(ranAt).toBe(0);
+    // A turn every 128 calls: the immediate ran once 128 calls were made, not before, and not only at the end.
+    expect(ranAfter).toBe(128);
   });
 
   it('fails with an error that names the file it could not read', async () => {
