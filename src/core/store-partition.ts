@@ -50,6 +50,17 @@ export const Segment = z
     files: z.array(z.string().regex(/^[a-z0-9_-]+\.parquet$/)),
     events: z.number().int().min(0),
     sources: z.array(StoredSourceFile),
+    /**
+     * The IAM activity of its records per day (`activityByDaySql`), by a digest of that SQL: a run sums these instead
+     * of reading the records, when every segment of its window has one of its digest. Absent: written before rollups.
+     */
+    rollup: z
+      .object({
+        digest: z.string(),
+        files: z.array(z.string().regex(/^[a-z0-9_-]+\.rollup$/)),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type Segment = z.infer<typeof Segment>;

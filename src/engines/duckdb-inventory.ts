@@ -45,16 +45,17 @@ function activityFromResult(result: QueryResult): InventoryTable {
 
 /**
  * Materialises the inventory and the activity. `activity`: `window` builds it from `cloudtrail_window` in this
- * database (DuckDB engine); `rows` takes Athena's aggregate.
+ * database (DuckDB engine); `sql`, with a statement of the same rows (from a store's rollups); `rows` takes Athena's
+ * aggregate.
  */
 export async function materialiseInventory(
   c: DuckDBConnection,
   load: InventoryLoad,
-  activity: { readonly from: 'window' } | { readonly from: 'rows'; readonly result: QueryResult },
+  activity: { readonly from: 'window' } | { readonly from: 'sql'; readonly sql: string } | { readonly from: 'rows'; readonly result: QueryResult },
 ): Promise<ActivityFacts> {
   for (const table of load.tables) await createTable(c, table);
-  if (activity.from === 'window') {
-    await c.run(`CREATE OR REPLACE TABLE ${ACTIVITY_TABLE} AS ${activitySql(load.periodStarts, load.end)}`);
+  if (activity.from === 'window' || activity.from === 'sql') {
+    await c.run(`CREATE OR REPLACE TABLE ${ACTIVITY_TABLE} AS ${activity.from === 'sql' ? activity.sql : activitySql(load.periodStarts, load.end)}`);
   } else {
     await createTable(c, activityFromResult(activity.result));
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +21,7 @@ import { precheck, salvageRecords, type Precheck } from './duckdb-salvage.js';
 import type { EventStore, PartitionWork, StoreSnapshot } from '../store/types.js';
 import { createTable, materialiseInventory } from './duckdb-inventory.js';
 import type { InventoryTable } from '../inventory/tables.js';
+import { activityByDaySql, activityFromRollupsSql } from '../inventory/activity.js';
 import type { InventoryLoad, InventoryQueries } from '../inventory/engine-input.js';
 import type { ConvertProgress, QueryContext, QueryEngine, WindowInput, WindowSource } from './types.js';
 
@@ -58,6 +60,14 @@ const PARTITIONS_PER_WRITE = 64;
  * (measured), where 8 kept a 16 MB chunk under 240 MB at 2 threads and was the fastest.
  */
 const DIRECT_PARTITIONS_PER_WRITE = 8;
+
+/** Where a chunk's activity rollups are staged, inside its staging folder. */
+const ROLLUP_STAGING = 'rollups';
+/** What a segment's rollup was written with: a store's rollups of another digest are not used (the records are read). */
+const ROLLUP_DIGEST = createHash('sha256')
+  .update(activityByDaySql('r', ['_part']))
+  .digest('hex')
+  .slice(0, 16);
 
 /** The gzip bytes of delivery files. */
 function bytesOf(files: readonly LogFile[]): number {
@@ -534,6 +544,8 @@ export class DuckDbEngine implements QueryEngine {
   #checkedFrom: string | undefined;
   /** The Parquet files the stored window's view reads: still readable, and nothing else, once the engine is confined. */
   #readableFiles: readonly string[] = [];
+  /** The stored window's activity rollups, when all of them can be used, and its second deliveries (`#windowFromStore`). */
+  #rollups: { readonly files: readonly string[]; readonly removed: string | undefined } | undefined;
 
   private constructor(instance: DuckDBInstance, connection: DuckDBConnection, tempDir: string, options: DuckDbEngineOptions, log: Logger) {
     const batchSize = options.batchSize ?? BATCH_FILES;
@@ -815,6 +827,7 @@ export class DuckDbEngine implements QueryEngine {
   }
 
   async loadWindow(input: WindowInput): Promise<WindowStats> {
+    this.#rollups = undefined;
     try {
       return await this.#loadWindow(input);
     } catch (error) {
@@ -1062,12 +1075,23 @@ export class DuckDbEngine implements QueryEngine {
         await this.#writeLoad(chunk, listed, parts, staging);
       }
       const writeMs = performance.now() - chunkStarted - readMs;
+      const rollups = await this.#stageRollups(staging);
       let first = 0;
       for (const [part, item] of chunk.entries()) {
         const ids = { from: first, to: first + item.files.length };
         first = ids.to;
         const written = path.join(staging, `${part - (part % perWrite)}`, `_part=${part}`);
         const staged = (await readdir(written).catch((): string[] => [])).filter((name) => name.endsWith('.parquet')).map((name) => path.join(written, name));
+        const rolledUp = rollups === undefined ? undefined : path.join(rollups, `_part=${part}`);
+        const rollup =
+          rolledUp === undefined
+            ? undefined
+            : {
+                digest: ROLLUP_DIGEST,
+                staged: (await readdir(rolledUp).catch((): string[] => []))
+                  .filter((name) => name.endsWith('.parquet'))
+                  .map((name) => path.join(rolledUp, name)),
+              };
         const sources = item.files.map((file, i) => {
           const id = ids.from + i;
           const skipped = facts.skipped.get(id);
@@ -1081,7 +1105,7 @@ export class DuckDbEngine implements QueryEngine {
           };
         });
         const events = item.files.reduce((n, _file, i) => n + (facts.rowsPerFile.get(ids.from + i) ?? 0), 0);
-        await store.commit(source.describe(), item, { staged, events, sources }, new Date());
+        await store.commit(source.describe(), item, { staged, events, sources, ...(rollup === undefined ? {} : { rollup }) }, new Date());
         done += bytesOf(item.files);
         this.#progress?.({ phase: 'progress', partitions: work.length, bytes: total, doneBytes: done });
       }
@@ -1106,6 +1130,32 @@ export class DuckDbEngine implements QueryEngine {
       { partitions: work.length, files: work.reduce((n, w) => n + w.files.length, 0), bytes: total, ms: Math.round(performance.now() - started) },
       'logs converted into the store',
     );
+  }
+
+  /**
+   * The IAM activity of the Parquet files staged in `staging` (in `<group>/_part=<n>/`), per day (`activityByDaySql`),
+   * written per partition to `<staging>/rollups/_part=<n>/`, which this returns: one statement over the chunk's files,
+   * small beside the conversion (see `Segment.rollup`).
+   */
+  async #stageRollups(staging: string): Promise<string | undefined> {
+    const rollups = path.join(staging, ROLLUP_STAGING);
+    const groups = (await readdir(staging)).filter((name) => name !== ROLLUP_STAGING);
+    const written = (
+      await Promise.all(groups.map(async (group) => (await readdir(path.join(staging, group))).filter((name) => name.startsWith('_part='))))
+    ).flat().length;
+    if (written === 0) return rollups;
+    try {
+      await this.#connection.run(
+        `COPY (${activityByDaySql(`read_parquet(${quoteLiteral(path.join(staging, '*', '_part=*', '*.parquet'))}, hive_partitioning = true)`, ['_part'])})
+         TO ${quoteLiteral(rollups)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_part), FILENAME_PATTERN 'rollup_{i}')`,
+      );
+    } catch (error) {
+      // Rollups only spare runs a read: without them, the segments are committed all the same and runs read the records.
+      this.#log.warn({ err: firstLine(error) }, 'could not roll up the IAM activity of converted logs: runs read their records instead');
+      await rm(rollups, { recursive: true, force: true });
+      return undefined;
+    }
+    return rollups;
   }
 
   /**
@@ -1306,7 +1356,21 @@ export class DuckDbEngine implements QueryEngine {
       const copied = pruned === whole ? field.name : `${typed(storedValue(field, field.name))} AS ${field.name}`;
       return { name: field.name, exact: since(typed(pruned)), view, copied };
     });
-    const { duplicates, conflicts, removed } = await this.#storedRepeats(files, parquet, columns, inWindow);
+    const { duplicates, conflicts, removed, holders } = await this.#storedRepeats(files, parquet, columns, inWindow);
+    // The activity from the partitions' rollups, when every segment has one of this version (see `loadInventory`).
+    const rollups = snapshot.rollups;
+    this.#rollups =
+      rollups !== undefined && [...rollups.digests].every((digest) => digest === ROLLUP_DIGEST)
+        ? {
+            files: rollups.files.map((file) => path.resolve(file)),
+            // The second deliveries the view leaves out, as stored: the rollups counted them.
+            removed:
+              removed && holders !== undefined
+                ? `(SELECT p.* FROM read_parquet(${holders}, filename = true, file_row_number = true) p
+                    SEMI JOIN _removed r ON r.parquet_file = p.filename AND r.file_row = p.file_row_number)`
+                : undefined,
+          }
+        : undefined;
     // An anti join (measured 8× faster over 90 days than NOT EXISTS, which DuckDB plans per row group here).
     const from = removed
       ? `read_parquet(${parquet}, filename = true, file_row_number = true) p
@@ -1363,7 +1427,7 @@ export class DuckDbEngine implements QueryEngine {
     parquet: string,
     columns: readonly { exact: string }[],
     inWindow: (alias: string) => string,
-  ): Promise<{ duplicates: number; conflicts: EventIdConflict[]; removed: boolean }> {
+  ): Promise<{ duplicates: number; conflicts: EventIdConflict[]; removed: boolean; holders?: string }> {
     const c = this.#connection;
     const content = [...columns.map((f) => f.exact), 'p._eventtime_raw', 'p.account', 'p.region'].join(', ');
     const position = `f.id::BIGINT * 4294967296 + p.file_row_number`;
@@ -1398,7 +1462,7 @@ export class DuckDbEngine implements QueryEngine {
     await c.run('CREATE OR REPLACE TEMP TABLE _removed AS SELECT parquet_file, file_row FROM _repeats WHERE copy > 1');
     const conflicts = await this.#repeatConflicts(files);
     const duplicates = Number((await c.runAndReadAll('SELECT count(*) FROM _removed')).getRowsJS()[0]![0]);
-    return { duplicates, conflicts, removed: duplicates > 0 };
+    return { duplicates, conflicts, removed: duplicates > 0, holders: among };
   }
 
   /**
@@ -1612,7 +1676,18 @@ export class DuckDbEngine implements QueryEngine {
    */
   async loadInventory(load: InventoryLoad, activity: Parameters<typeof materialiseInventory>[2] = { from: 'window' }): Promise<InventoryQueries> {
     if (this.#confined) throw new EngineError('the IAM inventory must be loaded before the first check runs');
-    const facts = await materialiseInventory(this.#connection, load, activity);
+    const rollups = this.#rollups;
+    const facts = await materialiseInventory(
+      this.#connection,
+      load,
+      activity.from === 'window' && rollups !== undefined && rollups.files.length > 0
+        ? {
+            from: 'sql',
+            sql: activityFromRollupsSql(load.periodStarts, load.end, `read_parquet([${rollups.files.map(quoteLiteral).join(', ')}])`, rollups.removed),
+          }
+        : activity,
+    );
+    this.#log.debug({ fromRollups: rollups?.files.length ?? 0 }, 'IAM activity aggregated');
     return { facts, query: (sql, params) => this.query(sql, params) };
   }
 

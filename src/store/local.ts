@@ -25,6 +25,11 @@ const SOURCE_FILE = 'source.json';
 const STAGING = '.staging';
 /** A Parquet file no partition names any more is removed after this long: a run that read the old record may still read it. */
 const ORPHAN_GRACE_MS = 6 * 3600_000;
+/** The Parquet files of a partition's segments. */
+const parquetFilesOf = (meta: PartitionMeta): string[] => meta.segments.flatMap((segment) => segment.files);
+/** The files a segment names: its Parquet files and its rollup's. */
+const dataFiles = (segment: Segment): string[] => [...segment.files, ...(segment.rollup?.files ?? [])];
+
 /** A writer's lock is taken over when its holder has not touched it for this long (the holder died). */
 const LOCK_STALE_MS = 60_000;
 
@@ -118,8 +123,8 @@ export class LocalEventStore implements EventStore {
     return meta;
   }
 
-  /** The first Parquet file `meta` names that is not there, if any (checked synchronously, as `#readMeta` reads). */
-  #fileMissing(dir: string, meta: PartitionMeta): string | undefined {
+  /** The first of `files` (names in `dir`) that is not there, if any (checked synchronously, as `#readMeta` reads). */
+  #fileMissing(dir: string, files: readonly string[]): string | undefined {
     const isFile = (file: string) => {
       try {
         return statSync(path.join(dir, file)).isFile();
@@ -127,7 +132,7 @@ export class LocalEventStore implements EventStore {
         return false;
       }
     };
-    return meta.segments.flatMap((segment) => segment.files).find((file) => !isFile(file));
+    return files.find((file) => !isFile(file));
   }
 
   async plan(source: string, files: readonly LogFile[], options: { force?: boolean } = {}): Promise<PartitionWork[]> {
@@ -147,7 +152,7 @@ export class LocalEventStore implements EventStore {
         work.push({ ...partition, action: 'rebuild', files: listed, reason: `${META_FILE} unreadable` });
         continue;
       }
-      const missing = meta && this.#fileMissing(dir, meta);
+      const missing = meta && this.#fileMissing(dir, parquetFilesOf(meta));
       if (missing !== undefined) {
         work.push({ ...partition, action: 'rebuild', files: listed, reason: `its Parquet file ${missing} is missing` });
         continue;
@@ -219,7 +224,12 @@ export class LocalEventStore implements EventStore {
   async commit(
     source: string,
     work: PartitionWork,
-    segment: { staged: readonly string[]; events: number; sources: readonly StoredSourceFile[] },
+    segment: {
+      staged: readonly string[];
+      events: number;
+      sources: readonly StoredSourceFile[];
+      rollup?: { readonly digest: string; readonly staged: readonly string[] };
+    },
     now: Date,
   ): Promise<void> {
     const dir = this.#partitionDir(source, work);
@@ -231,8 +241,14 @@ export class LocalEventStore implements EventStore {
       await rename(staged, path.join(dir, file));
       files.push(file);
     }
+    const rollups: string[] = [];
+    for (const staged of segment.rollup?.staged ?? []) {
+      const file = `seg-${id}-${rollups.length}.rollup`;
+      await rename(staged, path.join(dir, file));
+      rollups.push(file);
+    }
     const current = this.#readMeta(dir, work);
-    const previousFiles = current && current !== 'unreadable' ? current.segments.flatMap((s) => s.files) : undefined;
+    const previousFiles = current && current !== 'unreadable' ? current.segments.flatMap(dataFiles) : undefined;
     const previous = work.action === 'append' ? current : undefined;
     const kept: Segment[] = previous && previous !== 'unreadable' ? previous.segments : [];
     const meta: PartitionMeta = {
@@ -241,24 +257,32 @@ export class LocalEventStore implements EventStore {
       account: work.account,
       region: work.region,
       day: work.day,
-      segments: [...kept, { files, events: segment.events, sources: [...segment.sources] }],
+      segments: [
+        ...kept,
+        {
+          files,
+          events: segment.events,
+          sources: [...segment.sources],
+          ...(segment.rollup === undefined ? {} : { rollup: { digest: segment.rollup.digest, files: rollups } }),
+        },
+      ],
       updated: now.toISOString(),
     };
     await writeFileAtomic(path.join(dir, META_FILE), Buffer.from(`${JSON.stringify(meta)}\n`), { exclusive: false });
     // Files the new record no longer names start their grace period now: a run that read the old record may be reading them.
-    const named = new Set(meta.segments.flatMap((s) => s.files));
+    const named = new Set(meta.segments.flatMap(dataFiles));
     for (const old of previousFiles ?? []) {
       if (!named.has(old)) await utimes(path.join(dir, old), now, now).catch(() => undefined);
     }
     await this.#removeOrphans(dir, meta);
   }
 
-  /** Parquet files of `dir` that `meta` does not name, once they are old enough that no run can still be reading them. */
+  /** Parquet and rollup files of `dir` that `meta` does not name, once they are old enough that no run can still be reading them. */
   async #removeOrphans(dir: string, meta: PartitionMeta): Promise<void> {
-    const named = new Set(meta.segments.flatMap((s) => s.files));
+    const named = new Set(meta.segments.flatMap(dataFiles));
     const now = Date.now();
     for (const name of await readdir(dir).catch((): string[] => [])) {
-      if (!name.endsWith('.parquet') || named.has(name)) continue;
+      if (!(name.endsWith('.parquet') || name.endsWith('.rollup')) || named.has(name)) continue;
       const info = await stat(path.join(dir, name)).catch(() => undefined);
       if (info && now - info.mtimeMs > ORPHAN_GRACE_MS) await rm(path.join(dir, name), { force: true });
     }
@@ -268,6 +292,7 @@ export class LocalEventStore implements EventStore {
     const parquetFiles: string[] = [];
     const sources = new Map<string, StoredSourceFile>();
     let events = 0;
+    let rollups: { files: string[]; digests: Set<string> } | undefined = { files: [], digests: new Set() };
     // Hundreds of partitions over 90 days: their records are read synchronously, in turns (see takingTurns).
     const turn = takingTurns();
     for (const [key, listed] of byPartition(files)) {
@@ -276,14 +301,21 @@ export class LocalEventStore implements EventStore {
       const meta = this.#readMeta(dir, first);
       await turn();
       if (meta === undefined || meta === 'unreadable' || !coversExactly(meta, listed.map(fingerprintOf), SCHEMA_DIGEST)) return { missing: key };
-      if (this.#fileMissing(dir, meta) !== undefined) return { missing: key };
+      if (this.#fileMissing(dir, parquetFilesOf(meta)) !== undefined) return { missing: key };
       for (const segment of meta.segments) {
         for (const file of segment.files) parquetFiles.push(path.join(dir, file));
         events += segment.events;
         for (const stored of segment.sources) sources.set(stored.key, stored);
+        const rollup = segment.rollup;
+        if (rollup === undefined || this.#fileMissing(dir, rollup.files) !== undefined) {
+          rollups = undefined;
+        } else if (rollups !== undefined) {
+          rollups.digests.add(rollup.digest);
+          rollups.files.push(...rollup.files.map((file) => path.join(dir, file)));
+        }
       }
     }
-    return { parquetFiles, sources, events };
+    return { parquetFiles, sources, events, ...(rollups === undefined ? {} : { rollups }) };
   }
 
   async status(): Promise<StoreStatus> {
@@ -300,7 +332,7 @@ export class LocalEventStore implements EventStore {
         if (meta === undefined) continue;
         let bytes = 0;
         for (const name of await readdir(partitionDir).catch((): string[] => [])) {
-          if (name.endsWith('.parquet')) bytes += (await stat(path.join(partitionDir, name)).catch(() => undefined))?.size ?? 0;
+          if (name.endsWith('.parquet') || name.endsWith('.rollup')) bytes += (await stat(path.join(partitionDir, name)).catch(() => undefined))?.size ?? 0;
         }
         if (meta === 'unreadable') {
           partitions.push({ account, region, day, events: 0, bytes, sourceFiles: 0, skipped: [], segments: 0, current: false });

@@ -17,6 +17,11 @@ export interface PartitionWork {
 /** What a run reads from the store for its listed files: the Parquet files, and what converting each delivery file gave. */
 export interface StoreSnapshot {
   readonly parquetFiles: readonly string[];
+  /**
+   * The segments' activity rollups (see `Segment.rollup`): their files, and the digests they were written with.
+   * Undefined when a segment has none, or a rollup file is missing: the activity is then read from the records.
+   */
+  readonly rollups?: { readonly files: readonly string[]; readonly digests: ReadonlySet<string> };
   /** By delivery file key. */
   readonly sources: ReadonlyMap<string, StoredSourceFile>;
   readonly events: number;
@@ -27,7 +32,7 @@ export interface PartitionStatus {
   readonly region: string;
   readonly day: string;
   readonly events: number;
-  /** Parquet bytes on disk. */
+  /** Parquet bytes on disk (the records and their activity rollups). */
   readonly bytes: number;
   readonly sourceFiles: number;
   readonly skipped: readonly SkippedFile[];
@@ -70,7 +75,13 @@ export interface EventStore {
   commit(
     source: string,
     work: PartitionWork,
-    segment: { staged: readonly string[]; events: number; sources: readonly StoredSourceFile[] },
+    segment: {
+      staged: readonly string[];
+      events: number;
+      sources: readonly StoredSourceFile[];
+      /** The segment's activity rollup, staged (none when it could not be made: the runs then read the records). */
+      rollup?: { readonly digest: string; readonly staged: readonly string[] };
+    },
     now: Date,
   ): Promise<void>;
   /** The stored record of exactly `files`, or the first partition that does not hold exactly them. */
