@@ -23,7 +23,7 @@ const META_FILE = 'partition.json';
 const HASHES_FILE = 'hashes.json';
 const SOURCE_FILE = 'source.json';
 const STAGING = '.staging';
-/** A Parquet file no partition names any more is removed after this long: a run that read the old record may still read it. */
+/** A Parquet or rollup file no partition names any more is removed after this long: a run that read the old record may still read it. */
 const ORPHAN_GRACE_MS = 6 * 3600_000;
 /** The Parquet files of a partition's segments. */
 const parquetFilesOf = (meta: PartitionMeta): string[] => meta.segments.flatMap((segment) => segment.files);
