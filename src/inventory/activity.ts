@@ -128,11 +128,10 @@ export function activityFromRollupsSql(periodStarts: readonly string[], end: str
   // The days a boundary falls inside (not on midnight) are read from the records; a day a period starts on at
   // midnight is whole, and so is every day between two boundaries.
   const cutDays = [...new Set([...starts, end].filter((time) => !time.endsWith('T00:00:00Z')).map(dayOf))].sort();
-  const whole = [
-    `event_day >= '${dayOf(starts[0]!)}'`,
-    `event_day < '${dayOf(end)}'`,
-    ...(cutDays.length > 0 ? [`event_day NOT IN (${cutDays.map((d) => `'${d}'`).join(', ')})`] : []),
-  ].join(' AND ');
+  const cutList = cutDays.map((day) => `'${day}'`).join(', ');
+  const whole = [`event_day >= '${dayOf(starts[0]!)}'`, `event_day < '${dayOf(end)}'`, ...(cutDays.length > 0 ? [`event_day NOT IN (${cutList})`] : [])].join(
+    ' AND ',
+  );
   // A whole day's period: the latest start on or before it (a start's own day is whole only if it starts at midnight).
   const period = `CASE ${[...starts]
     .reverse()
@@ -146,7 +145,7 @@ export function activityFromRollupsSql(periodStarts: readonly string[], end: str
       : [
           `SELECT ${period} AS period_start, ${keys}, -calls AS calls, NULL AS first_seen, NULL AS last_seen FROM (${activityByDaySql(removed)}) WHERE ${whole}`,
         ]),
-    ...(cutDays.length > 0 ? [activitySql(starts, end, 'cloudtrail_window', `substr(eventtime, 1, 10) IN (${cutDays.map((d) => `'${d}'`).join(', ')})`)] : []),
+    ...(cutDays.length > 0 ? [activitySql(starts, end, 'cloudtrail_window', `substr(eventtime, 1, 10) IN (${cutList})`)] : []),
   ];
   return `SELECT period_start, ${keys}, CAST(sum(calls) AS BIGINT) AS calls, min(first_seen) AS first_seen, max(last_seen) AS last_seen
 FROM (
