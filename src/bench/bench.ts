@@ -8,7 +8,7 @@
  * 2.6 × BENCH_EVENTS events. It is generated once into .bench/ and then hard-linked into a "live" tree that holds
  * what had been delivered by a point in time.
  *
- * Raw path (no store), as before the store:
+ * Raw path (no store), as before the store (the raw run only up to 1M events, or with BENCH_RAW=1):
  *   plain pass   one plain DuckDB pass over the window's files (every record field the engine knows, unnest,
  *                GROUP BY): the cost of just reading them. Also: a pass reading only the fields the checks use.
  *   raw run      the whole job with `noStore` (list, load, 8 checks, evidence, mail).
@@ -91,6 +91,12 @@ const WARM_SPEEDUP_TARGET = 10;
 const NEXT_DAY_RATIO_TARGET = 0.2;
 const STORE_RSS_TARGET_BYTES = EVENTS <= 1_000_000 ? 1 * GB : 1.5 * GB;
 const STORE_SIZE_RATIO_TARGET = 0.5;
+
+/**
+ * The raw run holds the window in memory (about 1 GB per million events in it): above 1M events it would need tens of
+ * GB (about 25 at 10M), so it runs there only when BENCH_RAW=1 asks for it.
+ */
+const WITH_RAW = EVENTS <= 1_000_000 || process.env.BENCH_RAW === '1';
 
 const CORRUPT_DIR = path.join(BENCH_ROOT, 'corrupt-3000');
 const CORRUPT_TREE_FILES = 3000;
@@ -490,7 +496,7 @@ async function main(): Promise<void> {
     await startRound();
     plain.push(measure('plain'));
     plainUsed.push(measure('plain-used'));
-    raw.push(measure('raw'));
+    if (WITH_RAW) raw.push(measure('raw'));
     cold.push(measure('store-cold'));
     warm.push(measure('store-warm'));
     arrived = await stageTree(new Date(NEXT_AS_OF.getTime() + DAY_MS));
@@ -513,13 +519,13 @@ async function main(): Promise<void> {
 
   const { events: generated } = JSON.parse(await readFile(INFO_FILE, 'utf8')) as { events?: number };
   const plainMs = median(plain.map((m) => m.ms));
-  const rawMs = median(raw.map((m) => m.ms));
+  const rawMs = raw.length > 0 ? median(raw.map((m) => m.ms)) : Number.NaN;
   const coldMs = median(cold.map((m) => m.ms));
   const warmMs = median(warm.map((m) => m.ms));
   const nextDayMs = median(nextDay.map((m) => m.ms));
   const storeRuns = [...cold, ...warm, ...nextDay, ...long, ...longWarm];
   const storePeak = peakOf(storeRuns);
-  const rawPeak = peakOf(raw);
+  const rawPeak = raw.length > 0 ? peakOf(raw) : Number.NaN;
   const cleanMs = median(clean.map((m) => m.ms));
   const corruptMs = median(corrupt.map((m) => m.ms));
   const last = corrupt.at(-1)!;
@@ -535,10 +541,14 @@ async function main(): Promise<void> {
       `≤ ${STORE_SIZE_RATIO_TARGET}`,
       storeBytes / gzipBytes <= STORE_SIZE_RATIO_TARGET,
     ),
-    target('raw: raw run / plain pass', (rawMs / plainMs).toFixed(2), `≤ ${RATIO_TARGET}`, rawMs / plainMs <= RATIO_TARGET),
-    EVENTS <= 1_000_000
-      ? target('raw: peak RSS of the raw run', mb(rawPeak), `< ${mb(RAW_RSS_TARGET_BYTES)}`, rawPeak < RAW_RSS_TARGET_BYTES)
-      : { line: `  raw: peak RSS of the raw run: ${mb(rawPeak)} (not judged above 1M events: the raw path holds the window in memory)`, met: true },
+    ...(WITH_RAW
+      ? [
+          target('raw: raw run / plain pass', (rawMs / plainMs).toFixed(2), `≤ ${RATIO_TARGET}`, rawMs / plainMs <= RATIO_TARGET),
+          EVENTS <= 1_000_000
+            ? target('raw: peak RSS of the raw run', mb(rawPeak), `< ${mb(RAW_RSS_TARGET_BYTES)}`, rawPeak < RAW_RSS_TARGET_BYTES)
+            : { line: `  raw: peak RSS of the raw run: ${mb(rawPeak)} (not judged above 1M events: the raw path holds the window in memory)`, met: true },
+        ]
+      : [{ line: '  raw: not run above 1M events (it holds the window in memory, ~25 GB at 10M; BENCH_RAW=1 runs it)', met: true }]),
     target(
       'corrupt files: load of the corrupt tree / the intact one',
       (corruptMs / cleanMs).toFixed(2),
@@ -551,7 +561,7 @@ async function main(): Promise<void> {
     `  ${'measurement'.padEnd(50)} ${'time'.padStart(9)} ${'peak RSS'.padStart(9)} ${'events'.padStart(10)}`,
     row('plain DuckDB pass over the files, every field', plain),
     row('plain DuckDB pass, only the fields checks use', plainUsed),
-    row('raw run (noStore)', raw, `${runNote(raw)}; ${Math.round(raw[0]!.events / (rawMs / 1000))} events/s`),
+    ...(raw.length > 0 ? [row('raw run (noStore)', raw, `${runNote(raw)}; ${Math.round(raw[0]!.events / (rawMs / 1000))} events/s`)] : []),
     row('store: cold run (empty store)', cold, runNote(cold)),
     row('store: warm re-run of the same window', warm, runNote(warm)),
     row(`store: next day (${arrived} files arrived), as of +1 day`, nextDay, runNote(nextDay)),
