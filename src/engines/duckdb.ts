@@ -5,6 +5,8 @@ import path from 'node:path';
 import { DuckDBInstance, LIST, StatementType, VARCHAR, listValue, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { EngineError } from '../core/errors.js';
+import { mapLimit } from '../core/map-limit.js';
+import { hashLogFile } from '../integrity/hash-file.js';
 import type { DroppedRecords, EventIdConflict, ParamValue, QueryResult, SkippedFile, WindowStats } from '../core/model.js';
 import { toCloudTrailTime } from '../core/time.js';
 import type { LogFile } from '../source/types.js';
@@ -856,7 +858,7 @@ export class DuckDbEngine implements QueryEngine {
       projection: projection(fields, { eventtime: 't' }, since, 't', where),
       checked: input.checked,
     };
-    if (this.#store && input.source) return this.#loadFromStore(load, files, this.#store, input.source);
+    if (this.#store && input.source) return this.#loadFromStore(load, files, this.#store, input.source, input.hashing);
     const c = this.#connection;
     await c.run('DROP VIEW IF EXISTS cloudtrail_window');
     const facts = await this.#readIntoLoad(load, files);
@@ -998,7 +1000,13 @@ export class DuckDbEngine implements QueryEngine {
    * only writer of the store), then `cloudtrail_window` is loaded from the Parquet files that hold exactly the listed
    * files (`#windowFromStore`). A window already stored reads no raw log at all.
    */
-  async #loadFromStore(load: LoadPlan, files: readonly LogFile[], store: EventStore, source: WindowSource): Promise<WindowStats> {
+  async #loadFromStore(
+    load: LoadPlan,
+    files: readonly LogFile[],
+    store: EventStore,
+    source: WindowSource,
+    hashing: WindowInput['hashing'],
+  ): Promise<WindowStats> {
     const sourceId = source.describe();
     const started = performance.now();
     let snapshot = await store.snapshot(sourceId, files);
@@ -1006,7 +1014,7 @@ export class DuckDbEngine implements QueryEngine {
     let converted = 0;
     if ('missing' in snapshot) {
       snapshot = await store.withLock(sourceId, async () => {
-        converted = (await this.#planAndConvert(store, files, source)).files;
+        converted = (await this.#planAndConvert(store, files, source, {}, hashing)).files;
         const done = await store.snapshot(sourceId, files);
         if ('missing' in done) throw new EngineError(`the store still lacks partition ${done.missing} after converting it (${store.describe()})`);
         return done;
@@ -1039,7 +1047,7 @@ export class DuckDbEngine implements QueryEngine {
    * salvage as a raw load (every column, no time limit), and each partition's rows become one zstd Parquet file,
    * committed with what became of each of its delivery files. Used by runs and by `trailwarden store rebuild`.
    */
-  async #convert(work: readonly PartitionWork[], store: EventStore, source: WindowSource): Promise<void> {
+  async #convert(work: readonly PartitionWork[], store: EventStore, source: WindowSource, hashing?: WindowInput['hashing']): Promise<void> {
     if (work.length === 0) return;
     await store.prepareStaging();
     const total = work.reduce((n, w) => n + bytesOf(w.files), 0);
@@ -1059,6 +1067,8 @@ export class DuckDbEngine implements QueryEngine {
       const listed = chunk.flatMap((w) => w.files);
       const local = source.fetch ? await source.fetch(listed) : listed;
       const chunkStarted = performance.now();
+      // Beside DuckDB's reading: the hashes validation will want, of the files at hand (on S3, before they are released).
+      const hashed = hashing ? this.#hashFiles(local, hashing) : undefined;
       const staging = store.stagingFile();
       await mkdir(staging, { recursive: true });
       const parts = chunk.flatMap((item, part) => item.files.map(() => part));
@@ -1076,6 +1086,7 @@ export class DuckDbEngine implements QueryEngine {
       }
       const writeMs = performance.now() - chunkStarted - readMs;
       const rollups = await this.#stageRollups(staging);
+      const hashedFiles = await hashed;
       let first = 0;
       for (const [part, item] of chunk.entries()) {
         const ids = { from: first, to: first + item.files.length };
@@ -1118,6 +1129,7 @@ export class DuckDbEngine implements QueryEngine {
           writeMs: Math.round(writeMs),
           totalMs: Math.round(performance.now() - chunkStarted),
           direct,
+          hashed: hashedFiles,
           reads: facts.counts,
         },
         'store chunk converted',
@@ -1130,6 +1142,27 @@ export class DuckDbEngine implements QueryEngine {
       { partitions: work.length, files: work.reduce((n, w) => n + w.files.length, 0), bytes: total, ms: Math.round(performance.now() - started) },
       'logs converted into the store',
     );
+  }
+
+  /**
+   * Hashes the files of `files` that `hashing` wants (two at a time: DuckDB has the other threads), handing each hash
+   * over; returns how many. Never fails: a file that can't be hashed here is left to validation, which says why.
+   */
+  async #hashFiles(files: readonly LogFile[], hashing: NonNullable<WindowInput['hashing']>): Promise<number> {
+    let count = 0;
+    await mapLimit(
+      files.filter((file) => hashing.wanted(file)),
+      2,
+      async (file) => {
+        try {
+          hashing.hashed(file, await hashLogFile(file.path, file.key.endsWith('.gz')));
+          count += 1;
+        } catch (error) {
+          this.#log.debug({ file: file.key, err: firstLine(error) }, 'could not hash a converted log file: validation reads it');
+        }
+      },
+    );
+    return count;
   }
 
   /**
@@ -1294,9 +1327,10 @@ export class DuckDbEngine implements QueryEngine {
     files: readonly LogFile[],
     source: WindowSource,
     options: { force?: boolean } = {},
+    hashing?: WindowInput['hashing'],
   ): Promise<{ partitions: number; files: number }> {
     const work = await store.plan(source.describe(), files, options);
-    await this.#convert(work, store, source);
+    await this.#convert(work, store, source, hashing);
     return { partitions: work.length, files: work.reduce((n, w) => n + w.files.length, 0) };
   }
 

@@ -33,6 +33,16 @@ export interface WindowInput {
    * it fetch only the files it must convert (the files were listed without fetching).
    */
   readonly source?: WindowSource;
+  /**
+   * Log files whose content hash the run needs (log file validation) and which it may take while it reads them
+   * anyway: the DuckDB engine converting into its store hashes the `wanted` files of each chunk beside the conversion
+   * (on S3, before their download is released) and hands each hash to `hashed`. Validation then neither reads nor
+   * downloads those files again.
+   */
+  readonly hashing?: {
+    readonly wanted: (file: LogFile) => boolean;
+    readonly hashed: (file: LogFile, sha256: string) => void;
+  };
 }
 
 /** What an engine with a store needs of the log source. */

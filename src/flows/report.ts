@@ -29,7 +29,7 @@ import type { LogFile, LogSource } from '../source/types.js';
 import { formatBytes } from '../core/cost.js';
 import { queryProblems } from '../integrity/problems-table.js';
 import type { PublicKeys } from '../integrity/public-keys.js';
-import { checkLogIntegrity, type HashRecordAccess, type IntegrityRun } from '../integrity/validate.js';
+import { checkLogIntegrity, validationScope, type HashRecordAccess, type IntegrityRun } from '../integrity/validate.js';
 import { InventoryError } from '../core/errors.js';
 import { loadActionCatalogue, type ActionCatalogue } from '../inventory/action-catalogue.js';
 import { ACTIVITY_ROWS, activitySql } from '../inventory/activity.js';
@@ -179,13 +179,20 @@ async function judgeIntegrity(check: Check, asOf: Date, runs: IntegrityRuns | un
   }
 }
 
-/** Validates the log files of each integrity check's window against the digests (once per distinct window). */
+/** Log files hashed this run while the window was loaded (`WindowInput.hashing`), by key. */
+type HashedWhileLoading = Map<string, { readonly file: LogFile; readonly sha256: string }>;
+
+/**
+ * Validates the log files of each integrity check's window against the digests (once per distinct window), taking
+ * the hashes `hashedWhileLoading` holds for files unchanged since.
+ */
 async function validateLogs(
   backends: RunBackends,
   checks: readonly Check[],
   files: readonly LogFile[],
   asOf: Date,
   log: Logger,
+  hashedWhileLoading: HashedWhileLoading,
 ): Promise<Map<string, IntegrityRun | { failed: string }>> {
   const runs = new Map<string, IntegrityRun | { failed: string }>();
   for (const check of checks) {
@@ -201,6 +208,7 @@ async function validateLogs(
         log,
         ...(publicKeys ? { keys: () => publicKeys(window) } : {}),
         ...(backends.hashRecord ? { record: backends.hashRecord } : {}),
+        hashedWhileLoading,
       });
       log.info({ window: id, hashed: run.hashed, fromRecord: run.fromRecord, notListed: run.notListed, bytesRead: run.bytesRead }, 'log files hashed');
       runs.set(id, run);
@@ -268,6 +276,12 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
     .map((c) => ({ sql: c.sql, start: toCloudTrailTime(checkWindow(c, request.asOf).start) }));
   const readers: WindowReader[] = [...checkReaders, ...(activity ? [{ sql: activity, start: periodStarts[0]!, rows: ACTIVITY_ROWS }] : [])];
   const since = columnsSince(readers, toCloudTrailTime(window.start));
+
+  // Log file validation hashes the files of its windows; an engine converting them into its store hashes them then.
+  const integrityChecks = request.checks.filter(needsIntegrity);
+  const validates = integrityChecks.length > 0 && source.digests !== undefined;
+  const validated = integrityChecks.map((check) => validationScope(checkWindow(check, request.asOf)));
+  const hashedWhileLoading: HashedWhileLoading = new Map();
   const listing = await phase(
     log,
     'list logs',
@@ -291,6 +305,14 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
           ? { checked: { from: checkReaders.map((r) => r.start).sort()[0]!, fields: fieldsUsedBy(checkReaders.map((r) => r.sql)) } }
           : {}),
         source,
+        ...(validates
+          ? {
+              hashing: {
+                wanted: (file: LogFile) => validated.some((inScope) => inScope(file.key)),
+                hashed: (file: LogFile, sha256: string) => void hashedWhileLoading.set(file.key, { file, sha256 }),
+              },
+            }
+          : {}),
       }),
     (s) => ({
       events: s.events,
@@ -312,17 +334,15 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
       )
     : undefined;
 
-  // Log file validation: hashes the window's log files and reads the digests, in-process (no engine can hash objects).
-  const integrityChecks = request.checks.filter(needsIntegrity);
-  const integrity =
-    integrityChecks.length > 0 && source.digests
-      ? await phase(
-          log,
-          'validate logs',
-          () => validateLogs(backends, integrityChecks, listing.files, request.asOf, log),
-          (runs) => Object.fromEntries([...runs].map(([start, run]) => [start, 'failed' in run ? run.failed : run.result.summary])),
-        )
-      : undefined;
+  // Log file validation: hashes the window's log files (those not hashed while loading) and reads the digests, in-process.
+  const integrity = validates
+    ? await phase(
+        log,
+        'validate logs',
+        () => validateLogs(backends, integrityChecks, listing.files, request.asOf, log, hashedWhileLoading),
+        (runs) => Object.fromEntries([...runs].map(([start, run]) => [start, 'failed' in run ? run.failed : run.result.summary])),
+      )
+    : undefined;
 
   const findings = await phase(
     log,

@@ -6,10 +6,7 @@
  * and hands all of it to the pure judge (`core/integrity.ts`).
  */
 import { createHash, verify, type KeyObject } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip, gunzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import { describeError } from '../core/errors.js';
 import { mapLimit } from '../core/map-limit.js';
 import { hashIdentity, identityBasis, recordedHashOf, type RecordedHash } from '../core/hash-record.js';
@@ -28,6 +25,7 @@ import { deliveryDaysFor, toCloudTrailTime, type TimeWindow } from '../core/time
 import type { Logger } from 'pino';
 import type { DigestObject, LogFile, LogSource } from '../source/types.js';
 import type { EventStore } from '../store/types.js';
+import { hashLogFile } from './hash-file.js';
 import type { PublicKeys } from './public-keys.js';
 
 const HOUR_MS = 3_600_000;
@@ -96,27 +94,6 @@ export function readDigest(object: DigestObject, keys: PublicKeys | string | und
   return { ...base, content: { json, sha256 }, signature: checkSignature(object, json, sha256, keys) };
 }
 
-/**
- * Read and inflate buffer size for hashing: each chunk of a stream is a trip to libuv's thread pool, and with the
- * default 16-64 KiB chunks those trips cost more than the work (measured, 2,261 files of 194 MB gzip: 3.7 s with the
- * defaults, 2.2-2.3 s with 1 MiB; 256 KiB gave 2.7 s). Four files at a time hold a few MiB.
- */
-const HASH_CHUNK_BYTES = 2 ** 20;
-
-/** SHA-256 of a log file's uncompressed content (a plain `.json` is hashed as it is). */
-async function hashLogFile(file: string, gzipped: boolean): Promise<string> {
-  const hash = createHash('sha256');
-  const sink = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      done();
-    },
-  });
-  const input: Readable = createReadStream(file, { highWaterMark: HASH_CHUNK_BYTES });
-  await (gzipped ? pipeline(input, createGunzip({ chunkSize: HASH_CHUNK_BYTES }), sink) : pipeline(input, sink));
-  return hash.digest('hex');
-}
-
 export interface IntegrityRun {
   readonly result: IntegrityResult;
   /** Bytes of log files and digests read for the validation (on S3: downloaded, and billed as GETs and transfer). */
@@ -139,6 +116,22 @@ export interface HashRecordAccess {
 }
 
 /**
+ * Whether validation of `window` vouches for the log file of `key`: a file of the window's delivery days, delivered
+ * before the window's end or up to an hour after it.
+ */
+export function validationScope(window: TimeWindow): (key: string) => boolean {
+  const daySet = new Set(deliveryDaysFor(window));
+  // Events just before the end are delivered up to ~15 minutes later; files after that hold none of the window.
+  const last = toCloudTrailTime(new Date(window.end.getTime() + HOUR_MS));
+  return (key) => {
+    const parts = parseLogKey(fromAwsLogs(key));
+    const delivered = logDeliveryTime(key);
+    // A file without CloudTrail's name stamp is in scope all the same: the engine reads it, so it must be vouched for.
+    return parts !== undefined && daySet.has(parts.day) && (delivered === undefined || delivered <= last);
+  };
+}
+
+/**
  * Validates the log files of `window` (those listed in `files`) against their digests. Only files some digest lists
  * are hashed (no other hash is ever compared). Log files listed without fetching (Athena reads the bucket itself) are
  * fetched by the source first: hashing needs their bytes. With `record` (a columnar store is in use), a file whose
@@ -153,18 +146,16 @@ export async function checkLogIntegrity(input: {
   readonly record?: HashRecordAccess;
   /** Told when the record cannot be written (the run goes on: the next one hashes those files again). */
   readonly log?: Logger;
+  /**
+   * Hashes this run already took, by key: the engine's, of the files it converted into its store while it had them
+   * at hand (`WindowInput.hashing`). One stands for a file listed with the same size and identity (so unchanged since),
+   * which is then neither fetched nor read again; it counts as hashed this run, and is recorded like the others.
+   */
+  readonly hashedWhileLoading?: ReadonlyMap<string, { readonly file: LogFile; readonly sha256: string }>;
 }): Promise<IntegrityRun> {
   const { source, window, record } = input;
   const days = deliveryDaysFor(window);
-  const daySet = new Set(days);
-  // Events just before the end are delivered up to ~15 minutes later; files after that hold none of the window.
-  const last = toCloudTrailTime(new Date(window.end.getTime() + HOUR_MS));
-  const inScope = (key: string): boolean => {
-    const parts = parseLogKey(fromAwsLogs(key));
-    const delivered = logDeliveryTime(key);
-    // A file without CloudTrail's name stamp is in scope all the same: the engine reads it, so it must be vouched for.
-    return parts !== undefined && daySet.has(parts.day) && (delivered === undefined || delivered <= last);
-  };
+  const inScope = validationScope(window);
   // The digest of a file delivered late on the last day ends the next day.
   const lastDay = new Date(Date.parse(`${days[days.length - 1]!.replaceAll('/', '-')}T00:00:00Z`) + DAY_MS);
   const digestDays = [...days, lastDay.toISOString().slice(0, 10).replaceAll('-', '/')];
@@ -192,7 +183,15 @@ export async function checkLogIntegrity(input: {
     known.set(file.key, sha256);
     reusedIdentities.push(hashIdentity(file)!);
   }
-  let toHash = wanted.filter((file) => !known.has(file.key));
+  const hashedEarlier: { file: LogFile; sha256: string }[] = [];
+  let toHash = wanted.filter((file) => {
+    if (known.has(file.key)) return false;
+    const early = input.hashedWhileLoading?.get(file.key);
+    const identity = hashIdentity(file);
+    if (early === undefined || identity === undefined || early.file.bytes !== file.bytes || hashIdentity(early.file) !== identity) return true;
+    hashedEarlier.push({ file, sha256: early.sha256 });
+    return false;
+  });
   const remote = toHash.filter((file) => !file.path.startsWith('/') && /^[a-z0-9]+:\/\//.test(file.path));
   let fetched: LogFile[] = [];
   if (remote.length > 0 && source.fetch) {
@@ -200,13 +199,16 @@ export async function checkLogIntegrity(input: {
     const byFetchedKey = new Map(fetched.map((file) => [file.key, file]));
     toHash = toHash.map((file) => byFetchedKey.get(file.key) ?? file);
   }
-  const hashed = await mapLimit(toHash, 4, async (file): Promise<{ file: LogFile; sha256?: string; error?: string }> => {
-    try {
-      return { file, sha256: await hashLogFile(file.path, file.key.endsWith('.gz')) };
-    } catch (error) {
-      return { file, error: describeError(error).split('\n')[0] ?? 'unreadable' };
-    }
-  });
+  const hashed: { file: LogFile; sha256?: string; error?: string }[] = [
+    ...hashedEarlier,
+    ...(await mapLimit(toHash, 4, async (file): Promise<{ file: LogFile; sha256?: string; error?: string }> => {
+      try {
+        return { file, sha256: await hashLogFile(file.path, file.key.endsWith('.gz')) };
+      } catch (error) {
+        return { file, error: describeError(error).split('\n')[0] ?? 'unreadable' };
+      }
+    })),
+  ];
   const byKey = new Map(hashed.map((h) => [h.file.key, h]));
   const logs = files.map((file): HashedLogFile => {
     const base = { key: file.key, account: file.account, region: file.region };

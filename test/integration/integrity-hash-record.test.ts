@@ -10,6 +10,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { logFileName, logKey } from '../../src/core/cloudtrail-layout.js';
 import { DigestPlan, sha256Hex } from '../../src/demo/digests.js';
 import { TreeWriter } from '../../src/demo/tree-writer.js';
+import { hashLogFile } from '../../src/integrity/hash-file.js';
 import { checkLogIntegrity, type HashRecordAccess } from '../../src/integrity/validate.js';
 import { LocalLogSource } from '../../src/source/local.js';
 import { LocalEventStore } from '../../src/store/local.js';
@@ -147,5 +148,25 @@ describe('log file validation with the store’s record of hashes (local tree)',
     expect(run.bytesRead).toBe(0);
     expect(run.result.incomplete).toMatch(/no digest files found/);
     expect(run.result.summary).toMatch(/^0 of 4 log files verified against 0 digests \(none hashed: no digest lists them\); /);
+  });
+
+  it('takes a hash taken while loading for a file listed unchanged since (same size and identity), and reads any other', async () => {
+    // Prepare: hashes handed over by the loading — the true one of the first file, a false one of the second (so that
+    // taking it shows), and one of the third taken when it had another identity (so it must be read again)
+    const listing = await source.list(WINDOW);
+    const [first, second, third] = tree.keys.map((key) => listing.files.find((file) => file.key === key)!);
+    const hashedWhileLoading = new Map([
+      [first!.key, { file: first!, sha256: await hashLogFile(first!.path, true) }],
+      [second!.key, { file: second!, sha256: '0'.repeat(64) }],
+      [third!.key, { file: { ...third!, identity: 'local:1:1:1' }, sha256: '0'.repeat(64) }],
+    ]);
+
+    // Act
+    const run = await checkLogIntegrity({ source, files: listing.files, window: WINDOW, log: silentLog, record, hashedWhileLoading });
+
+    // Assess: all hashed this run; the false hash taken (the second file found modified), the stale one not
+    expect([run.hashed, run.fromRecord]).toEqual([DELIVERIES, 0]);
+    expect(run.result.problems.map((p) => [p.problem, p.objectKey])).toEqual([['modified', second!.key]]);
+    expect(run.result.verified).toBe(DELIVERIES - 1);
   });
 });
