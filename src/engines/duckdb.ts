@@ -1155,7 +1155,7 @@ export class DuckDbEngine implements QueryEngine {
       2,
       async (file) => {
         try {
-          hashing.hashed(file, await hashLogFile(file.path, file.key.endsWith('.gz')));
+          hashing.hashed(file, await hashLogFile(file));
           count += 1;
         } catch (error) {
           this.#log.debug({ file: file.key, err: firstLine(error) }, 'could not hash a converted log file: validation reads it');

@@ -29,6 +29,7 @@ import type { LogFile, LogSource } from '../source/types.js';
 import { formatBytes } from '../core/cost.js';
 import { queryProblems } from '../integrity/problems-table.js';
 import type { PublicKeys } from '../integrity/public-keys.js';
+import { hashIdentity, type RecordedHash } from '../core/hash-record.js';
 import { checkLogIntegrity, validationScope, type HashRecordAccess, type IntegrityRun } from '../integrity/validate.js';
 import { InventoryError } from '../core/errors.js';
 import { loadActionCatalogue, type ActionCatalogue } from '../inventory/action-catalogue.js';
@@ -179,8 +180,8 @@ async function judgeIntegrity(check: Check, asOf: Date, runs: IntegrityRuns | un
   }
 }
 
-/** Log files hashed this run while the window was loaded (`WindowInput.hashing`), by key. */
-type HashedWhileLoading = Map<string, { readonly file: LogFile; readonly sha256: string }>;
+/** Log files hashed this run while the window was loaded (`WindowInput.hashing`), by key, as the store records hashes. */
+type HashedWhileLoading = Map<string, RecordedHash>;
 
 /**
  * Validates the log files of each integrity check's window against the digests (once per distinct window), taking
@@ -309,7 +310,11 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
           ? {
               hashing: {
                 wanted: (file: LogFile) => validated.some((inScope) => inScope(file.key)),
-                hashed: (file: LogFile, sha256: string) => void hashedWhileLoading.set(file.key, { file, sha256 }),
+                hashed: (file: LogFile, sha256: string) => {
+                  // Without a trusted identity a hash can't be known to stand for the file validation lists: not kept.
+                  const identity = hashIdentity(file);
+                  if (identity !== undefined) hashedWhileLoading.set(file.key, { key: file.key, bytes: file.bytes, identity, sha256 });
+                },
               },
             }
           : {}),

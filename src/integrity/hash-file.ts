@@ -16,8 +16,8 @@ import { createGunzip } from 'node:zlib';
  */
 const HASH_CHUNK_BYTES = 2 ** 20;
 
-/** SHA-256 of a log file's uncompressed content (a plain `.json` is hashed as it is). */
-export async function hashLogFile(file: string, gzipped: boolean): Promise<string> {
+/** SHA-256 of a log file's uncompressed content (a `.gz` key is inflated; a plain `.json` is hashed as it is). */
+export async function hashLogFile(file: { readonly path: string; readonly key: string }): Promise<string> {
   const hash = createHash('sha256');
   const sink = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -25,7 +25,7 @@ export async function hashLogFile(file: string, gzipped: boolean): Promise<strin
       done();
     },
   });
-  const input: Readable = createReadStream(file, { highWaterMark: HASH_CHUNK_BYTES });
-  await (gzipped ? pipeline(input, createGunzip({ chunkSize: HASH_CHUNK_BYTES }), sink) : pipeline(input, sink));
+  const input: Readable = createReadStream(file.path, { highWaterMark: HASH_CHUNK_BYTES });
+  await (file.key.endsWith('.gz') ? pipeline(input, createGunzip({ chunkSize: HASH_CHUNK_BYTES }), sink) : pipeline(input, sink));
   return hash.digest('hex');
 }

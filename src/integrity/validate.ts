@@ -148,10 +148,11 @@ export async function checkLogIntegrity(input: {
   readonly log?: Logger;
   /**
    * Hashes this run already took, by key: the engine's, of the files it converted into its store while it had them
-   * at hand (`WindowInput.hashing`). One stands for a file listed with the same size and identity (so unchanged since),
-   * which is then neither fetched nor read again; it counts as hashed this run, and is recorded like the others.
+   * at hand (`WindowInput.hashing`). One stands for a file listed with the same size and identity (so unchanged since;
+   * `recordedHashOf`, as for the store's record), which is then neither fetched nor read again; it counts as hashed
+   * this run, and is recorded like the others.
    */
-  readonly hashedWhileLoading?: ReadonlyMap<string, { readonly file: LogFile; readonly sha256: string }>;
+  readonly hashedWhileLoading?: ReadonlyMap<string, RecordedHash>;
 }): Promise<IntegrityRun> {
   const { source, window, record } = input;
   const days = deliveryDaysFor(window);
@@ -186,10 +187,9 @@ export async function checkLogIntegrity(input: {
   const hashedEarlier: { file: LogFile; sha256: string }[] = [];
   let toHash = wanted.filter((file) => {
     if (known.has(file.key)) return false;
-    const early = input.hashedWhileLoading?.get(file.key);
-    const identity = hashIdentity(file);
-    if (early === undefined || identity === undefined || early.file.bytes !== file.bytes || hashIdentity(early.file) !== identity) return true;
-    hashedEarlier.push({ file, sha256: early.sha256 });
+    const sha256 = input.hashedWhileLoading && recordedHashOf(input.hashedWhileLoading, file);
+    if (sha256 === undefined) return true;
+    hashedEarlier.push({ file, sha256 });
     return false;
   });
   const remote = toHash.filter((file) => !file.path.startsWith('/') && /^[a-z0-9]+:\/\//.test(file.path));
@@ -203,7 +203,7 @@ export async function checkLogIntegrity(input: {
     ...hashedEarlier,
     ...(await mapLimit(toHash, 4, async (file): Promise<{ file: LogFile; sha256?: string; error?: string }> => {
       try {
-        return { file, sha256: await hashLogFile(file.path, file.key.endsWith('.gz')) };
+        return { file, sha256: await hashLogFile(file) };
       } catch (error) {
         return { file, error: describeError(error).split('\n')[0] ?? 'unreadable' };
       }

@@ -13,6 +13,7 @@ import { TreeWriter } from '../../src/demo/tree-writer.js';
 import { hashLogFile } from '../../src/integrity/hash-file.js';
 import { checkLogIntegrity, type HashRecordAccess } from '../../src/integrity/validate.js';
 import { LocalLogSource } from '../../src/source/local.js';
+import type { LogFile } from '../../src/source/types.js';
 import { LocalEventStore } from '../../src/store/local.js';
 import { record, silentLog, tempDir } from '../support/fixtures.js';
 import { rewriteSameSize } from '../support/rewrite.js';
@@ -155,10 +156,11 @@ describe('log file validation with the store’s record of hashes (local tree)',
     // taking it shows), and one of the third taken when it had another identity (so it must be read again)
     const listing = await source.list(WINDOW);
     const [first, second, third] = tree.keys.map((key) => listing.files.find((file) => file.key === key)!);
+    const taken = (file: LogFile, sha256: string, identity = file.identity!) => [file.key, { key: file.key, bytes: file.bytes, identity, sha256 }] as const;
     const hashedWhileLoading = new Map([
-      [first!.key, { file: first!, sha256: await hashLogFile(first!.path, true) }],
-      [second!.key, { file: second!, sha256: '0'.repeat(64) }],
-      [third!.key, { file: { ...third!, identity: 'local:1:1:1' }, sha256: '0'.repeat(64) }],
+      taken(first!, await hashLogFile(first!)),
+      taken(second!, '0'.repeat(64)),
+      taken(third!, '0'.repeat(64), 'local:1:1:1'),
     ]);
 
     // Act
