@@ -12,6 +12,7 @@ import { toCloudTrailTime } from '../core/time.js';
 import type { LogFile } from '../source/types.js';
 import {
   CLOUDTRAIL_TABLE,
+  NEVER,
   tableColumns,
   type CloudTrailColumn,
   type ColumnType,
@@ -248,8 +249,6 @@ interface LoadPlan {
   readonly where: Partial<Record<CloudTrailColumn, RowCondition>>;
   readonly recordType: string;
   readonly projection: string;
-  /** What the checks read (see `WindowInput.checked`). */
-  readonly checked?: { readonly from: string; readonly fields: LoadFields } | undefined;
 }
 
 /**
@@ -542,8 +541,8 @@ export class DuckDbEngine implements QueryEngine {
    * Parquet files (`#windowFromStore`); each check sees it cut to its own window.
    */
   #windowSql: string | undefined;
-  /** From the store: since when `_checked` holds the window's events for the checks (see `WindowInput.checked`). */
-  #checkedFrom: string | undefined;
+  /** From the store: the window's SELECT over only the Parquet files that can hold events from a start on. */
+  #windowFrom: ((start: string) => string) | undefined;
   /** The Parquet files the stored window's view reads: still readable, and nothing else, once the engine is confined. */
   #readableFiles: readonly string[] = [];
   /** The stored window's activity rollups, when all of them can be used, and its second deliveries (`#windowFromStore`). */
@@ -830,6 +829,7 @@ export class DuckDbEngine implements QueryEngine {
 
   async loadWindow(input: WindowInput): Promise<WindowStats> {
     this.#rollups = undefined;
+    this.#windowFrom = undefined;
     try {
       return await this.#loadWindow(input);
     } catch (error) {
@@ -856,7 +856,6 @@ export class DuckDbEngine implements QueryEngine {
       // A condition's columns are read from the record, loaded or not: the record type must hold them.
       recordType: recordType(withConditionColumns(fields, since, where)),
       projection: projection(fields, { eventtime: 't' }, since, 't', where),
-      checked: input.checked,
     };
     if (this.#store && input.source) return this.#loadFromStore(load, files, this.#store, input.source, input.hashing);
     const c = this.#connection;
@@ -1336,13 +1335,13 @@ export class DuckDbEngine implements QueryEngine {
 
   /**
    * `cloudtrail_window` as a view over the snapshot's Parquet files: the window's events, second deliveries left out
-   * as in a raw load (see `#removeRepeats`: same eventID and same content in the columns the checks use). The long
-   * window is not copied: the activity aggregate reads the few columns it needs of 90 days straight from Parquet. Only
-   * the part the checks read (`WindowInput.checked`: their columns, from the earliest of their starts) is copied into
-   * `_checked`, spilled above the memory limit: a check reads memory, where a scan of Parquet files would cost it 10×
-   * more (measured: ~300 ms against ~30 ms for a 7-day check over 564 files). The Parquet files a run reads stay put
-   * while it runs (a partition's older files are removed hours after it is rewritten). What each delivery file gave
-   * (skipped, dropped records, records without time) comes from the partitions' records, in listing order.
+   * as in a raw load (see `#removeRepeats`: same eventID and same content in the columns the checks use). Nothing is
+   * copied into memory: the activity aggregate reads the few columns it needs of 90 days straight from Parquet, and
+   * each check reads its own days from the Parquet files that can hold them (`#windowFrom`), which costs a 7-day check
+   * ~70 ms against ~25 ms from memory, where copying the checks' 30 days into memory took ~2.3 s and ~300 MB at 1M
+   * events (and spilled, which made DuckDB's close ~1 s slower). The Parquet files a run reads stay put while it runs (a
+   * partition's older files are removed hours after it is rewritten). What each delivery file gave (skipped, dropped
+   * records, records without time) comes from the partitions' records, in listing order.
    */
   async #windowFromStore(load: LoadPlan, files: readonly LogFile[], snapshot: StoreSnapshot): Promise<WindowStats> {
     const c = this.#connection;
@@ -1386,9 +1385,7 @@ export class DuckDbEngine implements QueryEngine {
       const typed = (sql: string) => (storedTypes.get(field.name) === loadTypes.get(field.name) ? sql : `CAST(${sql} AS ${loadTypes.get(field.name)!})`);
       const since = (sql: string) => loadedFrom(sql, 'p.eventtime', load.since[field.name], load.where[field.name], (name) => `p.${name}`);
       const view = since(pruned === whole ? typed(whole) : whole);
-      // For `_checked`, over the view's columns (the CASE of `since` already applied there).
-      const copied = pruned === whole ? field.name : `${typed(storedValue(field, field.name))} AS ${field.name}`;
-      return { name: field.name, exact: since(typed(pruned)), view, copied };
+      return { name: field.name, exact: since(typed(pruned)), view };
     });
     const { duplicates, conflicts, removed, holders } = await this.#storedRepeats(files, parquet, columns, inWindow);
     // The activity from the partitions' rollups, when every segment has one of this version (see `loadInventory`).
@@ -1405,30 +1402,27 @@ export class DuckDbEngine implements QueryEngine {
                 : undefined,
           }
         : undefined;
-    // An anti join (measured 8× faster over 90 days than NOT EXISTS, which DuckDB plans per row group here).
-    const from = removed
-      ? `read_parquet(${parquet}, filename = true, file_row_number = true) p
-         ANTI JOIN _removed r ON r.parquet_file = p.filename AND r.file_row = p.file_row_number
-         WHERE ${inWindow('p')}`
-      : `read_parquet(${parquet}) p WHERE ${inWindow('p')}`;
+    // The window's events in `among` (Parquet files). An anti join (measured 8× faster over 90 days than NOT EXISTS,
+    // which DuckDB plans per row group here).
+    const select = (among: readonly string[]) => {
+      const list = `[${among.map(quoteLiteral).join(', ')}]`;
+      const from = removed
+        ? `read_parquet(${list}, filename = true, file_row_number = true) p
+           ANTI JOIN _removed r ON r.parquet_file = p.filename AND r.file_row = p.file_row_number
+           WHERE ${inWindow('p')}`
+        : `read_parquet(${list}) p WHERE ${inWindow('p')}`;
+      return `SELECT ${columns.map((f) => `${f.view} AS ${f.name}`).join(', ')}, p.account, p.region, coalesce(p._eventtime_raw, p.eventtime) AS eventtime_original FROM ${from}`;
+    };
     await c.run('DROP TABLE _load');
     this.#readableFiles = parquetFiles;
-    await this.#useWindow(
-      `SELECT ${columns.map((f) => `${f.view} AS ${f.name}`).join(', ')}, p.account, p.region, coalesce(p._eventtime_raw, p.eventtime) AS eventtime_original FROM ${from}`,
-    );
+    await this.#useWindow(select(parquetFiles));
+    const latest = await this.#latestEventTimes(parquet);
+    this.#windowFrom = (start) => {
+      const among = parquetFiles.filter((file) => (latest.get(file) ?? NEVER) >= start);
+      // No file holds an event from `start` on: one file keeps the statement valid, and the check's window filters it out.
+      return select(among.length > 0 ? among : parquetFiles.slice(0, 1));
+    };
     const tidyMs = performance.now() - started;
-    // The checks' part of the window in memory, with the columns they read: each check then reads memory, not Parquet.
-    const checked = load.checked;
-    if (checked !== undefined) {
-      const wanted = new Set(checked.fields.map((f) => f.name));
-      // The view's whole structs are pruned again here (as `exact`, over the view's columns): memory holds what a raw load would.
-      const select = [...columns.filter((f) => wanted.has(f.name)).map((f) => f.copied), 'account', 'region', 'eventtime_original'];
-      await c.run(
-        `CREATE OR REPLACE TEMP TABLE _checked AS SELECT ${select.join(', ')} FROM cloudtrail_window WHERE eventtime >= ${quoteLiteral(checked.from)}`,
-      );
-      this.#checkedFrom = checked.from;
-    }
-    const checkedMs = performance.now() - started - tidyMs;
     const stats = await this.#windowStats({
       filesRead: files.length - skipped.length,
       filesSkipped: skipped,
@@ -1437,11 +1431,26 @@ export class DuckDbEngine implements QueryEngine {
       recordsDropped,
       conflicts,
     });
-    this.#log.debug(
-      { tidyMs: Math.round(tidyMs), checkedMs: Math.round(checkedMs), countMs: Math.round(performance.now() - started - tidyMs - checkedMs), removed },
-      'stored window read',
-    );
+    this.#log.debug({ tidyMs: Math.round(tidyMs), countMs: Math.round(performance.now() - started - tidyMs), removed }, 'stored window read');
     return stats;
+  }
+
+  /**
+   * The latest eventtime of each Parquet file in the list `parquet` (a SQL list), from the files' own statistics: a
+   * file written with none, or with a value not of eventtime's one form (say, a truncated one), is left out of the map,
+   * and read by every check.
+   */
+  async #latestEventTimes(parquet: string): Promise<Map<string, string>> {
+    const rows = await this.#connection.runAndReadAll(
+      `SELECT file_name, max(stats_max_value), bool_and(stats_max_value IS NOT NULL AND length(stats_max_value) = 20)
+       FROM parquet_metadata(${parquet}) WHERE path_in_schema = 'eventtime' GROUP BY 1`,
+    );
+    return new Map(
+      rows
+        .getRowsJS()
+        .filter(([, , known]) => known === true)
+        .map(([file, max]) => [file as string, max as string]),
+    );
   }
 
   /** `cloudtrail_window` becomes a view of `sql` (each check sees it cut to its own window). */
@@ -1748,8 +1757,8 @@ export class DuckDbEngine implements QueryEngine {
       const start = context?.windowStart;
       if (start !== undefined && this.#windowSql !== undefined) {
         if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(start)) throw new EngineError(`not a window start: "${start}"`);
-        const events = this.#checkedFrom !== undefined && start >= this.#checkedFrom ? '_checked' : `(${this.#windowSql})`;
-        await c.run(`CREATE OR REPLACE VIEW cloudtrail_window AS SELECT * FROM ${events} WHERE eventtime >= '${start}'`);
+        const events = this.#windowFrom?.(start) ?? this.#windowSql;
+        await c.run(`CREATE OR REPLACE VIEW cloudtrail_window AS SELECT * FROM (${events}) WHERE eventtime >= '${start}'`);
       }
       // prepare() takes exactly one statement (run() would execute all but the last one unprepared) and says which kind.
       const prepared = await c.prepare(sql);

@@ -23,12 +23,6 @@ export interface WindowInput {
   /** Records before a column's `since` that must hold it all the same (`columnsWhere`); the others may be NULL. */
   readonly where?: Partial<Record<CloudTrailColumn, RowCondition>>;
   /**
-   * What the checks read of the window: the earliest `QueryContext.windowStart` they pass and the fields they name.
-   * An engine may keep that part at hand for them (the DuckDB engine with a store copies it into memory, while the
-   * longer rest stays in Parquet for the activity aggregate).
-   */
-  readonly checked?: { readonly from: string; readonly fields: LoadFields };
-  /**
    * Where `files` come from. An engine with a store (`fetchesOnDemand`) names the store's partitions after it, and has
    * it fetch only the files it must convert (the files were listed without fetching).
    */

@@ -302,9 +302,6 @@ export async function runReport(backends: RunBackends, request: RunRequest): Pro
         columns: fieldsUsedBy(readers.map((reader) => reader.sql)),
         since,
         where: columnsWhere(readers, since, toCloudTrailTime(window.start)),
-        ...(checkReaders.length > 0
-          ? { checked: { from: checkReaders.map((r) => r.start).sort()[0]!, fields: fieldsUsedBy(checkReaders.map((r) => r.sql)) } }
-          : {}),
         source,
         ...(validates
           ? {

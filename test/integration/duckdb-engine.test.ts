@@ -1,4 +1,4 @@
-import { rename, symlink } from 'node:fs/promises';
+import { readdir, rename, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -145,7 +145,7 @@ describe('DuckDB engine over a local CloudTrail tree', () => {
       engine = await engineReading(from);
       const checkStart = '2026-11-20T00:00:00Z';
 
-      // Act: the checks read from checkStart on (the store keeps that part in memory for them)
+      // Act: the checks read from checkStart on
       const fields = fieldsUsedBy(['SELECT useragent, useridentity.arn FROM cloudtrail_window WHERE eventtime >= ?']);
       await engine.loadWindow({
         window: WINDOW,
@@ -153,7 +153,6 @@ describe('DuckDB engine over a local CloudTrail tree', () => {
         source,
         columns: fields,
         since: { useragent: checkStart },
-        checked: { from: checkStart, fields },
       });
       const whole = await engine.query('SELECT eventid, useragent, useridentity.arn FROM cloudtrail_window ORDER BY eventid', []);
       const context = (windowStart: string) => ({ runId: 'r', checkId: 'ua', windowStart });
@@ -172,11 +171,49 @@ describe('DuckDB engine over a local CloudTrail tree', () => {
         ['early', 'arn:aws:sts::111111111111:assumed-role/deploy/session'],
         ['late', 'arn:aws:sts::111111111111:assumed-role/deploy/session'],
       ]);
-      expect(type.rows).toEqual([['STRUCT(arn VARCHAR)']]);
+      // A raw load holds the fields named; the store's Parquet the whole struct, of which DuckDB decodes the fields a query names.
+      expect(type.rows).toEqual([
+        [from === 'raw logs' ? 'STRUCT(arn VARCHAR)' : expect.stringMatching(/^STRUCT\("type" VARCHAR, principalid VARCHAR, arn VARCHAR, /)],
+      ]);
       // The view the check saw was its own: the next query sees the whole window again.
       expect((await engine.query('SELECT count(*) FROM cloudtrail_window', [])).rows).toEqual([['2']]);
     },
   );
+
+  it('from the store, shows a check only the Parquet files that can hold its events: by their latest eventtime, not their day', async () => {
+    // Prepare: a partition of only early events; an early day's partition with one late event in it (a late or
+    // mis-stamped record); a late partition
+    const root = await tempDir();
+    await writeLogFile(root, { day: '2026/11/17', records: [record({ eventTime: '2026-11-17T10:00:00Z', eventID: 'early-only' })] });
+    await writeLogFile(root, {
+      day: '2026/11/16',
+      region: 'eu-west-1',
+      records: [
+        record({ eventTime: '2026-11-16T10:00:00Z', eventID: 'early-day' }),
+        record({ eventTime: '2026-11-21T09:00:00Z', eventID: 'late-in-early-day' }),
+      ],
+    });
+    await writeLogFile(root, { day: '2026/11/21', records: [record({ eventTime: '2026-11-21T10:00:00Z', eventID: 'late' })] });
+    const storeDir = path.join(await tempDir(), 'store');
+    const source = new LocalLogSource({ path: root });
+    engine = await DuckDbEngine.create({ threads: 2, store: new LocalEventStore({ path: storeDir, log: silentLog }) }, silentLog);
+    await engine.loadWindow({ window: WINDOW, files: (await source.list(WINDOW)).files, source });
+    // The early partition's Parquet goes away: a query that reads it fails, one that does not is unaffected.
+    const early = (await readdir(storeDir, { recursive: true })).filter(
+      (file) => file.includes(path.join('us-east-1', '2026', '11', '17')) && file.endsWith('.parquet'),
+    );
+    expect(early).toHaveLength(1);
+    await rm(path.join(storeDir, early[0]!));
+
+    // Act
+    const context = { runId: 'r', checkId: 'late', windowStart: '2026-11-20T00:00:00Z' };
+    const late = await engine.query('SELECT eventid FROM cloudtrail_window ORDER BY eventid', [], context);
+    const whole = engine.query('SELECT eventid FROM cloudtrail_window ORDER BY eventid', [], { ...context, windowStart: '2026-11-16T00:00:00Z' });
+
+    // Assess: the late event of the early day is seen; the file of only early events was not read
+    expect(late.rows).toEqual([['late'], ['late-in-early-day']]);
+    await expect(whole).rejects.toThrow(/parquet|No files found|does not exist|No such file/i);
+  });
 
   it.each(['raw logs', 'the store'])(
     "loads a column read only in some records (the activity aggregate's request parameters) only in those (%s)",
