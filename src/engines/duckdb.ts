@@ -361,7 +361,7 @@ async function screenGzip(files: readonly LogFile[]): Promise<Screening> {
  * measured on small files). Most delivery files are far below 64 MB uncompressed; a file above it fails
  * its batch and is read again alone with the large limit.
  */
-const DEFAULT_MAX_OBJECT_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_OBJECT_BYTES = 64 * 1024 * 1024;
 const LARGE_MAX_OBJECT_BYTES = 1024 * 1024 * 1024;
 
 const SIZE_UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
@@ -382,18 +382,47 @@ function largeObjectBytes(memoryLimit: string | undefined): number {
 }
 
 /**
- * Memory one JSON-reading thread needs: DuckDB's JSON reader takes a buffer of twice `maximum_object_size` per thread
- * (128 MiB at DEFAULT_MAX_OBJECT_BYTES) whatever the files' sizes, and it cannot spill. Under a memory limit, more
- * threads than the limit holds make every read fail with "Out of Memory" (measured: 768MB, the store's default, fails
- * with 6 threads on a tree of 22 small files; 300MB fails with 2).
+ * Memory one JSON-reading thread needs: DuckDB's JSON reader allocates buffers of twice `maximum_object_size`
+ * (128 MiB at DEFAULT_MAX_OBJECT_BYTES) whatever the files' sizes, cannot spill them, and a thread can hold two at
+ * once (the file it parses and the next one it reads). Measured on a tree of 21 small files, 100 reads each under
+ * load: 2 threads under 500MB failed 18 times, with 3 buffers held and a 4th asked for; 3 threads under the store's
+ * default 768MB (3 × 192 MiB was the budget) failed in CI with 5 held and a 6th asked for; 1 thread under 300MB never.
  */
-const JSON_THREAD_BYTES = 192 * 2 ** 20;
+const JSON_THREAD_BYTES = 256 * 2 ** 20;
+/** What the JSON readers must leave of a memory limit: the chunk being written, its Parquet writers, the catalog. */
+const JSON_RESERVE_BYTES = 128 * 2 ** 20;
 
-/** `threads`, fewer when `memoryLimit` (DuckDB's spelling: "768MB", "1GiB") cannot hold a JSON-reading buffer for each. */
+/** `threads`, fewer when `memoryLimit` (DuckDB's spelling: "768MB", "1GiB") cannot hold two JSON-reading buffers for each. */
 export function threadsWithin(threads: number, memoryLimit: string | undefined): number {
   const bytes = sizeInBytes(memoryLimit);
   if (bytes === undefined) return threads;
-  return Math.max(1, Math.min(threads, Math.floor(bytes / JSON_THREAD_BYTES)));
+  return Math.max(1, Math.min(threads, Math.floor((bytes - JSON_RESERVE_BYTES) / JSON_THREAD_BYTES)));
+}
+
+/**
+ * Runs `read`, a read statement; should it run out of memory on more than one thread (DuckDB's scheduling can still
+ * hold more JSON buffers than `threadsWithin` leaves room for), runs it again on one thread, then goes back to
+ * `threads`. A failed statement changed nothing: each is its own transaction.
+ */
+export async function readOnOneThreadIfShort(
+  read: () => Promise<void>,
+  threads: number,
+  setThreads: (threads: number) => Promise<void>,
+  onRetry: (reason: string) => void,
+): Promise<void> {
+  try {
+    await read();
+  } catch (error) {
+    const reason = firstLine(error);
+    if (threads <= 1 || !/out of memory/i.test(reason)) throw error;
+    onRetry(reason);
+    await setThreads(1);
+    try {
+      await read();
+    } finally {
+      await setThreads(threads);
+    }
+  }
 }
 
 const TEMP_PREFIX = 'trailwarden-duckdb-';
@@ -533,6 +562,8 @@ export class DuckDbEngine implements QueryEngine {
   readonly #connection: DuckDBConnection;
   readonly #tempDir: string;
   readonly #batchFiles: number;
+  /** DuckDB's worker threads (`threadsWithin` the memory limit). */
+  readonly #threads: number;
   readonly #log: Logger;
   /** Set once the first query has shut the engine's access to anything but the loaded window (see `#confine`). */
   #confined = false;
@@ -548,7 +579,7 @@ export class DuckDbEngine implements QueryEngine {
   /** The stored window's activity rollups, when all of them can be used, and its second deliveries (`#windowFromStore`). */
   #rollups: { readonly files: readonly string[]; readonly removed: string | undefined } | undefined;
 
-  private constructor(instance: DuckDBInstance, connection: DuckDBConnection, tempDir: string, options: DuckDbEngineOptions, log: Logger) {
+  private constructor(instance: DuckDBInstance, connection: DuckDBConnection, tempDir: string, threads: number, options: DuckDbEngineOptions, log: Logger) {
     const batchSize = options.batchSize ?? BATCH_FILES;
     this.#store = options.store;
     this.#progress = options.progress;
@@ -559,6 +590,7 @@ export class DuckDbEngine implements QueryEngine {
     this.#connection = connection;
     this.#tempDir = tempDir;
     this.#batchFiles = batchSize;
+    this.#threads = threads;
     this.#log = log;
   }
 
@@ -567,9 +599,10 @@ export class DuckDbEngine implements QueryEngine {
     await mkdir(spillRoot, { recursive: true });
     await removeOrphanedTempDirs(spillRoot);
     const tempDir = await mkdtemp(path.join(spillRoot, `${TEMP_PREFIX}${process.pid}-`));
+    const threads = threadsWithin(options.threads ?? Math.max(1, os.availableParallelism()), options.memoryLimit);
     try {
       const config: Record<string, string> = {
-        threads: String(threadsWithin(options.threads ?? Math.max(1, os.availableParallelism()), options.memoryLimit)),
+        threads: String(threads),
         temp_directory: tempDir,
         // Row order within the load does not matter (checks ORDER BY); dropping it saves memory.
         preserve_insertion_order: 'false',
@@ -580,7 +613,7 @@ export class DuckDbEngine implements QueryEngine {
       for (const statement of TRINO_SHIMS) await connection.run(statement);
       // The store's Parquet metadata is read by every check: keep it parsed (a setting of the parquet extension, loaded on first use).
       if (options.store) await connection.run('SET parquet_metadata_cache = true');
-      return new DuckDbEngine(instance, connection, tempDir, options, log);
+      return new DuckDbEngine(instance, connection, tempDir, threads, options, log);
     } catch (error) {
       await rm(tempDir, { recursive: true, force: true });
       throw new EngineError('could not start DuckDB', { cause: error });
@@ -631,8 +664,12 @@ export class DuckDbEngine implements QueryEngine {
     counts.files += batch.length;
     if (mode === 'probe') counts.probes += 1;
     try {
-      if (mode === 'load') await this.#readBatch(load, batch, maxObjectBytes);
-      else await this.#probeBatch(load, batch, maxObjectBytes);
+      await readOnOneThreadIfShort(
+        () => (mode === 'load' ? this.#readBatch(load, batch, maxObjectBytes) : this.#probeBatch(load, batch, maxObjectBytes)),
+        this.#threads,
+        (threads) => this.#connection.run(`SET threads = ${threads}`).then(() => undefined),
+        (reason) => this.#log.debug({ reason, threads: this.#threads, files: batch.length }, 'a read ran out of memory: reading it again on one thread'),
+      );
       return undefined;
     } catch (error) {
       const message = firstLine(error);

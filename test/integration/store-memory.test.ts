@@ -128,7 +128,7 @@ describe('memory_limit with the store', () => {
   });
 
   it("converts with the store's default limit however many threads are configured (fewer read JSON at once)", async () => {
-    // Prepare: 8 threads would need about 1.1 GB of JSON-reading buffers, over the default 768MB
+    // Prepare: 8 threads could hold 2 GB of JSON-reading buffers (two of 128 MiB each), far over the default 768MB
     const dir = await tempDir('trailwarden-store-mem-');
     const logs = path.join(dir, 'logs');
     const tree = await smallTree(logs);
