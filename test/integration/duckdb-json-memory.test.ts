@@ -50,7 +50,7 @@ describe('a JSON read short of memory on several threads', () => {
         (n) => c.run(`SET threads = ${n}`).then(() => undefined),
         (reason) => retries.push(reason),
       );
-      const [[threadsAfter]] = (await c.runAndReadAll("SELECT current_setting('threads')")).getRowsJS();
+      const threadsAfter = (await c.runAndReadAll("SELECT current_setting('threads')")).getRowsJS()[0]?.[0];
 
       // Assess
       expect(threeThreads).toMatch(/Out of Memory/);
