@@ -77,7 +77,7 @@ export const DuckDbEngineConfig = z
   .object({
     kind: z.literal('duckdb'),
     threads: z.number().int().min(1).max(256).optional(),
-    /** DuckDB's memory limit; above it DuckDB spills to `spill_path`. Default with a store: 768MB; without one, DuckDB's own (80% of RAM). */
+    /** DuckDB's memory limit; above it DuckDB spills to `spill_path`. Default with a store: 768MB; without one: 1GB. */
     memory_limit: z
       .string()
       .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'expected a size such as "2GB"')
