@@ -61,9 +61,10 @@ export const STORE_MEMORY_LIMIT = '768MB';
 
 /**
  * DuckDB's memory limit without a store, unless configured: a raw run holds its window in a DuckDB table, which
- * spills to `spill_path` (default: the system's temporary folder) above it, so a long window or a large organisation
- * no longer ends in an out-of-memory kill (measured at 1M events, 2.46M in the 90-day window: peak RSS 2,011 MB
- * without a limit, 1,311 MB under 1GB and 1,108 MB under 768MB, all three in ~30 s).
+ * spills to `spill_path` (default: the system's temporary folder, which must then be on disk, not a tmpfs) above it,
+ * instead of growing with the window (measured at 1M events, 2.46M in the 90-day window: peak RSS 2,011 MB without a
+ * limit, 1,311 MB under 1GB and 1,108 MB under 768MB, all three in ~30 s). Like any limit, it caps DuckDB's threads
+ * at what it holds JSON buffers for (`threadsWithin`: three under 1GB).
  */
 export const RAW_MEMORY_LIMIT = '1GB';
 

@@ -13,7 +13,7 @@
  *                GROUP BY): the cost of just reading them. Also: a pass reading only the fields the checks use.
  *   raw run      the whole job with `noStore` (list, load, 8 checks, evidence, mail).
  *                Targets: raw run / plain pass ≤ 1.5; peak RSS < 1.5 GB (judged up to 1M events only: the raw
- *                path holds the window in memory, which is what the store is for).
+ *                path holds the window in a DuckDB table, spilled above its limit, which is what the store avoids).
  * Store (issue 9), on one store folder, in this order:
  *   cold         the same run on an empty store (converts the window, then reads it)   ≤ 1.5 × plain pass
  *   warm         the same run again                                                    ≥ 10 × faster than cold
@@ -93,8 +93,9 @@ const STORE_RSS_TARGET_BYTES = EVENTS <= 1_000_000 ? 1 * GB : 1.5 * GB;
 const STORE_SIZE_RATIO_TARGET = 0.5;
 
 /**
- * The raw run holds the window in memory (about 1 GB per million events in it): above 1M events it would need tens of
- * GB (about 25 at 10M), so it runs there only when BENCH_RAW=1 asks for it.
+ * The raw run holds the window in a DuckDB table (about 1 GB per million events in it), which spills above the raw
+ * default limit (1GB): above 1M events it would write tens of GB (about 25 at 10M) to the spill folder, so it runs
+ * there only when BENCH_RAW=1 asks for it.
  */
 const WITH_RAW = EVENTS <= 1_000_000 || process.env.BENCH_RAW === '1';
 
@@ -546,9 +547,12 @@ async function main(): Promise<void> {
           target('raw: raw run / plain pass', (rawMs / plainMs).toFixed(2), `≤ ${RATIO_TARGET}`, rawMs / plainMs <= RATIO_TARGET),
           EVENTS <= 1_000_000
             ? target('raw: peak RSS of the raw run', mb(rawPeak), `< ${mb(RAW_RSS_TARGET_BYTES)}`, rawPeak < RAW_RSS_TARGET_BYTES)
-            : { line: `  raw: peak RSS of the raw run: ${mb(rawPeak)} (not judged above 1M events: the raw path holds the window in memory)`, met: true },
+            : {
+                line: `  raw: peak RSS of the raw run: ${mb(rawPeak)} (not judged above 1M events: the raw path holds the window in a table, spilled above its limit)`,
+                met: true,
+              },
         ]
-      : [{ line: '  raw: not run above 1M events (it holds the window in memory, ~25 GB at 10M; BENCH_RAW=1 runs it)', met: true }]),
+      : [{ line: '  raw: not run above 1M events (it holds the window in a table, ~25 GB at 10M, spilled above 1GB; BENCH_RAW=1 runs it)', met: true }]),
     target(
       'corrupt files: load of the corrupt tree / the intact one',
       (corruptMs / cleanMs).toFixed(2),

@@ -401,27 +401,27 @@ export function threadsWithin(threads: number, memoryLimit: string | undefined):
 
 /**
  * Runs `read`, a read statement; should it run out of memory on more than one thread (DuckDB's scheduling can still
- * hold more JSON buffers than `threadsWithin` leaves room for), runs it again on one thread, then goes back to
- * `threads`. A failed statement changed nothing: each is its own transaction.
+ * hold more JSON buffers than `threadsWithin` leaves room for), goes down to one thread (`setThreads`) and runs it
+ * again. Returns the threads to go on with: one after a retry, so that the rest of a load does not run short again
+ * (its caller goes back to its threads when the load ends). Running it again is safe because a failed statement
+ * changed nothing: reads run outside any transaction, each its own.
  */
 export async function readOnOneThreadIfShort(
   read: () => Promise<void>,
   threads: number,
   setThreads: (threads: number) => Promise<void>,
   onRetry: (reason: string) => void,
-): Promise<void> {
+): Promise<number> {
   try {
     await read();
+    return threads;
   } catch (error) {
     const reason = firstLine(error);
     if (threads <= 1 || !/out of memory/i.test(reason)) throw error;
     onRetry(reason);
     await setThreads(1);
-    try {
-      await read();
-    } finally {
-      await setThreads(threads);
-    }
+    await read();
+    return 1;
   }
 }
 
@@ -564,6 +564,8 @@ export class DuckDbEngine implements QueryEngine {
   readonly #batchFiles: number;
   /** DuckDB's worker threads (`threadsWithin` the memory limit). */
   readonly #threads: number;
+  /** The threads set now: `#threads`, or one from a read that ran out of memory until its load ends (`#readWithinMemory`). */
+  #threadsNow: number;
   readonly #log: Logger;
   /** Set once the first query has shut the engine's access to anything but the loaded window (see `#confine`). */
   #confined = false;
@@ -591,6 +593,7 @@ export class DuckDbEngine implements QueryEngine {
     this.#tempDir = tempDir;
     this.#batchFiles = batchSize;
     this.#threads = threads;
+    this.#threadsNow = threads;
     this.#log = log;
   }
 
@@ -599,7 +602,14 @@ export class DuckDbEngine implements QueryEngine {
     await mkdir(spillRoot, { recursive: true });
     await removeOrphanedTempDirs(spillRoot);
     const tempDir = await mkdtemp(path.join(spillRoot, `${TEMP_PREFIX}${process.pid}-`));
-    const threads = threadsWithin(options.threads ?? Math.max(1, os.availableParallelism()), options.memoryLimit);
+    const asked = options.threads ?? Math.max(1, os.availableParallelism());
+    const threads = threadsWithin(asked, options.memoryLimit);
+    if (threads < asked) {
+      log[options.threads === undefined ? 'debug' : 'info'](
+        { threads, asked, memoryLimit: options.memoryLimit },
+        'fewer DuckDB threads than asked: the memory limit holds two JSON buffers of 128 MiB for this many (raise engine.memory_limit for more)',
+      );
+    }
     try {
       const config: Record<string, string> = {
         threads: String(threads),
@@ -664,18 +674,43 @@ export class DuckDbEngine implements QueryEngine {
     counts.files += batch.length;
     if (mode === 'probe') counts.probes += 1;
     try {
-      await readOnOneThreadIfShort(
-        () => (mode === 'load' ? this.#readBatch(load, batch, maxObjectBytes) : this.#probeBatch(load, batch, maxObjectBytes)),
-        this.#threads,
-        (threads) => this.#connection.run(`SET threads = ${threads}`).then(() => undefined),
-        (reason) => this.#log.debug({ reason, threads: this.#threads, files: batch.length }, 'a read ran out of memory: reading it again on one thread'),
-      );
+      await this.#readWithinMemory(() => (mode === 'load' ? this.#readBatch(load, batch, maxObjectBytes) : this.#probeBatch(load, batch, maxObjectBytes)));
       return undefined;
     } catch (error) {
+      if (error instanceof EngineError) throw error;
       const message = firstLine(error);
       if (!isFileFault(message)) throw new EngineError(`reading the CloudTrail files failed: ${message}`, { cause: error });
       return message;
     }
+  }
+
+  /** `read` (a statement reading JSON), on one thread from there to the end of the load should it run out of memory (`readOnOneThreadIfShort`). */
+  async #readWithinMemory(read: () => Promise<unknown>): Promise<void> {
+    await readOnOneThreadIfShort(
+      async () => void (await read()),
+      this.#threadsNow,
+      (threads) => this.#setThreads(threads),
+      (reason) =>
+        this.#log.warn(
+          { reason, threads: this.#threadsNow },
+          'DuckDB ran out of memory reading CloudTrail files: reading them on one thread until this load ends (a larger engine.memory_limit keeps more threads)',
+        ),
+    );
+  }
+
+  /** Sets DuckDB's threads; a failure is the engine's, never taken for a bad file. */
+  async #setThreads(threads: number): Promise<void> {
+    try {
+      await this.#connection.run(`SET threads = ${threads}`);
+    } catch (error) {
+      throw new EngineError(`setting DuckDB's threads to ${threads} failed: ${firstLine(error)}`, { cause: error });
+    }
+    this.#threadsNow = threads;
+  }
+
+  /** Back to the engine's threads once a load that went down to one (`#readWithinMemory`) ends. */
+  async #restoreThreads(): Promise<void> {
+    if (this.#threadsNow !== this.#threads) await this.#setThreads(this.#threads);
   }
 
   /** The next batch: from `start`, at most `width` files, the configured batch size and BATCH_BYTES (at least one file). */
@@ -849,10 +884,11 @@ export class DuckDbEngine implements QueryEngine {
       );
       return documents.getRowsJS().map((row) => [Number(row[0]), row[1] === true] as const);
     };
-    let found: Map<number, boolean>;
+    let found = new Map<number, boolean>();
     try {
-      found = new Map(await recordsMissing(ids, DEFAULT_MAX_OBJECT_BYTES));
-    } catch {
+      await this.#readWithinMemory(async () => (found = new Map(await recordsMissing(ids, DEFAULT_MAX_OBJECT_BYTES))));
+    } catch (error) {
+      if (error instanceof EngineError || /out of memory/i.test(firstLine(error))) throw error;
       // A document above the default size: each file alone, with the large size (its buffer must fit the memory limit).
       found = new Map();
       for (const id of ids) for (const [file, missing] of await recordsMissing([id], this.#largeObjectBytes)) found.set(file, missing);
@@ -874,6 +910,7 @@ export class DuckDbEngine implements QueryEngine {
       throw new EngineError(`loading the window failed: ${firstLine(error)}`, { cause: error });
     } finally {
       await rm(path.join(this.#tempDir, SALVAGE_DIR), { recursive: true, force: true });
+      await this.#restoreThreads();
     }
   }
 
@@ -1354,7 +1391,11 @@ export class DuckDbEngine implements QueryEngine {
   async syncStore(files: readonly LogFile[], source: WindowSource, options: { force?: boolean } = {}): Promise<{ partitions: number; files: number }> {
     const store = this.#store;
     if (!store) throw new EngineError('no store is configured (store: in the config)');
-    return store.withLock(source.describe(), () => this.#planAndConvert(store, files, source, options));
+    try {
+      return await store.withLock(source.describe(), () => this.#planAndConvert(store, files, source, options));
+    } finally {
+      await this.#restoreThreads();
+    }
   }
 
   /** Holding the store's lock: converts the partitions of `files` that `plan` finds missing or out of date (all with `force`). */

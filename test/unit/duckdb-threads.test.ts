@@ -42,21 +42,22 @@ function readFitting(fitsOn: number, failure = 'Out of Memory Error: failed to a
 }
 
 describe('readOnOneThreadIfShort', () => {
-  it('reads again on one thread when a read runs out of memory, then goes back to the threads it had', async () => {
+  it('reads again on one thread when a read runs out of memory, and says to go on with one', async () => {
     // Prepare
     const fake = readFitting(1);
     fake.start(3);
 
     // Act
-    await readOnOneThreadIfShort(fake.read, 3, fake.setThreads, fake.onRetry);
+    const next = await readOnOneThreadIfShort(fake.read, 3, fake.setThreads, fake.onRetry);
 
     // Assess
+    expect(next).toBe(1);
     expect(fake.seen.reads).toEqual([3, 1]);
-    expect(fake.seen.set).toEqual([1, 3]);
+    expect(fake.seen.set).toEqual([1]);
     expect(fake.seen.retries).toEqual([expect.stringContaining('Out of Memory')]);
   });
 
-  it('goes back to its threads even when the read on one thread fails too, and throws that failure', async () => {
+  it('throws the failure of the read on one thread too, the thread setting left at one for its caller to restore', async () => {
     // Prepare
     const fake = readFitting(0);
     fake.start(2);
@@ -67,7 +68,7 @@ describe('readOnOneThreadIfShort', () => {
     // Assess
     await expect(reading).rejects.toThrow(/Out of Memory/);
     expect(fake.seen.reads).toEqual([2, 1]);
-    expect(fake.seen.set).toEqual([1, 2]);
+    expect(fake.seen.set).toEqual([1]);
   });
 
   it('reads once when the read succeeds, fails for another reason, or already runs on one thread', async () => {
@@ -80,11 +81,12 @@ describe('readOnOneThreadIfShort', () => {
     single.start(1);
 
     // Act
-    await readOnOneThreadIfShort(fits.read, 4, fits.setThreads, fits.onRetry);
+    const next = await readOnOneThreadIfShort(fits.read, 4, fits.setThreads, fits.onRetry);
     const malformed = readOnOneThreadIfShort(badFile.read, 4, badFile.setThreads, badFile.onRetry);
     const alone = readOnOneThreadIfShort(single.read, 1, single.setThreads, single.onRetry);
 
     // Assess
+    expect(next).toBe(4);
     await expect(malformed).rejects.toThrow(/Malformed JSON/);
     await expect(alone).rejects.toThrow(/Out of Memory/);
     for (const fake of [fits, badFile, single]) {
