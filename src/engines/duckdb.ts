@@ -312,6 +312,11 @@ function isFileFault(message: string): boolean {
   );
 }
 
+/** Whether DuckDB's message says it ran out of memory (under its memory limit: never a file's fault). */
+function isOutOfMemory(message: string): boolean {
+  return /out of memory/i.test(message);
+}
+
 interface Screening {
   /** Files that can't even be opened: skipped as they are. */
   readonly unopenable: Map<number, string>;
@@ -407,7 +412,7 @@ export function threadsWithin(threads: number, memoryLimit: string | undefined):
  * changed nothing: reads run outside any transaction, each its own.
  */
 export async function readOnOneThreadIfShort(
-  read: () => Promise<void>,
+  read: () => Promise<unknown>,
   threads: number,
   setThreads: (threads: number) => Promise<void>,
   onRetry: (reason: string) => void,
@@ -417,7 +422,7 @@ export async function readOnOneThreadIfShort(
     return threads;
   } catch (error) {
     const reason = firstLine(error);
-    if (threads <= 1 || !/out of memory/i.test(reason)) throw error;
+    if (threads <= 1 || !isOutOfMemory(reason)) throw error;
     onRetry(reason);
     await setThreads(1);
     await read();
@@ -687,7 +692,7 @@ export class DuckDbEngine implements QueryEngine {
   /** `read` (a statement reading JSON), on one thread from there to the end of the load should it run out of memory (`readOnOneThreadIfShort`). */
   async #readWithinMemory(read: () => Promise<unknown>): Promise<void> {
     await readOnOneThreadIfShort(
-      async () => void (await read()),
+      read,
       this.#threadsNow,
       (threads) => this.#setThreads(threads),
       (reason) =>
@@ -888,7 +893,7 @@ export class DuckDbEngine implements QueryEngine {
     try {
       await this.#readWithinMemory(async () => (found = new Map(await recordsMissing(ids, DEFAULT_MAX_OBJECT_BYTES))));
     } catch (error) {
-      if (error instanceof EngineError || /out of memory/i.test(firstLine(error))) throw error;
+      if (error instanceof EngineError || isOutOfMemory(firstLine(error))) throw error;
       // A document above the default size: each file alone, with the large size (its buffer must fit the memory limit).
       found = new Map();
       for (const id of ids) for (const [file, missing] of await recordsMissing([id], this.#largeObjectBytes)) found.set(file, missing);
@@ -1302,7 +1307,7 @@ export class DuckDbEngine implements QueryEngine {
         );
       } catch (error) {
         const message = firstLine(error);
-        if (isFileFault(message) || /out of memory/i.test(message)) {
+        if (isFileFault(message) || isOutOfMemory(message)) {
           this.#log.debug({ reason: message }, "store chunk converted the raw load's way");
           return undefined;
         }

@@ -32,12 +32,10 @@ describe('a JSON read short of memory on several threads', () => {
     await c.run('CREATE TABLE loaded (eventid VARCHAR)');
     // As the engine loads: one INSERT of every file's records.
     const load = () =>
-      c
-        .run(
-          `INSERT INTO loaded SELECT r->>'eventID' FROM (
-             SELECT unnest(Records) AS r FROM read_json(${list}, columns = {Records: 'JSON[]'}, format = 'auto', maximum_object_size = ${DEFAULT_MAX_OBJECT_BYTES}))`,
-        )
-        .then(() => undefined);
+      c.run(
+        `INSERT INTO loaded SELECT r->>'eventID' FROM (
+           SELECT unnest(Records) AS r FROM read_json(${list}, columns = {Records: 'JSON[]'}, format = 'auto', maximum_object_size = ${DEFAULT_MAX_OBJECT_BYTES}))`,
+      );
     const count = async () => Number((await c.runAndReadAll('SELECT count(*) FROM loaded')).getRowsJS()[0]![0]);
     const threads = async () => Number((await c.runAndReadAll("SELECT current_setting('threads')")).getRowsJS()[0]![0]);
     const retries: string[] = [];
